@@ -1,0 +1,1 @@
+"""API methods: deployments, the deployment registry and the client endpoint (Kumulos protocol)."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ApiMethodsConfig(AppConfig):
+    name = "apimethods"
+    label = "apimethods"

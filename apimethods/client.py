@@ -1,0 +1,145 @@
+"""The client endpoint: POST /b2.2/{apiKey}/{method}.json|.plist (Kumulos wire protocol).
+
+Every protocol-level outcome is HTTP 200 with a full envelope in the requested format;
+the codec in apimethods.wire does the parsing and rendering, this view the order of
+checks: verb, path and format, size, body, credentials, suspension, method, result.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from apimethods import registry
+from apimethods.wire import (
+    Envelope,
+    WireError,
+    coerce_params,
+    hashed_key_matches,
+    parse_basic_auth,
+    parse_body,
+    parse_client_path,
+    render,
+    split_fields,
+)
+from console.apps.models import App
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("json", "plist")
+
+
+def _app_row(api_key: str) -> dict[str, Any] | None:
+    return (
+        App.objects.filter(api_key=api_key)
+        .values("id", "secret_key", "suspended", "script_timeout_seconds", "live__deployment_id")
+        .first()
+    )
+
+
+def _authorised(request: HttpRequest, api_key: str, app: dict[str, Any] | None, hashed_key: str | None, salt: str | None) -> bool:
+    if app is None:
+        return False
+    secret: str = app["secret_key"]
+    basic = parse_basic_auth(request.META.get("HTTP_AUTHORIZATION"))
+    if basic is not None:
+        user, password = basic
+        if hmac.compare_digest(user.encode(), api_key.encode()) and hmac.compare_digest(
+            password.encode(), secret.encode()
+        ):
+            return True
+    if hashed_key and salt is not None:
+        return hashed_key_matches(secret, salt, hashed_key)
+    return False
+
+
+@csrf_exempt
+def client_endpoint(request: HttpRequest) -> HttpResponse:
+    received = time.time()
+    started = time.perf_counter()
+    path = parse_client_path(request.path)
+    fmt = path.format if path is not None and path.format in FORMATS else "json"
+    method_name = path.method if path is not None else ""
+    session_token = ""
+
+    def reply(code: int, payload: Any = None, message: str | None = None) -> HttpResponse:
+        envelope = Envelope(
+            response_code=code,
+            response_message=message,
+            payload=payload,
+            session_token=session_token or str(uuid.uuid4()),
+            requested_method=method_name,
+            requested_format=fmt,
+            timestamp=int(received),
+            request_received_time=received,
+            max_allowed_request_time=timeout,
+            max_processing_time=timeout,
+            request_processing_time=time.perf_counter() - started,
+        )
+        body, content_type = render(envelope, fmt)
+        return HttpResponse(body, content_type=content_type, status=200)
+
+    timeout = settings.KILN_SCRIPT_TIMEOUT_SECONDS
+    if request.method != "POST":
+        return reply(32, message="Invalid request: use POST")
+    if path is None:
+        return reply(32, message="Invalid request: the URL must be /b2.2/{apiKey}/{method}.json")
+    if path.format not in FORMATS:
+        return reply(8, message=f"No such format: {path.format or '(none)'}; use .json or .plist")
+
+    limit = settings.KILN_MAX_BODY_BYTES
+    try:
+        declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return reply(32, message="Invalid request: bad Content-Length")
+    if declared_length > limit:
+        return reply(32, message=f"Invalid request: body larger than {limit} bytes")
+    try:
+        # Read from the stream ourselves (at most limit + 1 bytes) instead of request.body.
+        body = request.read(limit + 1)
+    except OSError:
+        return reply(32, message="Invalid request: the body could not be read")
+    if len(body) > limit:
+        return reply(32, message=f"Invalid request: body larger than {limit} bytes")
+
+    try:
+        fields = split_fields(parse_body(request.META.get("CONTENT_TYPE"), body))
+    except WireError as exc:
+        return reply(exc.code, message=exc.message)
+    session_token = fields.session_token or ""
+
+    request_id = uuid.uuid4().hex[:12]
+    try:
+        app = _app_row(path.api_key)
+        if not _authorised(request, path.api_key, app, fields.hashed_key, fields.salt):
+            return reply(2)
+        assert app is not None
+        if app["suspended"]:
+            return reply(16)
+        timeout = app["script_timeout_seconds"]
+        method = registry.find_method(app["live__deployment_id"], path.method)
+        if method is None:
+            return reply(4, message=f"No such method: {path.method}")
+        params = coerce_params(fields.params, list(method.declared_params))
+        context = registry.CallContext(
+            app_id=app["id"], method=path.method, params=params, session_token=session_token or str(uuid.uuid4())
+        )
+        session_token = context.session_token
+        payload = method.invoke(context)
+    except WireError as exc:
+        return reply(exc.code, message=exc.message)
+    except DatabaseError:
+        logger.exception("database error in client call request_id=%s method=%s", request_id, method_name)
+        return reply(128, message=f"Database error (request id {request_id})")
+    except Exception:
+        logger.exception("unexpected error in client call request_id=%s method=%s", request_id, method_name)
+        return reply(64, message=f"Unknown server error (request id {request_id})")
+    return reply(1, payload=payload)

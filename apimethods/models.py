@@ -1,0 +1,28 @@
+"""Deployments: immutable snapshots of all of an app's methods, the only thing clients see."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from console.apps.models import App
+
+
+class Deployment(models.Model):
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="deployments")
+    number = models.PositiveIntegerField()
+    # {"methods": {alias: {"kind": ..., ...}}}; written once, never updated.
+    snapshot = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "number"], name="one_number_per_deployment")]
+        ordering = ["-number"]
+
+
+class LiveDeployment(models.Model):
+    """Which deployment an app's clients see; switching is one row update, so atomic."""
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, primary_key=True, related_name="live")
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT)

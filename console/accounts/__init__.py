@@ -1,0 +1,1 @@
+"""Accounts: sign-in, sign-out and platform users (Django's auth with bcrypt hashes)."""

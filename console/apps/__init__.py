@@ -1,0 +1,1 @@
+"""Apps: one backend each, with its keys, mode, flags and members."""

@@ -1,0 +1,36 @@
+"""Reads of apps and memberships, and the access check every app endpoint uses."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from rest_framework.exceptions import NotFound, PermissionDenied
+
+from console.apps.models import App, Membership, Role
+
+
+def list_apps_for_user(user: AbstractBaseUser) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("app").order_by("app__name", "app_id")
+
+
+def get_role(user: AbstractBaseUser | AnonymousUser, app_id: int) -> Role | None:
+    if not user.is_authenticated:
+        return None
+    role = Membership.objects.filter(user=user, app_id=app_id).values_list("role", flat=True).first()
+    return Role(role) if role else None
+
+
+def access_app(user: AbstractBaseUser | AnonymousUser, app_id: int, required: Role) -> App:
+    """Fetch an app the user belongs to with at least `required`; 404 for outsiders."""
+    role = get_role(user, app_id)
+    if role is None:
+        raise NotFound("No such app.")
+    if role.rank < Role(required).rank:
+        raise PermissionDenied(f"Only an app {Role(required).label.lower()} can do this.")
+    app = App.objects.get(pk=app_id)
+    app.current_role = role  # type: ignore[attr-defined]
+    return app
+
+
+def get_app_by_api_key(api_key: str) -> App | None:
+    return App.objects.filter(api_key=api_key).first()

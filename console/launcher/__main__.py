@@ -1,0 +1,197 @@
+"""`python -m console.launcher run|test|services` — see the package docstring."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from console.launcher.embedded import EmbeddedPostgres, EmbeddedRedis
+
+ROOT = Path(__file__).resolve().parents[2]
+VAR = ROOT / "var"
+PY = sys.executable
+
+
+class Services:
+    """Embedded servers started for this launch, only where no URL was configured."""
+
+    def __init__(self, var_dir: Path, persist_redis: bool = True) -> None:
+        self.postgres: EmbeddedPostgres | None = None
+        self.redis: EmbeddedRedis | None = None
+        self.var_dir = var_dir
+        self.persist_redis = persist_redis
+
+    def start(self) -> None:
+        if not os.environ.get("DATABASE_URL"):
+            self.postgres = EmbeddedPostgres(self.var_dir / "postgres")
+            started = time.monotonic()
+            self.postgres.start()
+            os.environ["DATABASE_URL"] = self.postgres.url()
+            say(f"embedded PostgreSQL ready in {time.monotonic() - started:.1f}s")
+        if not os.environ.get("REDIS_URL"):
+            self.redis = EmbeddedRedis(self.var_dir / "redis")
+            self.redis.start(persist=self.persist_redis)
+            os.environ["REDIS_URL"] = self.redis.url()
+            say("embedded Redis ready")
+
+    def stop(self) -> None:
+        if self.redis is not None:
+            self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+def say(message: str) -> None:
+    print(f"[kiln] {message}", flush=True)
+
+
+def manage(*args: str) -> None:
+    subprocess.run([PY, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT)
+
+
+def spawn(name: str, args: list[str]) -> tuple[str, subprocess.Popen[bytes]]:
+    # Each child gets its own process group, so stopping it also stops its workers.
+    return name, subprocess.Popen(args, cwd=ROOT, start_new_session=True)
+
+
+def stop_children(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    for _, proc in children:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 20
+    for _, proc in children:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+
+def command_run(args: argparse.Namespace) -> int:
+    services = Services(VAR)
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        services.start()
+        manage("migrate", "--noinput", "-v", "0")
+        manage("collectstatic", "--noinput", "-v", "0")
+        manage("ensure_admin")
+        host, port, ws_port = args.host, args.port, args.ws_port
+        os.environ.setdefault("KILN_WS_URL", f"ws://{{host}}:{ws_port}")
+        workers = os.environ.get("KILN_WEB_WORKERS", "2")
+        children.append(
+            spawn(
+                "web",
+                [PY, "-m", "gunicorn", "console.wsgi:application", "-b", f"{host}:{port}",
+                 "-w", workers, "--access-logfile", "-", "--graceful-timeout", "10"],
+            )
+        )
+        children.append(
+            spawn("ws", [PY, "-m", "daphne", "-b", host, "-p", str(ws_port), "console.asgi:application"])
+        )
+        children.append(
+            spawn("worker", [PY, "-m", "celery", "-A", "console", "worker", "-l", "info",
+                             "--concurrency", os.environ.get("KILN_WORKER_CONCURRENCY", "2")])
+        )
+        children.append(
+            spawn("beat", [PY, "-m", "celery", "-A", "console", "beat", "-l", "info",
+                           "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
+                           "--pidfile", ""])
+        )
+        say(f"console: http://{host}:{port}/   (Ctrl-C stops everything)")
+        while not stopping:
+            for name, proc in children:
+                if proc.poll() is not None:
+                    say(f"{name} exited with code {proc.returncode}; stopping")
+                    stopping = True
+            time.sleep(0.3)
+        return 0
+    finally:
+        say("stopping…")
+        stop_children(children)
+        services.stop()
+        say("stopped")
+
+
+def command_test(args: argparse.Namespace) -> int:
+    services = Services(VAR / "test", persist_redis=False)
+    failures: list[str] = []
+    try:
+        services.start()
+        steps: list[tuple[str, list[str], Path]] = [
+            ("ruff", [PY, "-m", "ruff", "check", "."], ROOT),
+            ("frontend", ["npm", "test", "--silent"], ROOT / "frontend"),
+            ("pytest", [PY, "-m", "pytest", *(args.pytest_args or ["-n", "2"])], ROOT),
+        ]
+        for name, cmd, cwd in steps:
+            say(f"── {name}: {' '.join(cmd)}")
+            if subprocess.run(cmd, cwd=cwd).returncode != 0:
+                failures.append(name)
+    finally:
+        services.stop()
+    if failures:
+        say(f"FAILED: {', '.join(failures)}")
+        return 1
+    say("all checks passed")
+    return 0
+
+
+def command_services(_args: argparse.Namespace) -> int:
+    """Start only the embedded servers and wait (for benchmarks and manual work)."""
+    services = Services(VAR)
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        services.start()
+        say(f"DATABASE_URL={os.environ['DATABASE_URL']}")
+        say(f"REDIS_URL={os.environ['REDIS_URL']}")
+        while not stopping:
+            time.sleep(0.3)
+    finally:
+        services.stop()
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="kiln")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start Kiln")
+    run.add_argument("--host", default=os.environ.get("KILN_HOST", "127.0.0.1"))
+    run.add_argument("--port", type=int, default=int(os.environ.get("KILN_PORT", "8000")))
+    run.add_argument("--ws-port", type=int, default=int(os.environ.get("KILN_WS_PORT", "8001")))
+    run.set_defaults(func=command_run)
+    test = sub.add_parser("test", help="run every check")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    test.set_defaults(func=command_test)
+    services = sub.add_parser("services", help="start only the embedded servers")
+    services.set_defaults(func=command_services)
+    args = parser.parse_args()
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

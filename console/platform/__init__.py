@@ -1,0 +1,1 @@
+"""Platform administration (staff only): every app's switches and the user list."""

@@ -1,0 +1,36 @@
+"""URL map: client API (Kumulos protocol), console JSON API, OpenAPI, console pages."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
+
+from apimethods.client import client_endpoint
+from console import views
+from console.accounts import api as accounts_api
+from console.apps import api as apps_api
+from console.platform import api as platform_api
+
+api_patterns = [
+    path("auth/me/", accounts_api.MeView.as_view()),
+    path("auth/login/", accounts_api.LoginView.as_view()),
+    path("auth/logout/", accounts_api.LogoutView.as_view()),
+    path("apps/", apps_api.AppListView.as_view()),
+    path("apps/<int:app_id>/", apps_api.AppDetailView.as_view()),
+    path("apps/<int:app_id>/rotate-secret/", apps_api.RotateSecretView.as_view()),
+    path("apps/<int:app_id>/members/", apps_api.MemberListView.as_view()),
+    path("apps/<int:app_id>/members/<int:user_id>/", apps_api.MemberDetailView.as_view()),
+    path("platform/apps/", platform_api.PlatformAppListView.as_view()),
+    path("platform/apps/<int:app_id>/", platform_api.PlatformAppDetailView.as_view()),
+    path("platform/users/", platform_api.PlatformUserListView.as_view()),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+]
+
+urlpatterns = [
+    # Client API: lenient about versions, doubled and trailing slashes (protocol §1).
+    re_path(r"^/*b2(?:\.[0-9]+)?/", client_endpoint),
+    path("api/", include(api_patterns)),
+    path("healthz", views.health),
+    path("", views.shell),
+    re_path(r"^(?:login|apps|platform)(?:/.*)?$", views.shell),
+    # No version segment at all: /{apiKey}/{method}.{format}
+    re_path(r"^[^/]+/+[^/]+\.[^/]*/?$", client_endpoint),
+]
