@@ -8,6 +8,7 @@ checks: verb, path and format, size, body, credentials, suspension, method, resu
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import time
 import uuid
@@ -45,7 +46,9 @@ def _app_row(api_key: str) -> dict[str, Any] | None:
     )
 
 
-def _authorised(request: HttpRequest, api_key: str, app: dict[str, Any] | None, hashed_key: str | None, salt: str | None) -> bool:
+def _authorised(
+    request: HttpRequest, api_key: str, app: dict[str, Any] | None, hashed_key: str | None, salt: str | None
+) -> bool:
     if app is None:
         return False
     secret: str = app["secret_key"]
@@ -61,8 +64,28 @@ def _authorised(request: HttpRequest, api_key: str, app: dict[str, Any] | None, 
     return False
 
 
+def _wire_message(exc: WireError) -> str:
+    return f"Invalid request: {exc.message}" if exc.code == 32 else exc.message
+
+
 @csrf_exempt
 def client_endpoint(request: HttpRequest) -> HttpResponse:
+    try:
+        return _handle(request)
+    except Exception:
+        # Last line of defence: even a failure while rendering gets an envelope, never a page.
+        request_id = uuid.uuid4().hex[:12]
+        logger.exception("client endpoint failed request_id=%s", request_id)
+        body = {
+            "responseCode": 64,
+            "responseMessage": f"Unknown server error (request id {request_id})",
+            "payload": None,
+            "sessionToken": str(uuid.uuid4()),
+        }
+        return HttpResponse(json.dumps(body), content_type="application/json", status=200)
+
+
+def _handle(request: HttpRequest) -> HttpResponse:
     received = time.time()
     started = time.perf_counter()
     path = parse_client_path(request.path)
@@ -113,7 +136,7 @@ def client_endpoint(request: HttpRequest) -> HttpResponse:
     try:
         fields = split_fields(parse_body(request.META.get("CONTENT_TYPE"), body))
     except WireError as exc:
-        return reply(exc.code, message=exc.message)
+        return reply(exc.code, message=_wire_message(exc))
     session_token = fields.session_token or ""
 
     request_id = uuid.uuid4().hex[:12]
@@ -135,7 +158,7 @@ def client_endpoint(request: HttpRequest) -> HttpResponse:
         session_token = context.session_token
         payload = method.invoke(context)
     except WireError as exc:
-        return reply(exc.code, message=exc.message)
+        return reply(exc.code, message=_wire_message(exc))
     except DatabaseError:
         logger.exception("database error in client call request_id=%s method=%s", request_id, method_name)
         return reply(128, message=f"Database error (request id {request_id})")

@@ -20,9 +20,15 @@ class Deployment(models.Model):
         constraints = [models.UniqueConstraint(fields=["app", "number"], name="one_number_per_deployment")]
         ordering = ["-number"]
 
+    def __str__(self) -> str:
+        return f"deployment {self.number} of app {self.app_id}"
+
 
 class LiveDeployment(models.Model):
     """Which deployment an app's clients see; switching is one row update, so atomic."""
 
     app = models.OneToOneField(App, on_delete=models.CASCADE, primary_key=True, related_name="live")
     deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT)
+
+    def __str__(self) -> str:
+        return f"app {self.app_id} serves deployment {self.deployment_id}"

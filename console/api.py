@@ -13,7 +13,8 @@ from typing import Any
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView, exception_handler as drf_exception_handler
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from console.apps.models import App, Role
 from console.apps.queries import access_app

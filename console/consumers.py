@@ -20,7 +20,7 @@ class HealthConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: object, **kwargs: object) -> None:
         nonce = content.get("ping") if isinstance(content, dict) else None
         if not isinstance(nonce, str) or not _NONCE.match(nonce):
-            await self.send_json({"error": "send {\"ping\": \"<1-64 letters, digits, - or _>\"}"})
+            await self.send_json({"error": 'send {"ping": "<1-64 letters, digits, - or _>"}'})
             return
         group = health_group(nonce)
         await self.channel_layer.group_add(group, self.channel_name)

@@ -62,3 +62,6 @@ class Membership(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["app", "user"], name="one_membership_per_user")]
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} is {self.role} of app {self.app_id}"

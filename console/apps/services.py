@@ -47,9 +47,7 @@ def rotate_secret(app: App) -> App:
 
 
 @transaction.atomic
-def set_platform_flags(
-    app: App, *, kscript_enabled: bool | None = None, suspended: bool | None = None
-) -> App:
+def set_platform_flags(app: App, *, kscript_enabled: bool | None = None, suspended: bool | None = None) -> App:
     """Platform-admin switches; callers check that the user is staff."""
     fields = ["updated_at"]
     if kscript_enabled is not None:
@@ -73,9 +71,7 @@ def add_member(app: App, username: str, role: Role) -> Membership:
 
 
 def _membership(app: App, user_id: int) -> Membership:
-    membership = (
-        Membership.objects.select_for_update().select_related("user").filter(app=app, user_id=user_id).first()
-    )
+    membership = Membership.objects.select_for_update().select_related("user").filter(app=app, user_id=user_id).first()
     if membership is None:
         raise NotFound("No such member.")
     return membership

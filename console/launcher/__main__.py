@@ -100,21 +100,58 @@ def command_run(args: argparse.Namespace) -> int:
         children.append(
             spawn(
                 "web",
-                [PY, "-m", "gunicorn", "console.wsgi:application", "-b", f"{host}:{port}",
-                 "-w", workers, "--access-logfile", "-", "--graceful-timeout", "10"],
+                [
+                    PY,
+                    "-m",
+                    "gunicorn",
+                    "console.wsgi:application",
+                    "-b",
+                    f"{host}:{port}",
+                    "-w",
+                    workers,
+                    "--access-logfile",
+                    "-",
+                    "--graceful-timeout",
+                    "10",
+                ],
+            )
+        )
+        children.append(spawn("ws", [PY, "-m", "daphne", "-b", host, "-p", str(ws_port), "console.asgi:application"]))
+        children.append(
+            spawn(
+                "worker",
+                [
+                    PY,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "console",
+                    "worker",
+                    "-l",
+                    "info",
+                    "--concurrency",
+                    os.environ.get("KILN_WORKER_CONCURRENCY", "2"),
+                ],
             )
         )
         children.append(
-            spawn("ws", [PY, "-m", "daphne", "-b", host, "-p", str(ws_port), "console.asgi:application"])
-        )
-        children.append(
-            spawn("worker", [PY, "-m", "celery", "-A", "console", "worker", "-l", "info",
-                             "--concurrency", os.environ.get("KILN_WORKER_CONCURRENCY", "2")])
-        )
-        children.append(
-            spawn("beat", [PY, "-m", "celery", "-A", "console", "beat", "-l", "info",
-                           "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
-                           "--pidfile", ""])
+            spawn(
+                "beat",
+                [
+                    PY,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "console",
+                    "beat",
+                    "-l",
+                    "info",
+                    "--scheduler",
+                    "django_celery_beat.schedulers:DatabaseScheduler",
+                    "--pidfile",
+                    "",
+                ],
+            )
         )
         say(f"console: http://{host}:{port}/   (Ctrl-C stops everything)")
         while not stopping:

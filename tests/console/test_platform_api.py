@@ -32,9 +32,12 @@ def test_non_staff_cannot_flip_switches(
 
 def test_staff_enables_kscript_and_suspends(app: App, staff: Any, client_for: Callable) -> None:
     client = client_for(staff)
-    assert client.patch(f"/api/platform/apps/{app.id}/", {"kscript_enabled": True}, format="json").json()[
-        "kscript_enabled"
-    ] is True
+    assert (
+        client.patch(f"/api/platform/apps/{app.id}/", {"kscript_enabled": True}, format="json").json()[
+            "kscript_enabled"
+        ]
+        is True
+    )
     body = client.patch(f"/api/platform/apps/{app.id}/", {"suspended": True}, format="json").json()
     assert (body["kscript_enabled"], body["suspended"]) == (True, True)
 
