@@ -32,6 +32,7 @@ from apimethods.wire import (
     split_fields,
 )
 from console.apps.models import App
+from runtime import ScriptFailure
 
 logger = logging.getLogger(__name__)
 
@@ -153,12 +154,19 @@ def _handle(request: HttpRequest) -> HttpResponse:
             return reply(4, message=f"No such method: {path.method}")
         params = coerce_params(fields.params, list(method.declared_params))
         context = registry.CallContext(
-            app_id=app["id"], method=path.method, params=params, session_token=session_token or str(uuid.uuid4())
+            app_id=app["id"],
+            method=path.method,
+            params=params,
+            session_token=session_token or str(uuid.uuid4()),
+            timeout_s=timeout,
         )
         session_token = context.session_token
         payload = method.invoke(context)
     except WireError as exc:
         return reply(exc.code, message=_wire_message(exc))
+    except ScriptFailure as exc:
+        logger.info("script failed request_id=%s method=%s: %s", request_id, method_name, exc)
+        return reply(64, message=f"Script error: {exc}")
     except DatabaseError:
         logger.exception("database error in client call request_id=%s method=%s", request_id, method_name)
         return reply(128, message=f"Database error (request id {request_id})")

@@ -32,3 +32,47 @@ class LiveDeployment(models.Model):
 
     def __str__(self) -> str:
         return f"app {self.app_id} serves deployment {self.deployment_id}"
+
+
+class ReturnType(models.TextChoices):
+    OBJECTS = "objects", "Objects"
+    NUMBER = "number", "Number"
+
+
+class KScriptMethod(models.Model):
+    """A server-side JavaScript method. Its definition lives in numbered revisions; the
+    row holds what is needed to find and list it."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="kscripts")
+    title = models.CharField(max_length=100)
+    # lowerCamelCase of the title: what clients call and what `include` names.
+    name = models.CharField(max_length=100)
+    latest_revision = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "name"], name="one_kscript_per_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"KScript {self.name} of app {self.app_id}"
+
+
+class KScriptRevision(models.Model):
+    method = models.ForeignKey(KScriptMethod, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=100)
+    return_type = models.CharField(max_length=16, choices=ReturnType.choices, default=ReturnType.OBJECTS)
+    # [{"name": "userID", "type": "integer"}, ...] in declaration order.
+    params = models.JSONField(default=list)
+    code = models.TextField(blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["method", "number"], name="one_number_per_revision")]
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"revision {self.number} of {self.method_id}"

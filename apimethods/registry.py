@@ -21,6 +21,7 @@ class CallContext:
     method: str
     params: Mapping[str, Any]
     session_token: str
+    timeout_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,8 @@ class LiveMethod:
     invoke: Callable[[CallContext], Any]
 
 
-# kind -> builder(app_id, alias, spec) -> LiveMethod. Method kinds (drag-and-drop
-# API methods, KScript methods) register here when they arrive.
-METHOD_BUILDERS: dict[str, Callable[[int, str, dict[str, Any]], LiveMethod]] = {}
+# kind -> builder(app_id, alias, spec, siblings=all methods of the deployment) -> LiveMethod.
+METHOD_BUILDERS: dict[str, Callable[..., LiveMethod]] = {}
 
 _cache: dict[int, dict[str, LiveMethod]] = {}
 _lock = threading.Lock()
@@ -40,12 +40,20 @@ _lock = threading.Lock()
 
 def _compile(deployment_id: int) -> dict[str, LiveMethod]:
     deployment = Deployment.objects.get(pk=deployment_id)
+    _register_builtin_kinds()
     methods: dict[str, LiveMethod] = {}
-    for alias, spec in deployment.snapshot.get("methods", {}).items():
+    specs = deployment.snapshot.get("methods", {})
+    for alias, spec in specs.items():
         builder = METHOD_BUILDERS.get(spec.get("kind", ""))
         if builder is not None:
-            methods[alias] = builder(deployment.app_id, alias, spec)
+            methods[alias] = builder(deployment.app_id, alias, spec, siblings=specs)
     return methods
+
+
+def _register_builtin_kinds() -> None:
+    from apimethods.kscript import build_live_method
+
+    METHOD_BUILDERS.setdefault("kscript", build_live_method)
 
 
 def find_method(live_deployment_id: int | None, alias: str) -> LiveMethod | None:

@@ -3,6 +3,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from apimethods import api as methods_api
 from apimethods.client import client_endpoint
 from console import views
 from console.accounts import api as accounts_api
@@ -18,6 +19,15 @@ api_patterns = [
     path("apps/<int:app_id>/rotate-secret/", apps_api.RotateSecretView.as_view()),
     path("apps/<int:app_id>/members/", apps_api.MemberListView.as_view()),
     path("apps/<int:app_id>/members/<int:user_id>/", apps_api.MemberDetailView.as_view()),
+    path("apps/<int:app_id>/kscripts/", methods_api.KScriptListView.as_view()),
+    path("apps/<int:app_id>/kscripts/<int:method_id>/", methods_api.KScriptDetailView.as_view()),
+    path("apps/<int:app_id>/kscripts/<int:method_id>/revisions/", methods_api.KScriptRevisionListView.as_view()),
+    path(
+        "apps/<int:app_id>/kscripts/<int:method_id>/revisions/<int:number>/",
+        methods_api.KScriptRevisionDetailView.as_view(),
+    ),
+    path("apps/<int:app_id>/kscripts/<int:method_id>/run/", methods_api.KScriptRunView.as_view()),
+    path("apps/<int:app_id>/deployments/", methods_api.DeploymentListView.as_view()),
     path("platform/apps/", platform_api.PlatformAppListView.as_view()),
     path("platform/apps/<int:app_id>/", platform_api.PlatformAppDetailView.as_view()),
     path("platform/users/", platform_api.PlatformUserListView.as_view()),

@@ -74,7 +74,7 @@ def deployed(transactional_db: Any, owner: Any, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setitem(
             registry.METHOD_BUILDERS,
             kind,
-            lambda app_id, alias, spec, params=params, invoke=invoke: LiveMethod(alias, params, invoke),
+            lambda app_id, alias, spec, params=params, invoke=invoke, **_: LiveMethod(alias, params, invoke),
         )
     app = app_services.create_app(owner, "Protocol")
     methods = {

@@ -1,0 +1,220 @@
+"""Console JSON API for KScript methods (revisions, Run It!) and deployments."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apimethods import kscript, services
+from apimethods.models import Deployment, KScriptMethod, KScriptRevision
+from apimethods.wire import PARAM_TYPES, WireError, coerce_params
+from console.api import AppScopedAPIView
+from runtime import ScriptError, ScriptFailure
+
+
+class ParamSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    type = serializers.ChoiceField(choices=sorted(PARAM_TYPES))
+
+
+class KScriptWriteSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=100)
+    return_type = serializers.CharField(max_length=16, default="objects")
+    params = serializers.JSONField(default=list)
+    code = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1_000_000, default="")
+    base_revision = serializers.IntegerField(required=False, allow_null=True)
+    overwrite = serializers.BooleanField(default=False)
+
+
+def revision_data(revision: KScriptRevision) -> dict[str, Any]:
+    method = revision.method
+    return {
+        "id": method.id,
+        "name": method.name,
+        "title": revision.title,
+        "return_type": revision.return_type,
+        "params": revision.params,
+        "code": revision.code,
+        "revision": revision.number,
+        "latest_revision": method.latest_revision,
+        "author": revision.author.username if revision.author else None,
+        "saved_at": revision.created_at.isoformat(),
+    }
+
+
+class KScriptScopedView(AppScopedAPIView):
+    def method(self, method_id: int) -> KScriptMethod:
+        services.ensure_kscript_enabled(self.app)
+        return get_object_or_404(KScriptMethod, app=self.app, pk=method_id)
+
+
+class KScriptListView(KScriptScopedView):
+    def get(self, request: Request, app_id: int) -> Response:
+        services.ensure_kscript_enabled(self.app)
+        methods = KScriptMethod.objects.filter(app=self.app).order_by("name")
+        return Response(
+            [
+                {
+                    "id": m.id,
+                    "name": m.name,
+                    "title": m.title,
+                    "latest_revision": m.latest_revision,
+                    "updated_at": m.updated_at.isoformat(),
+                }
+                for m in methods
+            ]
+        )
+
+    @extend_schema(request=KScriptWriteSerializer)
+    def post(self, request: Request, app_id: int) -> Response:
+        data = KScriptWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {k: data.validated_data[k] for k in ("title", "return_type", "params", "code")}
+        revision = services.create_kscript(self.app, request.user, **values)
+        return Response(revision_data(revision), status=status.HTTP_201_CREATED)
+
+
+class KScriptDetailView(KScriptScopedView):
+    def get(self, request: Request, app_id: int, method_id: int) -> Response:
+        method = self.method(method_id)
+        return Response(revision_data(method.revisions.select_related("author").get(number=method.latest_revision)))
+
+    @extend_schema(request=KScriptWriteSerializer)
+    def put(self, request: Request, app_id: int, method_id: int) -> Response:
+        method = self.method(method_id)
+        data = KScriptWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {k: data.validated_data[k] for k in ("title", "return_type", "params", "code")}
+        revision = services.save_kscript(
+            method,
+            request.user,
+            base_revision=data.validated_data.get("base_revision"),
+            overwrite=data.validated_data["overwrite"],
+            **values,
+        )
+        return Response(revision_data(revision))
+
+    def delete(self, request: Request, app_id: int, method_id: int) -> Response:
+        services.delete_kscript(self.method(method_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class KScriptRevisionListView(KScriptScopedView):
+    def get(self, request: Request, app_id: int, method_id: int) -> Response:
+        method = self.method(method_id)
+        revisions = method.revisions.select_related("author").order_by("-number")
+        return Response(
+            [
+                {
+                    "revision": r.number,
+                    "title": r.title,
+                    "author": r.author.username if r.author else None,
+                    "saved_at": r.created_at.isoformat(),
+                }
+                for r in revisions
+            ]
+        )
+
+
+class KScriptRevisionDetailView(KScriptScopedView):
+    def get(self, request: Request, app_id: int, method_id: int, number: int) -> Response:
+        method = self.method(method_id)
+        revision = get_object_or_404(KScriptRevision.objects.select_related("author"), method=method, number=number)
+        return Response(revision_data(revision))
+
+
+class RunSerializer(serializers.Serializer):
+    params = serializers.DictField(default=dict)
+    session_token = serializers.CharField(required=False, max_length=200)
+
+
+def _error_data(exc: ScriptFailure) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": type(exc).__name__, "message": exc.message}
+    if isinstance(exc, ScriptError):
+        data.update({"method": exc.method, "line": exc.line, "column": exc.column, "stack": exc.stack})
+    return data
+
+
+def _log_data(entries: Any) -> list[dict[str, Any]]:
+    return [{"level": e.level, "args": list(e.args), "line": e.line, "script": e.script} for e in entries]
+
+
+class KScriptRunView(KScriptScopedView):
+    """Run It!: run the latest draft revision with the given parameter values."""
+
+    @extend_schema(request=RunSerializer)
+    def post(self, request: Request, app_id: int, method_id: int) -> Response:
+        method = self.method(method_id)
+        data = RunSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        drafts = {
+            r.method.name: kscript.ScriptSpec(
+                r.method.name, r.code, r.return_type, tuple((p["name"], p["type"]) for p in r.params)
+            )
+            for r in services.latest_revisions(self.app)
+        }
+        spec = drafts[method.name]
+        try:
+            params = coerce_params(data.validated_data["params"], spec.params)
+        except WireError as exc:
+            return Response({"params": [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+        token = data.validated_data.get("session_token") or f"console-{uuid.uuid4()}"
+        try:
+            result = kscript.run_top_level(
+                self.app.id, self.app.script_timeout_seconds, drafts, spec, params, token
+            )
+        except ScriptFailure as exc:
+            return Response({"ok": False, "error": _error_data(exc), "logs": _log_data(exc.logs)})
+        try:
+            payload = kscript.payload_of(result, spec.return_type)
+        except WireError as exc:
+            return Response({"ok": False, "error": {"type": "ReturnTypeError", "message": exc.message}, "logs": []})
+        return Response(
+            {
+                "ok": True,
+                "result": _jsonable(payload),
+                "duration_ms": round(result.duration_s * 1000, 3),
+                "logs": _log_data(result.logs),
+                "logs_dropped": result.logs_dropped,
+            }
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    import base64
+    from datetime import datetime
+
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return value
+
+
+class DeploymentListView(AppScopedAPIView):
+    def get(self, request: Request, app_id: int) -> Response:
+        deployments = Deployment.objects.filter(app=self.app).select_related("created_by").order_by("-number")[:50]
+        return Response([_deployment_data(d) for d in deployments])
+
+    def post(self, request: Request, app_id: int) -> Response:
+        deployment = services.deploy_app(self.app, request.user)
+        return Response(_deployment_data(deployment), status=status.HTTP_201_CREATED)
+
+
+def _deployment_data(deployment: Deployment) -> dict[str, Any]:
+    return {
+        "number": deployment.number,
+        "created_at": deployment.created_at.isoformat(),
+        "created_by": deployment.created_by.username if deployment.created_by else None,
+        "methods": sorted(deployment.snapshot.get("methods", {})),
+    }

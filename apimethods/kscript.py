@@ -1,0 +1,174 @@
+"""Running KScript methods: drafts from the console (Run It!) and deployed ones for clients.
+
+One invocation is one database transaction in the app's isolation context: a script
+that throws or hits a limit after writing leaves nothing written.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+
+import runtime
+from apimethods.hosts import CallbackMethods, MappingScripts, RedisSessionStore
+from apimethods.wire import RecordList, WireError, coerce_params
+from runtime import Host, HostError, RunLimits, RunResult, ScriptFailure
+
+MAX_CALL_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class ScriptSpec:
+    name: str
+    code: str
+    return_type: str
+    params: tuple[tuple[str, str], ...]
+
+
+@dataclass
+class ScriptScope:
+    """What one top-level call can see: its app, its methods and the shared transaction."""
+
+    app_id: int
+    timeout_s: float
+    scripts: Mapping[str, ScriptSpec]
+    session_token: str
+    database: Any = None
+    depth: int = 0
+
+
+def _limits(timeout_s: float) -> RunLimits:
+    return RunLimits(timeout_s=float(timeout_s), memory_bytes=settings.KILN_SCRIPT_MEMORY_MIB * 1024 * 1024)
+
+
+def database_scope(app_id: int) -> AbstractContextManager[Any]:
+    """The app's database for one invocation (a transaction), when tables exist."""
+    try:
+        from console.tables.scripting import script_database
+    except ImportError:
+        return nullcontext(None)
+    return script_database(app_id)
+
+
+def run(scope: ScriptScope, spec: ScriptSpec, params: Mapping[str, Any]) -> RunResult:
+    """Run `spec` inside `scope`; nested K.callAPIMethod calls share the scope."""
+
+    def call_method(name: str, call_params: Mapping[str, Any]) -> Any:
+        target = scope.scripts.get(name)
+        if target is None:
+            raise HostError(f"No such method: {name}")
+        if scope.depth >= MAX_CALL_DEPTH:
+            raise HostError(f"K.callAPIMethod nested deeper than {MAX_CALL_DEPTH} calls")
+        try:
+            coerced = coerce_params(dict(call_params), target.params)
+        except WireError as exc:
+            raise HostError(exc.message) from exc
+        scope.depth += 1
+        try:
+            result = run(scope, target, coerced)
+        except ScriptFailure as exc:
+            raise HostError(f"{name} failed: {exc}") from exc
+        finally:
+            scope.depth -= 1
+        return result.value
+
+    host = Host(
+        database=scope.database,
+        session=RedisSessionStore(scope.app_id, scope.session_token),
+        scripts=MappingScripts({name: s.code for name, s in scope.scripts.items()}),
+        methods=CallbackMethods(call_method),
+    )
+    return runtime.run_script(
+        str(scope.app_id),
+        spec.code,
+        method_name=spec.name,
+        params={key: _param_for_js(value) for key, value in params.items()},
+        host=host,
+        limits=_limits(scope.timeout_s),
+    )
+
+
+def run_top_level(
+    app_id: int, timeout_s: float, scripts: Mapping[str, ScriptSpec], spec: ScriptSpec, params: Mapping[str, Any],
+    session_token: str,
+) -> RunResult:
+    with database_scope(app_id) as database:
+        scope = ScriptScope(app_id, timeout_s, scripts, session_token, database)
+        # An exception here leaves the `with` by raising, which rolls the transaction back.
+        return run(scope, spec, params)
+
+
+def _param_for_js(value: Any) -> Any:
+    # K.params values as scripts expect them: JSON types; dates as epoch seconds, data as base64.
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return value
+
+
+def payload_of(result: RunResult, return_type: str) -> Any:
+    """The client payload of a finished run: a number, or objects typed by the type map."""
+    value = result.value
+    if return_type == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            if value is None:
+                return 0
+            try:
+                return float(value) if "." in str(value) else int(value)
+            except (TypeError, ValueError) as exc:
+                raise WireError(64, f"The method must return a number, not {type(value).__name__}") from exc
+        return value
+    if result.type_map and isinstance(value, list) and all(isinstance(row, dict) for row in value):
+        return RecordList(_typed_row(row, result.type_map) for row in value)
+    return value
+
+
+def _typed_row(row: dict[str, Any], type_map: Mapping[str, str]) -> dict[str, Any]:
+    typed = dict(row)
+    for field, kind in type_map.items():
+        if field in typed and typed[field] is not None:
+            typed[field] = _typed_value(typed[field], kind)
+    return typed
+
+
+def _typed_value(value: Any, kind: str) -> Any:
+    try:
+        if kind == "DATA" and isinstance(value, str):
+            return base64.b64decode(value, validate=False)
+        if kind == "DATE_TIME" and isinstance(value, int | float):
+            return datetime.fromtimestamp(value, tz=UTC)
+        if kind == "INT":
+            return int(value)
+        if kind == "FLOAT":
+            return float(value)
+        if kind == "BOOL":
+            return bool(value)
+    except (ValueError, TypeError, OverflowError, binascii.Error):
+        return value
+    return value
+
+
+def build_live_method(app_id: int, alias: str, spec: dict[str, Any], siblings: Mapping[str, dict[str, Any]]) -> Any:
+    """Registry builder for deployed KScripts: all of the deployment's KScripts are in scope."""
+    from apimethods.registry import CallContext, LiveMethod
+
+    scripts = {
+        name: ScriptSpec(name, s["code"], s["return_type"], tuple(tuple(p) for p in s["params"]))
+        for name, s in siblings.items()
+        if s.get("kind") == "kscript"
+    }
+    me = scripts[alias]
+
+    def invoke(ctx: CallContext) -> Any:
+        result = run_top_level(app_id, ctx.timeout_s, scripts, me, ctx.params, ctx.session_token)
+        return payload_of(result, me.return_type)
+
+    return LiveMethod(alias, me.params, invoke)

@@ -1,0 +1,233 @@
+/** Small DOM helpers: a hyperscript `h()` and form-field builders. */
+
+export type Child = Node | string | number | null | undefined | false | Child[];
+type AttrValue = string | number | boolean | null | undefined;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers take any Event subtype
+type Handler = (event: any) => void;
+export type Attrs = Record<string, AttrValue | Handler>;
+
+export function append(parent: Node, ...children: Child[]): void {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(parent, ...child);
+    else if (child instanceof Node) parent.appendChild(child);
+    else parent.appendChild(document.createTextNode(String(child)));
+  }
+}
+
+/**
+ * `h("button", { class: "btn", testid: "save", onClick: save }, "Save")`.
+ * `testid` becomes `data-testid`; `onXxx` functions become listeners; `true` sets an
+ * empty attribute; `false`/`null`/`undefined` leave it out.
+ */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs?: Attrs | null,
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  if (attrs) {
+    for (const [key, value] of Object.entries(attrs)) {
+      if (typeof value === "function") {
+        el.addEventListener(key.slice(2).toLowerCase(), value);
+      } else if (value === null || value === undefined || value === false) {
+        continue;
+      } else if (key === "testid") {
+        el.setAttribute("data-testid", String(value));
+      } else if (key === "value" && "value" in el) {
+        (el as HTMLInputElement).value = String(value);
+      } else {
+        el.setAttribute(key, value === true ? "" : String(value));
+      }
+    }
+  }
+  append(el, ...children);
+  return el;
+}
+
+export function clear(el: Element): void {
+  while (el.firstChild) el.removeChild(el.firstChild);
+}
+
+let uid = 0;
+export function uniqueId(prefix: string): string {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+export interface Field<E extends HTMLElement = HTMLInputElement> {
+  wrap: HTMLDivElement;
+  input: E;
+  setError(message: string): void;
+}
+
+export interface InputOptions {
+  label: string;
+  name: string;
+  type?: string;
+  testid?: string;
+  value?: string;
+  required?: boolean;
+  autocomplete?: string;
+  hint?: string;
+  placeholder?: string;
+  autofocus?: boolean;
+}
+
+function attachError<E extends HTMLElement>(
+  wrap: HTMLDivElement,
+  input: E,
+  testid: string | undefined,
+  describedBy: string[],
+): Field<E> {
+  const errorId = uniqueId("err");
+  const error = h("p", {
+    class: "field-error",
+    id: errorId,
+    hidden: true,
+    testid: testid ? `${testid}-error` : undefined,
+  });
+  wrap.appendChild(error);
+  const setError = (message: string): void => {
+    error.textContent = message;
+    error.hidden = message === "";
+    if (message) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", [...describedBy, errorId].join(" "));
+    } else {
+      input.removeAttribute("aria-invalid");
+      if (describedBy.length)
+        input.setAttribute("aria-describedby", describedBy.join(" "));
+      else input.removeAttribute("aria-describedby");
+    }
+  };
+  return { wrap, input, setError };
+}
+
+/** A labelled `<input>` with a hint and an error line beneath it. */
+export function inputField(options: InputOptions): Field {
+  const id = uniqueId(`f-${options.name}`);
+  const hintId = options.hint ? uniqueId("hint") : "";
+  const input = h("input", {
+    id,
+    name: options.name,
+    type: options.type ?? "text",
+    class: "input",
+    testid: options.testid,
+    value: options.value,
+    required: options.required,
+    autocomplete: options.autocomplete,
+    placeholder: options.placeholder,
+    autofocus: options.autofocus,
+    spellcheck: options.type === "text" || !options.type ? "false" : undefined,
+    "aria-describedby": hintId || undefined,
+  });
+  const wrap = h(
+    "div",
+    { class: "field" },
+    h("label", { for: id, class: "label" }, options.label),
+    input,
+    options.hint ? h("p", { class: "hint", id: hintId }, options.hint) : null,
+  );
+  return attachError(wrap, input, options.testid, hintId ? [hintId] : []);
+}
+
+export interface SelectOptions {
+  label: string;
+  name: string;
+  options: { value: string; label: string }[];
+  value?: string;
+  testid?: string;
+}
+
+export function selectField(options: SelectOptions): Field<HTMLSelectElement> {
+  const id = uniqueId(`f-${options.name}`);
+  const select = h(
+    "select",
+    { id, name: options.name, class: "input select", testid: options.testid },
+    options.options.map((o) =>
+      h("option", { value: o.value, selected: o.value === options.value }, o.label),
+    ),
+  );
+  const wrap = h(
+    "div",
+    { class: "field" },
+    h("label", { for: id, class: "label" }, options.label),
+    select,
+  );
+  return attachError(wrap, select, options.testid, []);
+}
+
+/** A labelled checkbox (optionally drawn as a switch, `role="switch"`). */
+export function checkboxField(options: {
+  label: string;
+  name: string;
+  checked?: boolean;
+  testid?: string;
+  hint?: string;
+  switch?: boolean;
+}): Field {
+  const id = uniqueId(`f-${options.name}`);
+  const input = h("input", {
+    id,
+    name: options.name,
+    type: "checkbox",
+    class: options.switch ? "switch" : "checkbox",
+    role: options.switch ? "switch" : undefined,
+    checked: options.checked,
+    testid: options.testid,
+  });
+  const wrap = h(
+    "div",
+    { class: "field field-check" },
+    input,
+    h(
+      "label",
+      { for: id, class: "label" },
+      options.label,
+      options.hint ? h("span", { class: "hint" }, options.hint) : null,
+    ),
+  );
+  return attachError(wrap, input, options.testid, []);
+}
+
+export type ButtonVariant = "primary" | "secondary" | "danger" | "ghost";
+
+export function button(
+  label: Child,
+  attrs: Attrs & { variant?: ButtonVariant; size?: "sm" } = {},
+): HTMLButtonElement {
+  const { variant = "secondary", size, class: extra, ...rest } = attrs;
+  const cls = [
+    "btn",
+    `btn-${variant}`,
+    size ? `btn-${size}` : "",
+    extra ? String(extra) : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
+  return h("button", { type: "button", class: cls, ...rest }, label);
+}
+
+/** Disables a button while `work` runs and shows a busy state. */
+export async function withBusy<T>(
+  btn: HTMLButtonElement,
+  work: () => Promise<T>,
+): Promise<T> {
+  btn.disabled = true;
+  btn.setAttribute("aria-busy", "true");
+  try {
+    return await work();
+  } finally {
+    btn.disabled = false;
+    btn.removeAttribute("aria-busy");
+  }
+}
+
+export function badge(
+  text: string,
+  tone: "neutral" | "accent" | "danger" | "success" = "neutral",
+  testid?: string,
+): HTMLSpanElement {
+  return h("span", { class: `badge badge-${tone}`, testid }, text);
+}

@@ -1,0 +1,179 @@
+/** /apps: the apps the user belongs to, and the "New app" dialog. */
+import { api, ApiError, type App } from "../api";
+import type { PageContext } from "../context";
+import { openDialog } from "../dialog";
+import { badge, button, h, inputField, withBusy } from "../dom";
+import { formatDate, titleCase } from "../format";
+import { icon } from "../icons";
+import { APP_SECTIONS, appSectionPath } from "../nav";
+import { toast } from "../toast";
+
+export function appHome(app: Pick<App, "id">): string {
+  const first = APP_SECTIONS[0];
+  return first
+    ? appSectionPath(app.id, first)
+    : `/apps/${encodeURIComponent(String(app.id))}`;
+}
+
+export function appBadges(app: App): HTMLElement[] {
+  const out: HTMLElement[] = [
+    badge(app.role === "owner" ? "Owner" : "Developer", "neutral", "app-role"),
+    badge(titleCase(app.mode), "neutral", "app-mode"),
+  ];
+  if (app.suspended) out.push(badge("Suspended", "danger", "app-suspended"));
+  if (app.kscript_enabled) out.push(badge("KScript", "accent", "app-kscript"));
+  return out;
+}
+
+function appCard(app: App): HTMLElement {
+  return h(
+    "article",
+    { class: "card app-card", testid: "app-card", "data-app-id": String(app.id) },
+    h(
+      "div",
+      { class: "app-card-head" },
+      h(
+        "span",
+        { class: "app-avatar", "aria-hidden": "true" },
+        app.name.slice(0, 1).toUpperCase(),
+      ),
+      h(
+        "h2",
+        { class: "app-card-title" },
+        h("a", { href: appHome(app), class: "stretched", testid: "app-link" }, app.name),
+      ),
+    ),
+    h("div", { class: "badges" }, appBadges(app)),
+    h(
+      "dl",
+      { class: "app-card-meta" },
+      h("dt", null, "API key"),
+      h("dd", { class: "mono truncate" }, app.api_key),
+      h("dt", null, "Created"),
+      h("dd", null, formatDate(app.created_at)),
+    ),
+  );
+}
+
+export function openNewAppDialog(ctx: PageContext): void {
+  const name = inputField({
+    label: "App name",
+    name: "name",
+    testid: "new-app-name",
+    hint: "You can rename it later.",
+    autocomplete: "off",
+    required: true,
+  });
+  const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  const cancel = button("Cancel", { testid: "new-app-cancel" });
+  const create = button("Create app", {
+    variant: "primary",
+    type: "submit",
+    testid: "new-app-submit",
+  });
+  const form = h(
+    "form",
+    { class: "stack", novalidate: true },
+    name.wrap,
+    error,
+    h("div", { class: "dialog-footer" }, cancel, create),
+  );
+  const dialog = openDialog({
+    title: "New app",
+    description: "An app gets its own API key, secret key, data and scripts.",
+    body: form,
+    testid: "new-app-dialog",
+  });
+  cancel.addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    name.setError("");
+    const value = name.input.value.trim();
+    if (!value) {
+      name.setError("Give the app a name.");
+      name.input.focus();
+      return;
+    }
+    void withBusy(create, () => api.createApp({ name: value })).then(
+      (app) => {
+        ctx.apps.upsert(app);
+        dialog.close();
+        toast(`Created “${app.name}”.`, "success");
+        ctx.navigate(appHome(app));
+      },
+      (err: unknown) => {
+        if (err instanceof ApiError && err.fields.name) {
+          name.setError(err.fieldMessage("name"));
+          name.input.focus();
+        } else if (!(err instanceof ApiError && err.network)) {
+          error.textContent = err instanceof Error ? err.message : String(err);
+          error.hidden = false;
+        }
+      },
+    );
+  });
+}
+
+export async function appsPage(ctx: PageContext): Promise<void> {
+  ctx.setTitle("Apps");
+  ctx.setCrumbs([{ label: "Apps" }]);
+  const newApp = button([icon("plus", 14), "New app"], {
+    variant: "primary",
+    testid: "new-app",
+  });
+  newApp.addEventListener("click", () => openNewAppDialog(ctx));
+  const body = h(
+    "div",
+    { class: "loading", role: "status" },
+    h("span", { class: "spinner" }),
+    "Loading apps…",
+  );
+  ctx.main.replaceChildren(
+    h(
+      "div",
+      { class: "page" },
+      h(
+        "header",
+        { class: "page-head" },
+        h(
+          "div",
+          null,
+          h("h1", { class: "page-title" }, "Apps"),
+          h(
+            "p",
+            { class: "muted" },
+            "Backends you own or develop. Each has its own keys, data and scripts.",
+          ),
+        ),
+        newApp,
+      ),
+      body,
+    ),
+  );
+
+  const apps = await ctx.apps.list(true);
+  if (ctx.signal.aborted) return;
+
+  if (apps.length === 0) {
+    const cta = button([icon("plus", 14), "Create your first app"], {
+      variant: "primary",
+    });
+    cta.addEventListener("click", () => openNewAppDialog(ctx));
+    body.replaceWith(
+      h(
+        "div",
+        { class: "empty card", testid: "apps-empty" },
+        h("span", { class: "empty-icon" }, icon("apps", 22)),
+        h("h2", { class: "empty-title" }, "No apps yet"),
+        h("p", { class: "muted" }, "Create an app to get an API key and start building."),
+        cta,
+      ),
+    );
+    return;
+  }
+  const sorted = [...apps].sort((a, b) => a.name.localeCompare(b.name));
+  body.replaceWith(
+    h("div", { class: "app-grid", testid: "apps-list" }, sorted.map(appCard)),
+  );
+}

@@ -1,0 +1,26 @@
+import type { Route } from "./router";
+
+/** Every console URL Django serves the shell for. Order matters: first match wins. */
+export const ROUTES = [
+  { name: "login", pattern: "/login" },
+  { name: "home", pattern: "/" },
+  { name: "apps", pattern: "/apps" },
+  { name: "app", pattern: "/apps/:id" },
+  { name: "app-settings", pattern: "/apps/:id/settings" },
+  { name: "platform", pattern: "/platform" },
+] as const satisfies readonly Route[];
+
+export type RouteName = (typeof ROUTES)[number]["name"];
+
+/** Where to go after signing in: only same-site console paths are accepted. */
+export function safeNext(next: string | null): string {
+  if (
+    !next ||
+    !next.startsWith("/") ||
+    next.startsWith("//") ||
+    next.startsWith("/login")
+  ) {
+    return "/apps";
+  }
+  return next;
+}

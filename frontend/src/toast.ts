@@ -1,0 +1,59 @@
+/** Toast notifications in a live region (bottom right). */
+import { h } from "./dom";
+
+export type ToastTone = "success" | "error" | "info";
+
+let region: HTMLElement | null = null;
+
+function ensureRegion(): HTMLElement {
+  if (region && document.body.contains(region)) return region;
+  region = h("div", {
+    class: "toasts",
+    testid: "toasts",
+    "aria-live": "polite",
+    "aria-relevant": "additions",
+  });
+  document.body.appendChild(region);
+  return region;
+}
+
+export function toast(
+  message: string,
+  tone: ToastTone = "info",
+  timeoutMs?: number,
+): HTMLElement {
+  const host = ensureRegion();
+  const close = h(
+    "button",
+    { type: "button", class: "toast-close", "aria-label": "Dismiss notification" },
+    "×",
+  );
+  const el = h(
+    "div",
+    {
+      class: `toast toast-${tone}`,
+      role: tone === "error" ? "alert" : "status",
+      testid: "toast",
+      "data-tone": tone,
+    },
+    h("span", { class: "toast-dot", "aria-hidden": "true" }),
+    h("span", { class: "toast-message" }, message),
+    close,
+  );
+  const remove = (): void => {
+    el.classList.add("toast-leaving");
+    window.setTimeout(() => el.remove(), 150);
+  };
+  close.addEventListener("click", remove);
+  host.appendChild(el);
+  while (host.children.length > 4) host.firstElementChild?.remove();
+  const ms = timeoutMs ?? (tone === "error" ? 8000 : 4000);
+  if (ms > 0) window.setTimeout(remove, ms);
+  return el;
+}
+
+/** Shows any thrown value as an error toast (ApiError messages are readable). */
+export function toastError(error: unknown, prefix = ""): void {
+  const message = error instanceof Error ? error.message : String(error);
+  toast(prefix ? `${prefix}: ${message}` : message, "error");
+}

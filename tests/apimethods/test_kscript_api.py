@@ -1,0 +1,210 @@
+"""KScript methods through the console API: revisions, conflicts, Run It!, deploy, and
+deployed methods called over the Kumulos protocol (real V8, PostgreSQL and Redis)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from apimethods.models import KScriptMethod, KScriptRevision
+from console.apps import services as app_services
+from console.apps.models import App
+
+
+@pytest.fixture
+def kapp(app: App) -> App:
+    app_services.set_platform_flags(app, kscript_enabled=True)
+    return app
+
+
+def create(client: Any, app: App, **overrides: Any) -> Any:
+    body = {"title": "Greet user", "return_type": "objects", "params": [{"name": "name", "type": "string"}]}
+    body["code"] = "K.setResponse({hello: K.params.name});"
+    body.update(overrides)
+    return client.post(f"/api/apps/{app.id}/kscripts/", body, format="json")
+
+
+def test_kscript_needs_the_platform_switch(app: App, owner: Any, client_for: Callable) -> None:
+    response = create(client_for(owner), app)
+    assert response.status_code == 403
+    assert "not enabled" in response.json()["detail"]
+    assert not KScriptMethod.objects.exists()
+
+
+def test_creating_derives_the_lower_camel_case_name(kapp: App, member: Any, client_for: Callable) -> None:
+    body = create(client_for(member), kapp).json()
+    assert (body["name"], body["revision"], body["author"]) == ("greetUser", 1, member.username)
+
+
+def test_outsiders_cannot_see_or_create(kapp: App, owner: Any, outsider: Any, client_for: Callable) -> None:
+    method_id = create(client_for(owner), kapp).json()["id"]
+    assert create(client_for(outsider), kapp).status_code == 404
+    assert client_for(outsider).get(f"/api/apps/{kapp.id}/kscripts/{method_id}/").status_code == 404
+    assert KScriptMethod.objects.count() == 1
+
+
+def test_a_syntax_error_is_refused_with_its_line(kapp: App, owner: Any, client_for: Callable) -> None:
+    response = create(client_for(owner), kapp, code='var a = 1;\nvar s = "unterminated;\n')
+    assert response.status_code == 400
+    assert response.json()["code_position"]["line"] == 2
+    assert not KScriptMethod.objects.exists()
+
+
+def test_names_are_unique_also_on_rename(kapp: App, owner: Any, client_for: Callable) -> None:
+    client = client_for(owner)
+    create(client, kapp)
+    other = create(client, kapp, title="Other").json()
+    assert create(client, kapp, title="greet User").status_code == 400
+    rename = client.put(
+        f"/api/apps/{kapp.id}/kscripts/{other['id']}/",
+        {**other, "title": "Greet user", "base_revision": 1},
+        format="json",
+    )
+    assert rename.status_code == 400
+    assert "already called greetUser" in rename.json()["title"][0]
+    assert KScriptMethod.objects.get(pk=other["id"]).name == "other"
+
+
+def test_saving_on_an_old_revision_is_a_conflict_naming_the_newer_one(
+    kapp: App, owner: Any, member: Any, client_for: Callable
+) -> None:
+    first = create(client_for(owner), kapp).json()
+    url = f"/api/apps/{kapp.id}/kscripts/{first['id']}/"
+    assert client_for(member).put(url, {**first, "code": "// member", "base_revision": 1}, format="json").status_code == 200
+    stale = client_for(owner).put(url, {**first, "code": "// owner", "base_revision": 1}, format="json")
+    assert stale.status_code == 409
+    assert stale.json()["latest_revision"] == 2 and stale.json()["author"] == member.username
+    forced = client_for(owner).put(url, {**first, "code": "// owner", "base_revision": 1, "overwrite": True}, format="json")
+    assert forced.json()["revision"] == 3
+    assert list(KScriptRevision.objects.order_by("number").values_list("code", flat=True))[1:] == ["// member", "// owner"]
+    history = client_for(owner).get(url + "revisions/").json()
+    assert [h["revision"] for h in history] == [3, 2, 1]
+
+
+def test_run_it_returns_result_logs_and_duration(kapp: App, owner: Any, client_for: Callable) -> None:
+    client = client_for(owner)
+    method = create(client, kapp, code="K.log('hi', K.params.name); K.setResponse({hello: K.params.name});").json()
+    run = client.post(f"/api/apps/{kapp.id}/kscripts/{method['id']}/run/", {"params": {"name": "Ann"}}, format="json")
+    body = run.json()
+    assert body["ok"] is True and body["result"] == {"hello": "Ann"}
+    assert body["logs"][0]["args"] == ["hi", "Ann"]
+    assert body["duration_ms"] > 0
+
+
+def test_run_it_reports_the_error_with_line_and_column(kapp: App, owner: Any, client_for: Callable) -> None:
+    client = client_for(owner)
+    method = create(client, kapp, code="var a = 1;\n  null.boom();").json()
+    body = client.post(f"/api/apps/{kapp.id}/kscripts/{method['id']}/run/", {"params": {}}, format="json").json()
+    assert body["ok"] is False
+    assert (body["error"]["line"], body["error"]["column"], body["error"]["method"]) == (2, 8, "greetUser")
+
+
+def test_run_it_stops_an_endless_loop_at_the_apps_time_limit(kapp: App, owner: Any, client_for: Callable) -> None:
+    kapp.script_timeout_seconds = 1
+    kapp.save()
+    client = client_for(owner)
+    method = create(client, kapp, code="while (true) {}").json()
+    body = client.post(f"/api/apps/{kapp.id}/kscripts/{method['id']}/run/", {"params": {}}, format="json").json()
+    assert body["ok"] is False and body["error"]["type"] == "ScriptTimeout"
+
+
+def test_clients_get_the_deployed_revision_never_the_draft(
+    kapp: App, owner: Any, client_for: Callable, live_server: Any
+) -> None:
+    import requests
+
+    client = client_for(owner)
+    method = create(client, kapp, code="K.setResponse({v: 'deployed ' + K.params.name});").json()
+    url = f"{live_server.url}/b2.2/{kapp.api_key}/greetUser.json"
+    auth = (kapp.api_key, kapp.secret_key)
+    assert requests.post(url, auth=auth, timeout=30).json()["responseCode"] == 4
+    deployed = client.post(f"/api/apps/{kapp.id}/deployments/").json()
+    assert deployed["number"] == 1 and deployed["methods"] == ["greetUser"]
+    client.put(
+        f"/api/apps/{kapp.id}/kscripts/{method['id']}/",
+        {**method, "code": "K.setResponse({v: 'draft'});", "base_revision": 1},
+        format="json",
+    )
+    body = requests.post(url, auth=auth, data={"params[name]": "Ann"}, timeout=30).json()
+    assert (body["responseCode"], body["payload"]) == (1, {"v": "deployed Ann"})
+
+
+def test_number_methods_coerce_params_and_call_other_methods_without_disturbing_params(
+    kapp: App, owner: Any, client_for: Callable, live_server: Any
+) -> None:
+    import requests
+
+    client = client_for(owner)
+    create(
+        client,
+        kapp,
+        title="double",
+        return_type="number",
+        params=[{"name": "n", "type": "integer"}],
+        code="K.setResponse(K.params.n * 2);",
+    )
+    create(
+        client,
+        kapp,
+        title="sum doubled",
+        return_type="number",
+        params=[{"name": "n", "type": "integer"}],
+        code="include('helpers'); var d = K.callAPIMethod('double', {n: 5}); K.setResponse(d + K.params.n + extra());",
+    )
+    create(client, kapp, title="helpers", code="function extra() { return 100; }")
+    client.post(f"/api/apps/{kapp.id}/deployments/")
+    body = requests.post(
+        f"{live_server.url}/b2.2/{kapp.api_key}/sumDoubled.plist",
+        auth=(kapp.api_key, kapp.secret_key),
+        data={"params[n]": "7"},
+        timeout=30,
+    )
+    import plistlib
+
+    envelope = plistlib.loads(body.content)
+    assert (envelope["responseCode"], envelope["payload"]) == (1, 117)
+
+
+def test_a_throwing_deployed_script_answers_64_with_its_message(
+    kapp: App, owner: Any, client_for: Callable, live_server: Any
+) -> None:
+    import requests
+
+    client = client_for(owner)
+    create(client, kapp, code="throw 'nope';")
+    client.post(f"/api/apps/{kapp.id}/deployments/")
+    body = requests.post(
+        f"{live_server.url}/b2.2/{kapp.api_key}/greetUser.json", auth=(kapp.api_key, kapp.secret_key), timeout=30
+    ).json()
+    assert body["responseCode"] == 64
+    assert "nope" in body["responseMessage"]
+
+
+def test_sessions_follow_the_session_token_in_redis(
+    kapp: App, owner: Any, client_for: Callable, live_server: Any
+) -> None:
+    import requests
+
+    client = client_for(owner)
+    create(
+        client,
+        kapp,
+        title="counter",
+        return_type="number",
+        params=[],
+        code="var n = (K.session.get('n') || 0) + 1; K.session.set('n', n); K.setResponse(n);",
+    )
+    client.post(f"/api/apps/{kapp.id}/deployments/")
+    url = f"{live_server.url}/b2.2/{kapp.api_key}/counter.json"
+    auth = (kapp.api_key, kapp.secret_key)
+    counts = [requests.post(url, auth=auth, data={"sessionToken": "s-1"}, timeout=30).json()["payload"] for _ in range(3)]
+    other = requests.post(url, auth=auth, data={"sessionToken": "s-2"}, timeout=30).json()["payload"]
+    assert counts == [1, 2, 3] and other == 1
+
+
+def test_console_pages_need_login() -> None:
+    response = Client().get("/api/apps/1/kscripts/")
+    assert response.status_code == 403
