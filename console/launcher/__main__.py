@@ -227,7 +227,11 @@ def main() -> int:
     services = sub.add_parser("services", help="start only the embedded servers")
     services.set_defaults(func=command_services)
     args = parser.parse_args()
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except subprocess.CalledProcessError as exc:
+        say(f"a set-up step failed (exit {exc.returncode}): {' '.join(map(str, exc.cmd))}")
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,148 @@
+"""Kiln's KScript runtime: a V8 sandbox exposing the synchronous `K` API.
+
+Public entry points: `run_script` and `check_syntax`. The runtime knows nothing of
+Django: the database, session store, script loader and method caller come in as a
+`Host` (see runtime/host.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from runtime.errors import (
+    EngineBroken,
+    RawEngineError,
+    ScriptError,
+    ScriptFailure,
+    ScriptMemoryExceeded,
+    ScriptResponseTooLarge,
+    ScriptSyntaxError,
+    ScriptTimeout,
+    convert_engine_error,
+)
+from runtime.host import Database, Host, HostError, MethodCaller, ScriptLoader, SessionStore
+from runtime.invocation import Invocation
+from runtime.limits import DEFAULT_LIMITS, Deadline, RunLimits
+from runtime.pool import Pool, default_pool
+from runtime.result import LogEntry, RunResult, Timings, log_entries
+
+__all__ = [
+    "Database",
+    "EngineBroken",
+    "Host",
+    "HostError",
+    "LogEntry",
+    "MethodCaller",
+    "Pool",
+    "RunLimits",
+    "RunResult",
+    "ScriptError",
+    "ScriptFailure",
+    "ScriptLoader",
+    "ScriptMemoryExceeded",
+    "ScriptResponseTooLarge",
+    "ScriptSyntaxError",
+    "ScriptTimeout",
+    "SessionStore",
+    "Timings",
+    "check_syntax",
+    "run_script",
+]
+
+_NO_HOST = Host()
+
+
+def run_script(
+    app_id: str,
+    code: str,
+    *,
+    method_name: str = "main",
+    params: Mapping[str, Any] | None = None,
+    host: Host | None = None,
+    limits: RunLimits = DEFAULT_LIMITS,
+    pool: Pool | None = None,
+) -> RunResult:
+    """Run `code` as the KScript method `method_name` of app `app_id`.
+
+    Raises ScriptError (and ScriptSyntaxError), ScriptTimeout, ScriptMemoryExceeded,
+    ScriptResponseTooLarge or EngineBroken — all subclasses of ScriptFailure.
+    """
+    pool = pool or default_pool()
+    host = host or _NO_HOST
+    started = time.perf_counter()
+    context = pool.checkout(app_id)
+    checked_out = time.perf_counter()
+    engine = context.engine
+    invocation = Invocation(app_id, method_name, host)
+    failure: ScriptFailure | None = None
+    output: Any = None
+    healthy = False
+    run_done = checked_out
+    try:
+        engine.set_memory_limit(limits.memory_bytes)
+        assert engine.channel is not None
+        engine.channel.preload(
+            json.dumps(
+                {
+                    "code": code,
+                    "method": method_name,
+                    "script": invocation.script,
+                    "params": dict(params or {}),
+                    "maxLogEntries": limits.max_log_entries,
+                    "maxLogChars": limits.max_log_chars,
+                    "maxResponseChars": limits.max_response_chars,
+                },
+                ensure_ascii=False,
+            )
+        )
+        try:
+            output = engine.call(context.run, Deadline(limits.timeout_s), invocation.handle)
+        except RawEngineError as error:
+            failure = _failure(error, invocation)
+        run_done = time.perf_counter()
+        if not engine.broken:
+            try:
+                healthy = engine.call(context.cleanup, Deadline(limits.cleanup_timeout_s)) is True
+            except RawEngineError:
+                healthy = False
+    finally:
+        pool.checkin(context, healthy=healthy)
+    finished = time.perf_counter()
+    if failure is not None:
+        raise failure
+    if not isinstance(output, str):
+        raise EngineBroken(f"unexpected run result {output!r}")
+    state = json.loads(output)
+    return RunResult(
+        value=state.get("response"),
+        has_response=bool(state.get("hasResponse")),
+        type_map=state.get("typeMap"),
+        logs=log_entries(state.get("logs")),
+        logs_dropped=int(state.get("logsDropped") or 0),
+        duration_s=finished - started,
+        timings=Timings(
+            checkout_s=checked_out - started,
+            run_s=run_done - checked_out,
+            cleanup_s=finished - run_done,
+            bridge_calls=invocation.bridge_calls,
+            bridge_s=invocation.bridge_s,
+        ),
+    )
+
+
+def _failure(error: RawEngineError, invocation: Invocation) -> ScriptFailure:
+    final = invocation.final_state or {}
+    logs = log_entries(final.get("logs"))
+    if final.get("tooLarge") and error.kind == "execute":
+        error = RawEngineError("response_too_large", "the response is larger than allowed")
+    return convert_engine_error(error, method=invocation.method, user_scripts=invocation.scripts, logs=logs)
+
+
+def check_syntax(code: str, *, method_name: str = "main") -> ScriptSyntaxError | None:
+    """Parse `code` as a KScript without running it. Returns None or the syntax error."""
+    from runtime.syntax import check
+
+    return check(code, method_name)

@@ -1,0 +1,276 @@
+"""One V8 isolate + context, driven directly through mini-racer's C API.
+
+We use `py_mini_racer._dll` rather than the `MiniRacer` class: the class routes every
+call through an asyncio loop thread (three thread hops per eval, ~0.3 ms); calling the
+DLL from the caller's thread and waiting on a queue costs ~0.08 ms. This relies on
+mini-racer internals, so `mini-racer` is pinned and
+`tests/runtime/test_bridge.py::test_bridge_contract_with_mini_racer_internals` checks
+every assumption made here.
+
+Facts this module relies on (mini-racer 0.14.1):
+- `mr_init_context(cb)` starts an isolate thread; results of `mr_eval` /
+  `mr_call_function` arrive through `cb(callback_id, raw_value)` on that thread.
+- Microtasks run *after* the result callback (in the message pump). A run therefore is
+  followed by a separate cleanup call, which also proves the isolate came back.
+- `mr_cancel_task` terminates a running task and the context stays usable.
+- `mr_free_context` stops even an isolate stuck in a microtask loop.
+- After the hard memory limit was hit, the context keeps failing: discard it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from py_mini_racer._dll import init_mini_racer, mr_callback_func
+from py_mini_racer._objects import _ArrayBufferByte
+
+from runtime.bridge import Channel
+from runtime.errors import RawEngineError
+from runtime.limits import Deadline
+
+# mini-racer value type codes (py_mini_racer/_objects.py, _MiniRacerTypes)
+T_NULL, T_BOOL, T_INT, T_DOUBLE, T_STR = 1, 2, 3, 4, 5
+T_ARRAY, T_OBJECT, T_UNDEFINED = 6, 10, 11
+T_FUNCTION, T_SHARED_ARRAY_BUFFER = 100, 101
+ERROR_KINDS = {200: "execute", 201: "parse", 202: "oom", 203: "timeout", 204: "terminated"}
+ERROR_KINDS.update({205: "execute", 206: "execute"})
+
+BRIDGE_CALLBACK_ID = 1
+_DONE, _BRIDGE = 0, 1
+_CANCEL_GRACE_S = 2.0
+
+_dll_lock = threading.Lock()
+_dll: ctypes.CDLL | None = None
+
+
+def dll() -> ctypes.CDLL:
+    global _dll
+    with _dll_lock:
+        if _dll is None:
+            _dll = init_mini_racer(ignore_duplicate_init=True)
+        return _dll
+
+
+def _value(raw: Any) -> Any:
+    """Convert a raw mini-racer value we expect to be primitive; raise RawEngineError on errors."""
+    contents = raw.contents
+    typ = contents.type
+    if typ in ERROR_KINDS:
+        text = contents.value.bytes_val[0 : contents.len].decode("utf-8", "replace")
+        raise RawEngineError(ERROR_KINDS[typ], text)
+    if typ == T_STR:
+        return contents.value.bytes_val[0 : contents.len].decode("utf-8", "surrogatepass")
+    if typ == T_INT:
+        return int(contents.value.int_val)
+    if typ == T_DOUBLE:
+        return float(contents.value.double_val)
+    if typ == T_BOOL:
+        return contents.value.int_val == 1
+    if typ in (T_NULL, T_UNDEFINED):
+        return None
+    return ("<handle>", typ)
+
+
+class Engine:
+    """A warm V8 context. Not thread-safe: one thread at a time (the pool ensures it)."""
+
+    def __init__(self, app_id: str, buffer_bytes: int = 256 * 1024) -> None:
+        self.app_id = app_id
+        self.broken = False
+        self.runs = 0
+        self._dll = dll()
+        self._messages: queue.SimpleQueue[tuple[int, int, Any]] = queue.SimpleQueue()
+        self._release: queue.SimpleQueue[bool] = queue.SimpleQueue()
+        self._callback_ids = itertools.count(BRIDGE_CALLBACK_ID + 1)
+        self._serving = False
+        self._memory_limit = 0
+        self._keep: list[Any] = []
+        self.channel: Channel | None = None
+
+        @mr_callback_func
+        def on_v8(callback_id: int, raw: Any) -> None:
+            # Runs on the isolate thread. For bridge calls, block here until the caller's
+            # thread has written the answer: that is what makes the K API synchronous.
+            if callback_id == BRIDGE_CALLBACK_ID:
+                if not self._serving:
+                    if self.channel is not None:
+                        self.channel.abort()
+                    self._messages.put((_BRIDGE, -1, raw))
+                    return
+                self._messages.put((_BRIDGE, callback_id, raw))
+                self._release.get()
+                return
+            self._messages.put((_DONE, callback_id, raw))
+
+        self._on_v8 = on_v8  # must outlive the context
+        self._ctx = self._dll.mr_init_context(on_v8)
+
+    # -- low level -------------------------------------------------------------------
+
+    def _string(self, text: str) -> Any:
+        data = text.encode("utf-8", "surrogatepass")
+        return self._dll.mr_alloc_string_val(self._ctx, data, len(data), T_STR)
+
+    def _free(self, raw: Any) -> None:
+        self._dll.mr_free_value(self._ctx, raw)
+
+    def _wait(
+        self,
+        task_id: int,
+        callback_id: int,
+        deadline: Deadline,
+        handler: Callable[[str], str] | None,
+    ) -> Any:
+        """Pump bridge calls on this thread until the task's result arrives. Returns raw."""
+        cancelled = False
+        grace: Deadline | None = None
+        while True:
+            timeout = grace.remaining() if grace else deadline.remaining()
+            try:
+                kind, cid, raw = self._messages.get(timeout=max(timeout, 0.0005))
+            except queue.Empty:
+                if not cancelled:
+                    cancelled = True
+                    grace = Deadline(_CANCEL_GRACE_S)
+                    self._dll.mr_cancel_task(self._ctx, task_id)
+                    continue
+                self.broken = True
+                raise RawEngineError("broken", "V8 did not stop after cancellation") from None
+            if kind == _BRIDGE:
+                if cid != -1:
+                    if cancelled or handler is None or self.channel is None or deadline.expired():
+                        if self.channel is not None:
+                            self.channel.abort()
+                    else:
+                        self.channel.handle(handler)
+                    self._release.put(True)
+                self._free(raw)
+                if deadline.expired() and not cancelled:
+                    cancelled = True
+                    grace = Deadline(_CANCEL_GRACE_S)
+                    self._dll.mr_cancel_task(self._ctx, task_id)
+                continue
+            if cid != callback_id:  # a late result of an earlier cancelled task
+                self._free(raw)
+                continue
+            if cancelled:
+                self._free(raw)
+                raise RawEngineError("timeout", "script exceeded its time limit")
+            return raw
+
+    def _run(self, start: Callable[[int], int], deadline: Deadline, handler: Callable[[str], str] | None) -> Any:
+        if self.broken:
+            raise RawEngineError("broken", "context is broken")
+        callback_id = next(self._callback_ids)
+        self._serving = True
+        try:
+            task_id = start(callback_id)
+            return self._wait(task_id, callback_id, deadline, handler)
+        finally:
+            self._serving = False
+
+    def _result(self, raw: Any) -> Any:
+        try:
+            return _value(raw)
+        except RawEngineError as error:
+            if error.kind == "oom" or self._dll.mr_hard_memory_limit_reached(self._ctx):
+                self.broken = True
+                raise RawEngineError("oom", error.text or "script exceeded its memory limit") from None
+            raise
+        finally:
+            self._free(raw)
+
+    # -- public ----------------------------------------------------------------------
+
+    def eval_handle(self, code: str, deadline: Deadline) -> Any:
+        """Evaluate code and keep the raw result handle (functions, buffers, arrays)."""
+        code_raw = self._string(code)
+        try:
+            raw = self._run(lambda cid: self._dll.mr_eval(self._ctx, code_raw, cid), deadline, None)
+        finally:
+            self._free(code_raw)
+        typ = raw.contents.type
+        if typ in ERROR_KINDS:
+            self._result(raw)  # raises
+        self._keep.append(raw)
+        return raw
+
+    def eval(self, code: str, deadline: Deadline, handler: Callable[[str], str] | None = None) -> Any:
+        code_raw = self._string(code)
+        try:
+            raw = self._run(lambda cid: self._dll.mr_eval(self._ctx, code_raw, cid), deadline, handler)
+        finally:
+            self._free(code_raw)
+        return self._result(raw)
+
+    def call(self, function: Any, deadline: Deadline, handler: Callable[[str], str] | None = None) -> Any:
+        """Call a JS function handle with no arguments."""
+        argv, this = self._no_args
+        raw = self._run(
+            lambda cid: self._dll.mr_call_function(self._ctx, function, this, argv, cid),
+            deadline,
+            handler,
+        )
+        return self._result(raw)
+
+    def item(self, obj: Any, index: int) -> Any:
+        key = self._dll.mr_alloc_int_val(self._ctx, index, T_INT)
+        try:
+            raw = self._dll.mr_get_object_item(self._ctx, obj, key)
+        finally:
+            self._free(key)
+        self._keep.append(raw)
+        return raw
+
+    def set_global(self, name: str, value_raw: Any, deadline: Deadline) -> None:
+        glob = self.eval_handle("globalThis", deadline)
+        key = self._string(name)
+        try:
+            result = self._dll.mr_set_object_item(self._ctx, glob, key, value_raw)
+            self._free(result)
+        finally:
+            self._free(key)
+
+    def make_bridge_function(self) -> Any:
+        raw = self._dll.mr_make_js_callback(self._ctx, BRIDGE_CALLBACK_ID)
+        self._keep.append(raw)
+        return raw
+
+    def attach_buffer(self, raw: Any) -> memoryview:
+        contents = raw.contents
+        if contents.type != T_SHARED_ARRAY_BUFFER:
+            raise RuntimeError(f"expected a SharedArrayBuffer handle, got type {contents.type}")
+        cdata = (_ArrayBufferByte * contents.len).from_address(contents.value.value_ptr)
+        view = memoryview(cdata).cast("B")
+        self.channel = Channel(view)
+        return view
+
+    def prepare_calls(self, deadline: Deadline) -> None:
+        self._no_args = (self.eval_handle("[]", deadline), self.eval_handle("undefined", deadline))
+
+    def set_memory_limit(self, limit: int) -> None:
+        if limit != self._memory_limit:
+            self._dll.mr_set_hard_memory_limit(self._ctx, limit)
+            self._memory_limit = limit
+
+    def close(self) -> None:
+        ctx, self._ctx = self._ctx, None
+        if ctx is None:
+            return
+        self.broken = True
+        self.channel = None
+        self._keep.clear()
+        # Unblock an isolate thread parked in our callback, then stop the isolate.
+        self._release.put(False)
+        self._dll.mr_free_context(ctx)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter teardown
+            pass

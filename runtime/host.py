@@ -1,0 +1,91 @@
+"""What the runtime needs from its caller, as Protocols. `runtime/` never imports Django:
+the caller (the Django side) implements these against PostgreSQL and Redis and hands an
+`Host` bundle to `run_script`.
+
+Structured database requests (`Database.run`) are plain dicts, already validated by the
+runtime before they reach the host (field names match ``[A-Za-z_][A-Za-z0-9_]*``):
+
+    {
+      "action":  "select" | "insert" | "update" | "delete",
+      "table":   "12_34_posts",               # the table alias, as the script wrote it
+      "filters": [                            # AND-ed; [] when none
+          {"field": "authorID", "op": "=", "value": 7},
+          {"field": "score", "op": ">=", "value": 1.5},
+          {"field": "title", "op": "LIKE", "value": "a%"},
+          {"field": "state", "op": "IN", "value": ["new", "open"]},
+      ],                                      # op is one of FILTER_OPS
+      "sort":    [{"field": "timeCreated", "direction": "DESC"}],   # select only
+      "limit":   10 | None,                   # select only
+      "offset":  0 | None,                    # select only
+      "values":  {"body": "hi"} | None,       # insert / update only
+      "force_all": False,                     # delete only: True when .forceDeleteAll()
+    }
+
+`value`s are JSON values (str, int, float, bool, None; lists for IN). The host returns:
+select -> list of row dicts; insert -> the new record id; update -> number of records
+actually changed; delete -> number of records deleted. A database problem raises
+`HostError(message)`; the script then sees a failure value whose `.error` is the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+JSONValue = Any
+
+FILTER_OPS = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "NOT LIKE", "IN", "NOT IN")
+
+
+class HostError(Exception):
+    """Raised by a host implementation; becomes a failure value in the script."""
+
+
+class Database(Protocol):
+    def query(self, sql: str, params: Sequence[JSONValue]) -> list[dict[str, JSONValue]] | int:
+        """Run one MySQL-dialect statement written by the script (`K.query`), through the
+        SQL gate, as the app's role. SELECT returns rows; INSERT returns the new id;
+        UPDATE/DELETE return the affected row count."""
+        ...
+
+    def run(self, request: Mapping[str, Any]) -> list[dict[str, JSONValue]] | int:
+        """Run a structured request (shape in the module docstring)."""
+        ...
+
+
+class SessionStore(Protocol):
+    """Key/value store of the *current* client session (already bound to app + token).
+    Values are JSON values."""
+
+    def load(self) -> dict[str, JSONValue]: ...
+
+    def set(self, key: str, value: JSONValue) -> None: ...
+
+    def unset(self, key: str) -> None: ...
+
+    def clear(self) -> None: ...
+
+
+class ScriptLoader(Protocol):
+    def load(self, name: str) -> str | None:
+        """Source of the app's KScript method `name` (for `include`), None if unknown."""
+        ...
+
+
+class MethodCaller(Protocol):
+    def call(self, name: str, params: Mapping[str, JSONValue]) -> JSONValue:
+        """Run the app's API method `name` (drag-and-drop or KScript) and return its payload.
+        Raise HostError for an unknown method or a failed call."""
+        ...
+
+
+@dataclass(frozen=True)
+class Host:
+    """Everything a run may reach outside V8. Any part may be None: the script then gets
+    a failure value (database, methods) or an empty result (includes, session)."""
+
+    database: Database | None = None
+    session: SessionStore | None = None
+    scripts: ScriptLoader | None = None
+    methods: MethodCaller | None = None

@@ -1,0 +1,45 @@
+"""Per-run limits: wall-clock time, heap size, response and log caps, and a deadline helper."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Limits for one invocation. The caller passes values from its settings."""
+
+    timeout_s: float = 30.0
+    memory_bytes: int = 128 * MiB
+    max_response_chars: int = 16 * MiB
+    max_log_entries: int = 500
+    max_log_chars: int = 256 * 1024
+    # How long the after-run cleanup may take before the context is declared stuck.
+    cleanup_timeout_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        if self.memory_bytes < 8 * MiB:
+            raise ValueError("memory_bytes must be at least 8 MiB")
+
+
+DEFAULT_LIMITS = RunLimits()
+
+
+class Deadline:
+    """A monotonic point in time; `remaining()` never goes below zero."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.at

@@ -1,0 +1,333 @@
+"""The JS prelude: primordials, the bridge, per-run state, the run/cleanup entry points and
+the built-in snapshot that keeps runs from leaking into each other.
+
+The prelude runs once per context, in strict mode, inside one closure. It captures every
+built-in it uses before any user code runs ("primordials"), so a script that rewrites
+`JSON.stringify` or `Array.prototype.push` cannot steer the runtime. Each bind module
+(`runtime/binds/*.py`) contributes a JS fragment that runs inside the same closure.
+
+Isolation between runs:
+- user code runs by *indirect eval* (global scope, like a plain script; `include`d code
+  lands in the same scope). Bindings created by eval are configurable, so they can be
+  deleted afterwards; `let`/`const` stay private to each eval.
+- at the end of the prelude we snapshot every object reachable from the global object
+  and the hidden intrinsics (prototype, extensibility, every own property descriptor).
+  `cleanup()` runs after each run, after V8 drained microtasks: it restores changed
+  properties, deletes added ones and reports `false` when something cannot be restored
+  (a new non-configurable property, a frozen prototype...) — the pool then recycles
+  the context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from runtime.bridge import BRIDGE_JS
+from runtime.errors import INTERNAL_SCRIPT
+
+# Globals removed from the sandbox: host-ish or able to run code outside a run.
+REMOVED_GLOBALS = (
+    "console",
+    "WebAssembly",
+    "SharedArrayBuffer",
+    "Atomics",
+    "FinalizationRegistry",
+)
+
+HEAD_JS = r"""
+const G = globalThis;
+const notify = G.__kiln_notify;
+delete G.__kiln_notify;
+const R = Reflect, O = Object;
+const apply = R.apply, ownKeys = R.ownKeys, defineProperty = O.defineProperty;
+const reflectDefine = R.defineProperty, reflectDelete = R.deleteProperty;
+const gOPD = O.getOwnPropertyDescriptor, getProto = O.getPrototypeOf, setProto = R.setPrototypeOf;
+const isExtensible = O.isExtensible, isFrozen = O.isFrozen, freeze = O.freeze, create = O.create;
+const hasOwn = O.hasOwn, objectIs = O.is, keysOf = O.keys;
+const I32 = Int32Array, U16 = Uint16Array;
+const SAB = G.SharedArrayBuffer;
+const JSONparse = JSON.parse, JSONstringify = JSON.stringify;
+const fromCharCode = String.fromCharCode, StringCtor = String, NumberCtor = Number;
+const min = Math.min, floor = Math.floor;
+const isArray = Array.isArray;
+const indirectEval = G.eval;
+const ErrorCtor = Error, TypeErrorCtor = TypeError;
+const captureStackTrace = Error.captureStackTrace;
+const bind = Function.prototype.bind, fcall = Function.prototype.call;
+const uncurry = (f) => apply(bind, fcall, [f]);
+const charCodeAt = uncurry(String.prototype.charCodeAt);
+const strIndexOf = uncurry(String.prototype.indexOf);
+const strSlice = uncurry(String.prototype.slice);
+const regexpExec = uncurry(RegExp.prototype.exec);
+const arrayPush = uncurry(Array.prototype.push);
+const MapCtor = Map, mapGet = uncurry(Map.prototype.get), mapSet = uncurry(Map.prototype.set);
+const mapHas = uncurry(Map.prototype.has);
+const WeakSetCtor = WeakSet, wsHas = uncurry(WeakSet.prototype.has), wsAdd = uncurry(WeakSet.prototype.add);
+const sab = new SAB(__BUFFER_BYTES__);
+"""
+
+STATE_JS = r"""
+// ---- per-run state ------------------------------------------------------------------
+let S = null;
+function cur() {
+  if (S === null) throw new ErrorCtor('the K API can only be used while a script runs');
+  return S;
+}
+
+function Failure(message) {
+  this.error = message;
+}
+Failure.prototype.toString = function () { return 'Error: ' + this.error; };
+Failure.prototype.toJSON = function () { return { error: this.error }; };
+freeze(Failure.prototype);
+freeze(Failure);
+const fail = (message) => new Failure(StringCtor(message));
+const isFailure = (v) => v === false || (v !== null && typeof v === 'object' && getProto(v) === Failure.prototype);
+
+function host(op, args) {
+  const answer = hostCall(op, args);
+  if (answer === null || typeof answer !== 'object') throw new ErrorCtor('bad host answer');
+  if (answer.t !== undefined) throw new ErrorCtor(answer.t);
+  if (answer.f !== undefined) return fail(answer.f);
+  return answer.v;
+}
+
+const FRAME = /^\s*at (?:(.*?) \()?([^()\s:]+):(\d+):(\d+)\)?$/;
+// Frames of user scripts only, newest first: [{fn, script, line, column}]
+function userFrames(skip) {
+  const holder = {};
+  try { captureStackTrace(holder, skip); } catch (e) { return []; }
+  const stack = holder.stack;
+  const frames = [];
+  if (typeof stack !== 'string' || S === null) return frames;
+  let start = 0;
+  while (start < stack.length) {
+    let end = strIndexOf(stack, '\n', start);
+    if (end < 0) end = stack.length;
+    const m = regexpExec(FRAME, strSlice(stack, start, end));
+    if (m !== null && mapHas(S.scripts, m[2])) {
+      arrayPush(frames, { fn: m[1] === undefined ? null : m[1], script: mapGet(S.scripts, m[2]),
+                          line: NumberCtor(m[3]), column: NumberCtor(m[4]) });
+    }
+    start = end + 1;
+  }
+  return frames;
+}
+
+function plain(value) {
+  // Snapshot a value the way the response would show it (result sets become arrays).
+  if (value === undefined) return null;
+  try {
+    const text = JSONstringify(value);
+    return text === undefined ? null : JSONparse(text);
+  } catch (e) {
+    return StringCtor(value);
+  }
+}
+
+function addLog(level, args, extra, skip) {
+  const st = cur();
+  if (st.logs.length >= st.maxLogEntries) { st.logsDropped++; return; }
+  const frames = userFrames(skip);
+  const entry = { level: level, args: plain(args), line: frames.length ? frames[0].line : null,
+                  script: frames.length ? frames[0].script : null };
+  if (extra) {
+    entry.stack = frames;
+    entry.caller = frames.length > 1 ? frames[1].fn : null;
+    if (entry.caller === null && frames.length) entry.caller = frames[0].fn;
+  }
+  const size = JSONstringify(entry).length;
+  if (st.logChars + size > st.maxLogChars) { st.logsDropped++; return; }
+  st.logChars += size;
+  arrayPush(st.logs, entry);
+}
+
+const K = {};
+const GLOBALS = create(null);
+function defineGlobal(name, fn) { GLOBALS[name] = fn; }
+"""
+
+TAIL_JS = r"""
+// ---- run / cleanup --------------------------------------------------------------------
+function scriptName(name) {
+  return name;
+}
+
+function evalScript(code, script) {
+  indirectEval(code + '\n//# sourceURL=' + script);
+}
+
+function finalState(st) {
+  return { logs: st.logs, logsDropped: st.logsDropped, tooLarge: st.tooLarge };
+}
+
+function run() {
+  const inv = JSONparse(readAnswer());
+  if (S !== null) throw new ErrorCtor('a run is already active');
+  S = {
+    params: makeParams(inv.params),
+    method: inv.method,
+    scripts: new MapCtor(),
+    included: new MapCtor(),
+    logs: [], logsDropped: 0, logChars: 0,
+    maxLogEntries: inv.maxLogEntries, maxLogChars: inv.maxLogChars,
+    maxResponseChars: inv.maxResponseChars,
+    response: null, hasResponse: false, typeMap: null, tooLarge: false,
+    session: null,
+  };
+  mapSet(S.scripts, inv.script, inv.method);
+  const st = S;
+  let finished = false;
+  try {
+    evalScript(inv.code, inv.script);
+    const out = { logs: st.logs, logsDropped: st.logsDropped, typeMap: st.typeMap,
+                  hasResponse: st.hasResponse, response: null };
+    let text = JSONstringify(out);
+    if (st.hasResponse) {
+      const body = JSONstringify(st.response);
+      const bodyText = body === undefined ? 'null' : body;
+      if (bodyText.length > st.maxResponseChars) {
+        st.tooLarge = true;
+        throw new ErrorCtor('response too large: ' + bodyText.length + ' characters');
+      }
+      text = strSlice(text, 0, text.length - 5) + bodyText + '}';
+    }
+    finished = true;
+    return text;
+  } finally {
+    if (!finished) {
+      try { hostCall('__final', finalState(st)); } catch (e) { /* the original error wins */ }
+    }
+    S = null;
+  }
+}
+
+// Hidden intrinsics not reachable as properties of the global object.
+function hiddenIntrinsics() {
+  const out = [];
+  const add = (f) => { try { arrayPush(out, f()); } catch (e) { } };
+  add(() => getProto(function* () {}));
+  add(() => getProto(async function () {}));
+  add(() => getProto(async function* () {}));
+  add(() => getProto((function* () {})()));
+  add(() => getProto((async function* () {})()));
+  add(() => getProto([][Symbol.iterator]()));
+  add(() => getProto(new Map()[Symbol.iterator]()));
+  add(() => getProto(new Set()[Symbol.iterator]()));
+  add(() => getProto(''[Symbol.iterator]()));
+  add(() => getProto(/a/[Symbol.matchAll]('')));
+  add(() => getProto(Int8Array));
+  add(() => getProto([].values().map((x) => x)));
+  add(() => getProto(Iterator.from({ next() { return { done: true }; } })));
+  add(() => gOPD(Function.prototype, 'caller').get);
+  add(() => getProto(new Intl.Segmenter().segment('')));
+  add(() => getProto(new Intl.Segmenter().segment('')[Symbol.iterator]()));
+  add(() => getProto((function () { return arguments; })()));
+  return out;
+}
+
+const OBJS = [], PROTOS = [], EXTS = [], KEYS = [], DESCS = [];
+function snapshot() {
+  const seen = new WeakSetCtor();
+  const stack = [G];
+  const hidden = hiddenIntrinsics();
+  for (let i = 0; i < hidden.length; i++) arrayPush(stack, hidden[i]);
+  const push = (v) => {
+    if (v !== null && (typeof v === 'object' || typeof v === 'function') && !wsHas(seen, v)) arrayPush(stack, v);
+  };
+  while (stack.length) {
+    const o = stack[stack.length - 1];
+    stack.length = stack.length - 1;
+    if (wsHas(seen, o)) continue;
+    wsAdd(seen, o);
+    const keys = ownKeys(o);
+    const descs = [];
+    for (let i = 0; i < keys.length; i++) {
+      const d = gOPD(o, keys[i]);
+      setProto(d, null);
+      arrayPush(descs, d);
+      if (hasOwn(d, 'value')) push(d.value); else { push(d.get); push(d.set); }
+    }
+    push(getProto(o));
+    if (isFrozen(o) && o !== G) continue;  // cannot change; nothing to restore
+    arrayPush(OBJS, o); arrayPush(PROTOS, getProto(o)); arrayPush(EXTS, isExtensible(o));
+    arrayPush(KEYS, keys); arrayPush(DESCS, descs);
+  }
+}
+
+function sameDescriptor(d, s) {
+  if (d.enumerable !== s.enumerable || d.configurable !== s.configurable) return false;
+  if (hasOwn(s, 'value')) return hasOwn(d, 'value') && objectIs(d.value, s.value) && d.writable === s.writable;
+  return hasOwn(d, 'get') && d.get === s.get && d.set === s.set;
+}
+
+const RESET_REGEXP = /(?:)/;
+function cleanup() {
+  let clean = true;
+  for (let i = 0; i < OBJS.length; i++) {
+    const o = OBJS[i];
+    if (getProto(o) !== PROTOS[i] && !setProto(o, PROTOS[i])) clean = false;
+    if (EXTS[i] && !isExtensible(o)) clean = false;
+    const keys = KEYS[i], descs = DESCS[i];
+    for (let j = 0; j < keys.length; j++) {
+      const d = gOPD(o, keys[j]);
+      if (d === undefined || !sameDescriptor(d, descs[j])) {
+        if (!reflectDefine(o, keys[j], descs[j])) clean = false;
+      }
+    }
+    const now = ownKeys(o);
+    if (now.length !== keys.length) {
+      const known = new MapCtor();
+      for (let j = 0; j < keys.length; j++) mapSet(known, keys[j], true);
+      for (let j = 0; j < now.length; j++) {
+        if (!mapHas(known, now[j]) && !reflectDelete(o, now[j])) clean = false;
+      }
+    }
+  }
+  regexpExec(RESET_REGEXP, '');  // forget RegExp.lastMatch / $1 of the previous run
+  S = null;
+  return clean;
+}
+
+// ---- install --------------------------------------------------------------------------
+function deepFreeze(o) {
+  const todo = [o];
+  while (todo.length) {
+    const x = todo[todo.length - 1];
+    todo.length = todo.length - 1;
+    if (x === null || (typeof x !== 'object' && typeof x !== 'function') || isFrozen(x)) continue;
+    freeze(x);
+    const keys = ownKeys(x);
+    for (let i = 0; i < keys.length; i++) {
+      const d = gOPD(x, keys[i]);
+      if (hasOwn(d, 'value')) arrayPush(todo, d.value); else { arrayPush(todo, d.get); arrayPush(todo, d.set); }
+    }
+    const p = getProto(x);
+    if (p !== O.prototype && p !== Function.prototype && p !== Array.prototype) arrayPush(todo, p);
+  }
+}
+
+deepFreeze(K);
+defineProperty(G, 'K', { value: K, writable: true, enumerable: false, configurable: true });
+const globalNames = keysOf(GLOBALS);
+for (let i = 0; i < globalNames.length; i++) {
+  const fn = GLOBALS[globalNames[i]];
+  deepFreeze(fn);
+  defineProperty(G, globalNames[i], { value: fn, writable: true, enumerable: false, configurable: true });
+}
+const REMOVED = __REMOVED__;
+for (let i = 0; i < REMOVED.length; i++) delete G[REMOVED[i]];
+snapshot();
+return [run, cleanup, sab];
+"""
+
+
+def build(bind_fragments: Iterable[str], buffer_bytes: int) -> str:
+    body = (
+        HEAD_JS.replace("__BUFFER_BYTES__", str(int(buffer_bytes)))
+        + BRIDGE_JS
+        + STATE_JS
+        + "\n".join(bind_fragments)
+        + TAIL_JS.replace("__REMOVED__", repr(list(REMOVED_GLOBALS)))
+    )
+    return f"(function () {{\n'use strict';\n{body}\n}})()\n//# sourceURL={INTERNAL_SCRIPT}\n"
