@@ -27,6 +27,16 @@ class Services:
         self.persist_redis = persist_redis
 
     def start(self) -> None:
+        # One launcher per data directory: a second `./kiln run` would fight over the
+        # sockets and, on exit, stop servers the first one still uses.
+        import fcntl
+
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.var_dir / ".launcher.lock", "w")  # noqa: SIM115 - held until exit
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"[kiln] another Kiln process is already using {self.var_dir}; stop it first.") from None
         if not os.environ.get("DATABASE_URL"):
             self.postgres = EmbeddedPostgres(self.var_dir / "postgres")
             started = time.monotonic()
