@@ -138,7 +138,11 @@ def _failure(error: RawEngineError, invocation: Invocation) -> ScriptFailure:
     logs = log_entries(final.get("logs"))
     if final.get("tooLarge") and error.kind == "execute":
         error = RawEngineError("response_too_large", "the response is larger than allowed")
-    return convert_engine_error(error, method=invocation.method, user_scripts=invocation.scripts, logs=logs)
+    scripts = dict(invocation.scripts)
+    culprit = final.get("evaluating")
+    if isinstance(culprit, str) and culprit in scripts:
+        scripts["undefined"] = scripts[culprit]
+    return convert_engine_error(error, method=invocation.method, user_scripts=scripts, logs=logs)
 
 
 def check_syntax(code: str, *, method_name: str = "main") -> ScriptSyntaxError | None:

@@ -154,11 +154,17 @@ function scriptName(name) {
 }
 
 function evalScript(code, script) {
+  // A syntax error in eval'd code is reported as script "undefined" (the sourceURL is
+  // not applied); the innermost entry left on `evaluating` names the culprit.
+  const st = cur();
+  arrayPush(st.evaluating, script);
   indirectEval(code + '\n//# sourceURL=' + script);
+  st.evaluating.length = st.evaluating.length - 1;
 }
 
 function finalState(st) {
-  return { logs: st.logs, logsDropped: st.logsDropped, tooLarge: st.tooLarge };
+  return { logs: st.logs, logsDropped: st.logsDropped, tooLarge: st.tooLarge,
+           evaluating: st.evaluating.length ? st.evaluating[st.evaluating.length - 1] : null };
 }
 
 function run() {
@@ -173,7 +179,7 @@ function run() {
     maxLogEntries: inv.maxLogEntries, maxLogChars: inv.maxLogChars,
     maxResponseChars: inv.maxResponseChars,
     response: null, hasResponse: false, typeMap: null, tooLarge: false,
-    session: null,
+    session: null, evaluating: [],
   };
   mapSet(S.scripts, inv.script, inv.method);
   const st = S;
@@ -307,6 +313,32 @@ function deepFreeze(o) {
   }
 }
 
+// Built-in methods (functions without a `prototype`), and the Intl / Temporal trees, are
+// frozen: nobody legitimately adds properties to them, and frozen objects need no
+// snapshot, which keeps cleanup() cheap. Constructors and prototypes stay writable
+// (scripts may patch them during a run) and are restored by cleanup().
+function freezeBuiltins() {
+  const seen = new WeakSetCtor();
+  const stack = [G];
+  const hidden = hiddenIntrinsics();
+  for (let i = 0; i < hidden.length; i++) arrayPush(stack, hidden[i]);
+  while (stack.length) {
+    const o = stack[stack.length - 1];
+    stack.length = stack.length - 1;
+    if (o === null || (typeof o !== 'object' && typeof o !== 'function') || wsHas(seen, o)) continue;
+    wsAdd(seen, o);
+    const keys = ownKeys(o);
+    for (let i = 0; i < keys.length; i++) {
+      const d = gOPD(o, keys[i]);
+      if (hasOwn(d, 'value')) arrayPush(stack, d.value); else { arrayPush(stack, d.get); arrayPush(stack, d.set); }
+    }
+    arrayPush(stack, getProto(o));
+    if (typeof o === 'function' && o !== Function.prototype && !hasOwn(o, 'prototype')) freeze(o);
+  }
+  if (G.Intl) deepFreeze(G.Intl);
+  if (G.Temporal) deepFreeze(G.Temporal);
+}
+
 deepFreeze(K);
 defineProperty(G, 'K', { value: K, writable: true, enumerable: false, configurable: true });
 const globalNames = keysOf(GLOBALS);
@@ -317,6 +349,7 @@ for (let i = 0; i < globalNames.length; i++) {
 }
 const REMOVED = __REMOVED__;
 for (let i = 0; i < REMOVED.length; i++) delete G[REMOVED[i]];
+freezeBuiltins();
 snapshot();
 return [run, cleanup, sab];
 """

@@ -4,4 +4,4 @@
 their URLs, so these tests always talk to real servers.
 """
 
-pytest_plugins = ["tests.fixtures.accounts", "tests.fixtures.servers"]
+pytest_plugins = ["tests.fixtures.accounts", "tests.fixtures.servers", "tests.fixtures.tables"]

@@ -36,6 +36,10 @@ def rename_app(app: App, name: str) -> App:
 
 @transaction.atomic
 def delete_app(app: App) -> None:
+    from console.tables.isolation import drop_app_space
+
+    # The app's data schema and its role go in the same transaction as the app.
+    drop_app_space(app.pk)
     app.delete()
 
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "console",
     "console.accounts",
     "console.apps",
+    "console.tables",
     "apimethods",
 ]
 

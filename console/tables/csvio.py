@@ -1,0 +1,192 @@
+"""CSV import (preview, per-row errors, all-or-nothing, progress) and streamed CSV export.
+
+Small files import inside the request; larger ones run as a Celery task
+(`tasks.import_csv_task`) whose progress is kept in the cache, because the rows are
+written in one transaction that nobody else can see into until it commits.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.cache import cache
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import NotFound, ValidationError
+
+from console.tables import ddl, dml, values
+from console.tables.isolation import app_cursor
+from console.tables.models import CsvImport, Table
+
+SYNC_ROWS = 1_000  # up to this many rows, import inside the request
+PREVIEW_ROWS = 20
+MAX_ERRORS = 100
+EXPORT_BATCH = 2_000
+PROGRESS_EVERY = 500
+
+
+def _progress_key(job_id: int) -> str:
+    return f"tables:csv-import:{job_id}"
+
+
+def parse(table: Table, text: str) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(columns, rows as database values, errors). Row numbers count the header as row 1."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValidationError({"csv": ["The file is empty."]}) from None
+    except csv.Error as exc:
+        raise ValidationError({"csv": [f"Not a CSV file: {exc}"]}) from None
+    fields = {f.name.lower(): f for f in table.fields.all()}
+    skipped = {n.lower() for n in (table.id_field, *ddl.MAGIC_FIELDS)}
+    columns: list[tuple[int, Any]] = []
+    for position, name in enumerate(header):
+        key = name.strip().lower()
+        if key in skipped:
+            continue  # kept by the database
+        if key not in fields:
+            raise ValidationError({"csv": [f"Column {name!r} is not a field of {table.name}."]})
+        columns.append((position, fields[key]))
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    try:
+        for line, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(header):
+                errors.append(
+                    {"row": line, "field": None, "message": f"Expected {len(header)} cells, found {len(cells)}."}
+                )
+                continue
+            row: dict[str, Any] = {}
+            for position, field in columns:
+                try:
+                    row[field.name] = values.to_db(field.type, values.from_csv(field.type, cells[position]))
+                except values.BadValue as exc:
+                    errors.append({"row": line, "field": field.name, "message": str(exc)})
+            rows.append(row)
+    except csv.Error as exc:
+        errors.append({"row": reader.line_num, "field": None, "message": f"Not valid CSV: {exc}"})
+    return [f.name for _, f in columns], rows, errors
+
+
+def preview(table: Table, text: str) -> dict[str, Any]:
+    columns, rows, errors = parse(table, text)
+    return {
+        "columns": columns,
+        "rows": [{c: values.to_wire(r.get(c)) for c in columns} for r in rows[:PREVIEW_ROWS]],
+        "total_rows": len(rows),
+        "errors": errors[:MAX_ERRORS],
+        "error_count": len(errors),
+    }
+
+
+def start_import(table: Table, text: str) -> CsvImport:
+    """Check the file, then import it now (small) or in a Celery task (large)."""
+    columns, rows, errors = parse(table, text)
+    job = CsvImport.objects.create(table=table, content=text, total_rows=len(rows))
+    if errors:
+        _finish(job, CsvImport.Status.FAILED, errors=errors[:MAX_ERRORS])
+    elif len(rows) <= SYNC_ROWS:
+        run_import(job.pk)
+        job.refresh_from_db()
+    else:
+        from console.tables.tasks import import_csv_task
+
+        transaction.on_commit(lambda: import_csv_task.delay(job.pk))
+    return job
+
+
+def _finish(job: CsvImport, status: str, *, errors: list[dict[str, Any]] | None = None, imported: int = 0) -> None:
+    CsvImport.objects.filter(pk=job.pk).update(
+        status=status, errors=errors or [], imported_rows=imported, finished_at=timezone.now()
+    )
+    cache.delete(_progress_key(job.pk))
+
+
+def run_import(job_id: int) -> None:
+    """Import every row in one transaction, or none (the errors say why)."""
+    job = CsvImport.objects.select_related("table__app").get(pk=job_id)
+    if job.status not in (CsvImport.Status.PENDING,):
+        return  # already ran: tasks may be delivered twice
+    CsvImport.objects.filter(pk=job.pk).update(status=CsvImport.Status.RUNNING)
+    table = job.table
+    columns, rows, errors = parse(table, job.content)
+    if errors:
+        _finish(job, CsvImport.Status.FAILED, errors=errors[:MAX_ERRORS])
+        return
+    try:
+        with transaction.atomic(), app_cursor(table.app_id) as cur:
+            with cur.cursor.copy(dml.copy_in(table.schema, table.name, columns)) as copy:
+                for done, row in enumerate(rows, start=1):
+                    copy.write_row([row.get(c) for c in columns])
+                    if done % PROGRESS_EVERY == 0:
+                        cache.set(_progress_key(job.pk), done, 3600)
+    except DatabaseError as exc:
+        diag = getattr(exc.__cause__, "diag", None)
+        message = getattr(diag, "message_detail", None) or getattr(diag, "message_primary", None) or str(exc)
+        where = getattr(diag, "context", None) or ""
+        _finish(
+            job, CsvImport.Status.FAILED, errors=[{"row": None, "field": None, "message": f"{message} {where}".strip()}]
+        )
+        return
+    _finish(job, CsvImport.Status.DONE, imported=len(rows))
+
+
+def get_import(table: Table, job_id: int) -> CsvImport:
+    job = CsvImport.objects.filter(table=table, pk=job_id).first()
+    if job is None:
+        raise NotFound("No such import.")
+    return job
+
+
+def job_shape(job: CsvImport) -> dict[str, Any]:
+    job.refresh_from_db()
+    imported = job.imported_rows
+    if job.status == CsvImport.Status.RUNNING:
+        imported = int(cache.get(_progress_key(job.pk)) or 0)
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "total_rows": job.total_rows,
+        "imported_rows": imported,
+        "progress": 1.0
+        if job.status == CsvImport.Status.DONE
+        else (imported / job.total_rows if job.total_rows else 0.0),
+        "errors": job.errors,
+    }
+
+
+def _cell(value: Any) -> Any:
+    wire = values.to_wire(value)
+    if isinstance(wire, bool):
+        return "true" if wire else "false"
+    return "" if wire is None else wire
+
+
+def export_rows(table: Table) -> Iterator[str]:
+    """The table as CSV, a batch of rows at a time (never the whole table in memory)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    last_id = 0
+    header_written = False
+    while True:
+        with app_cursor(table.app_id) as cur:
+            cur.execute(dml.export_batch(table.schema, table.name, table.id_field), [last_id, EXPORT_BATCH])
+            columns = [c.name for c in cur.description]
+            batch = cur.fetchall()
+        if not header_written:
+            writer.writerow(columns)
+            header_written = True
+        for row in batch:
+            writer.writerow([_cell(v) for v in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(batch) < EXPORT_BATCH:
+            return
+        last_id = batch[-1][0]

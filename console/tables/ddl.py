@@ -1,0 +1,292 @@
+"""Pure functions that write the SQL for an app's schema, role, tables, fields and indexes.
+
+Nothing here touches a database: every function returns `psycopg.sql.Composed`.
+Identifiers pass `check_identifier` (the one validator) and are quoted by psycopg;
+values never appear in the text — callers bind them as parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from psycopg import sql
+
+# Field types as stored in metadata, and the PostgreSQL type of each.
+COLUMN_TYPES: dict[str, str] = {
+    "string": "varchar(255)",
+    "text": "text",
+    "integer": "bigint",
+    "float": "double precision",
+    "boolean": "boolean",
+    "datetime": "timestamptz",
+    "data": "bytea",
+    "belongs_to": "bigint",
+}
+ON_DELETE_SQL: dict[str, str] = {"cascade": "CASCADE", "set_empty": "SET NULL", "prevent": "RESTRICT"}
+MAGIC_FIELDS = ("timeCreated", "timeUpdated")
+TOUCH_FUNCTION = "kiln_touch_time_updated"
+
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+MAX_IDENTIFIER_LENGTH = 60
+
+# Words PostgreSQL or MySQL reserve (or that read badly as names); compared lower-cased.
+RESERVED_WORDS = frozenset(
+    """
+    all analyse analyze and any array as asc asymmetric authorization between bigint binary
+    both case cast check collate collation column concurrently constraint create cross
+    current_catalog current_date current_role current_schema current_time current_timestamp
+    current_user default deferrable delete desc distinct do drop else end except exists
+    false fetch for foreign freeze from full grant group having ilike in index initially
+    inner insert intersect into is isnull join key lateral leading left like limit
+    localtime localtimestamp match natural not notnull null offset on only or order outer
+    overlaps placing primary references returning right row select session_user set
+    similar some symmetric system_user table tablesample then to trailing true union unique
+    update user using values variadic verbose when where window with interval load lock
+    range rows read replace require schema return signal sql table trigger use usage
+    """.split()
+)
+
+
+class InvalidIdentifier(ValueError):
+    """A name that cannot be a table or field name; the message says why."""
+
+
+def check_identifier(name: object, kind: str = "name") -> str:
+    """Return `name` if it can name a table, field or index; raise InvalidIdentifier if not."""
+    if not isinstance(name, str) or not name:
+        raise InvalidIdentifier(f"Give the {kind} a name.")
+    if len(name) > MAX_IDENTIFIER_LENGTH:
+        raise InvalidIdentifier(f"Keep the {kind} to {MAX_IDENTIFIER_LENGTH} characters or fewer.")
+    if not _IDENTIFIER.match(name):
+        raise InvalidIdentifier(
+            f"{name!r} is not a valid {kind}: start with a letter and use only letters, digits and _."
+        )
+    if name.lower() in RESERVED_WORDS:
+        raise InvalidIdentifier(f"{name!r} is a reserved SQL word; choose another {kind}.")
+    return name
+
+
+def singular(plural: str) -> str:
+    """The singular of a plural table name: users→user, companies→company, boxes→box."""
+    lowered = plural.lower()
+    if lowered.endswith("ies") and len(plural) > 3:
+        return plural[:-3] + ("Y" if plural[-3].isupper() else "y")
+    if re.search(r"(ss|x|ch|sh|zz)es\Z", lowered):
+        return plural[:-2]
+    if lowered.endswith(("us", "is")):  # status, analysis: already singular
+        return plural
+    if lowered.endswith("s") and not lowered.endswith("ss") and len(plural) > 1:
+        return plural[:-1]
+    return plural
+
+
+def id_field_name(table_name: str) -> str:
+    return singular(table_name) + "ID"
+
+
+def schema_name(app_id: int) -> str:
+    return f"app_{int(app_id)}"
+
+
+def role_name(app_id: int, database: str) -> str:
+    # TRICKY: roles are cluster-wide while schemas are per database; the hash keeps two
+    # databases on one server (parallel test databases, staging beside production) apart.
+    digest = hashlib.sha256(database.encode()).hexdigest()[:8]
+    return f"kiln_{digest}_app_{int(app_id)}"
+
+
+@dataclass(frozen=True)
+class Relation:
+    table: str  # the target table's name in the same schema
+    id_field: str  # the target's ID column
+    on_delete: str  # a key of ON_DELETE_SQL
+
+
+def _qualified(schema: str, name: str) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(check_identifier(schema, "schema")), sql.Identifier(name))
+
+
+def _column_type(field_type: str) -> sql.SQL:
+    if field_type not in COLUMN_TYPES:
+        raise ValueError(f"unknown field type {field_type!r}")
+    return sql.SQL(COLUMN_TYPES[field_type])
+
+
+def create_app_space(schema: str, role: str) -> sql.Composed:
+    """The app's role (no login, no inherited rights) and its schema, reachable by it only."""
+    s, r = sql.Identifier(check_identifier(schema, "schema")), sql.Identifier(check_identifier(role, "role"))
+    return sql.SQL(";\n").join(
+        [
+            sql.SQL("CREATE ROLE {} NOLOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION").format(r),
+            sql.SQL("CREATE SCHEMA {}").format(s),
+            sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(s),
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, r),
+            sql.SQL(
+                "CREATE FUNCTION {}.{}() RETURNS trigger LANGUAGE plpgsql AS "
+                '$$BEGIN NEW."timeUpdated" := now(); RETURN NEW; END$$'
+            ).format(s, sql.Identifier(TOUCH_FUNCTION)),
+        ]
+    )
+
+
+def drop_app_space(schema: str, role: str) -> sql.Composed:
+    s, r = sql.Identifier(check_identifier(schema, "schema")), sql.Identifier(check_identifier(role, "role"))
+    return sql.SQL(";\n").join(
+        [sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(s), sql.SQL("DROP ROLE IF EXISTS {}").format(r)]
+    )
+
+
+def create_table(schema: str, table: str, role: str) -> sql.Composed:
+    """A table with its ID column and the two magic time columns kept by the database."""
+    check_identifier(table, "table name")
+    qualified = _qualified(schema, table)
+    return sql.SQL(";\n").join(
+        [
+            sql.SQL(
+                "CREATE TABLE {} ({} bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
+                '"timeCreated" timestamptz NOT NULL DEFAULT now(), '
+                '"timeUpdated" timestamptz NOT NULL DEFAULT now())'
+            ).format(qualified, sql.Identifier(id_field_name(table))),
+            sql.SQL("CREATE TRIGGER {} BEFORE UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}.{}()").format(
+                sql.Identifier("touch_time_updated"),
+                qualified,
+                sql.Identifier(schema),
+                sql.Identifier(TOUCH_FUNCTION),
+            ),
+            sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(
+                qualified, sql.Identifier(check_identifier(role, "role"))
+            ),
+        ]
+    )
+
+
+def rename_table(schema: str, old: str, new: str) -> sql.Composed:
+    """Rename the table and its ID column (users→people also makes userID personID)."""
+    check_identifier(new, "table name")
+    statements = [sql.SQL("ALTER TABLE {} RENAME TO {}").format(_qualified(schema, old), sql.Identifier(new))]
+    if id_field_name(old) != id_field_name(new):
+        statements.append(
+            sql.SQL("ALTER TABLE {} RENAME COLUMN {} TO {}").format(
+                _qualified(schema, new), sql.Identifier(id_field_name(old)), sql.Identifier(id_field_name(new))
+            )
+        )
+    return sql.SQL(";\n").join(statements)
+
+
+def drop_table(schema: str, table: str) -> sql.Composed:
+    # CASCADE removes only the foreign keys of tables that belonged to this one; services
+    # turn those fields into plain Integer fields first.
+    return sql.SQL("DROP TABLE {} CASCADE").format(_qualified(schema, table))
+
+
+def add_column(schema: str, table: str, column: str, field_type: str, relation: Relation | None = None) -> sql.Composed:
+    check_identifier(column, "field name")
+    qualified = _qualified(schema, table)
+    definition = sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+        qualified, sql.Identifier(column), _column_type(field_type)
+    )
+    if field_type != "belongs_to":
+        return definition
+    if relation is None:
+        raise ValueError("a Belongs To field needs a relation")
+    return sql.SQL(";\n").join(
+        [
+            sql.SQL("{} REFERENCES {} ({}) ON DELETE {}").format(
+                definition,
+                _qualified(schema, relation.table),
+                sql.Identifier(relation.id_field),
+                sql.SQL(ON_DELETE_SQL[relation.on_delete]),
+            ),
+            # Children are found by their parent on every cascade and every "has many".
+            sql.SQL("CREATE INDEX ON {} ({})").format(qualified, sql.Identifier(column)),
+        ]
+    )
+
+
+def rename_column(schema: str, table: str, old: str, new: str) -> sql.Composed:
+    check_identifier(new, "field name")
+    return sql.SQL("ALTER TABLE {} RENAME COLUMN {} TO {}").format(
+        _qualified(schema, table), sql.Identifier(old), sql.Identifier(new)
+    )
+
+
+def _conversion(column: str, old: str, new: str) -> sql.Composable:
+    """How each value of type `old` becomes a value of type `new` (errors stop the change)."""
+    c = sql.Identifier(column)
+    if new == "datetime" and old in {"integer", "float"}:
+        return sql.SQL("to_timestamp({})").format(c)
+    if new == "datetime" and old in {"string", "text"}:
+        return sql.SQL("to_timestamp(({})::double precision)").format(c)
+    if old == "datetime" and new in {"integer", "float", "string", "text"}:
+        return sql.SQL("floor(extract(epoch FROM {}))::{}").format(
+            c, sql.SQL("bigint" if new == "integer" else COLUMN_TYPES[new])
+        )
+    if new == "boolean" and old in {"integer", "float"}:
+        return sql.SQL("({} <> 0)").format(c)
+    if old == "boolean" and new in {"integer", "float"}:
+        return sql.SQL("({})::integer::{}").format(c, _column_type(new))
+    if new == "data":
+        text = c if old in {"string", "text"} else sql.SQL("({})::text").format(c)
+        return sql.SQL("convert_to({}, 'UTF8')").format(text)
+    if old == "data":
+        return sql.SQL("convert_from({}, 'UTF8')::{}").format(c, _column_type(new))
+    if old in {"integer", "float", "boolean"} and new == "string":
+        return sql.SQL("({})::text").format(c)
+    if new == "string":
+        # An explicit cast to varchar(255) would cut long values silently; assigning text
+        # to the column instead fails on a value that is too long.
+        return sql.SQL("({})::text").format(c)
+    return sql.SQL("({})::{}").format(c, _column_type(new))
+
+
+def change_column_type(schema: str, table: str, column: str, old: str, new: str) -> sql.Composed:
+    if "belongs_to" in (old, new):
+        raise ValueError("Belongs To fields cannot change type")
+    return sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}").format(
+        _qualified(schema, table), sql.Identifier(column), _column_type(new), _conversion(column, old, new)
+    )
+
+
+def drop_column(schema: str, table: str, column: str) -> sql.Composed:
+    return sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(_qualified(schema, table), sql.Identifier(column))
+
+
+def drop_foreign_key(schema: str, table: str, column: str, constraint: str) -> sql.Composed:
+    return sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(_qualified(schema, table), sql.Identifier(constraint))
+
+
+def create_index(schema: str, table: str, index: str, columns: list[str]) -> sql.Composed:
+    if not columns:
+        raise ValueError("an index needs at least one field")
+    return sql.SQL("CREATE INDEX {} ON {} ({})").format(
+        sql.Identifier(check_identifier(index, "index name")),
+        _qualified(schema, table),
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+    )
+
+
+def drop_index(schema: str, index: str) -> sql.Composed:
+    return sql.SQL("DROP INDEX {}").format(_qualified(schema, index))
+
+
+def index_name(table_number: int, columns: list[str]) -> str:
+    digest = hashlib.sha256("\0".join(columns).encode()).hexdigest()[:10]
+    return f"t{int(table_number)}_ix_{digest}"
+
+
+def enter_app(schema: str, role: str) -> sql.Composed:
+    """Statements that put the current transaction in the app's place (see isolation.py)."""
+    r = sql.Identifier(check_identifier(role, "role"))
+    return sql.SQL(";\n").join(
+        [
+            sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(check_identifier(schema, "schema"))),
+            sql.SQL("SET LOCAL SESSION AUTHORIZATION {}").format(r),
+            sql.SQL("SET LOCAL ROLE {}").format(r),
+        ]
+    )
+
+
+def leave_app() -> sql.Composed:
+    return sql.Composed([sql.SQL("SET LOCAL SESSION AUTHORIZATION DEFAULT;\nSET LOCAL ROLE NONE")])

@@ -1,0 +1,139 @@
+"""Pure functions that write record SQL (insert, update, delete, browse) for one app table.
+
+Like ddl.py: no I/O, identifiers quoted by psycopg, every value a `%s` parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from console.tables.ddl import check_identifier
+
+# Filter operators the data browser offers, and the SQL each becomes.
+OPERATORS: dict[str, str] = {
+    "eq": "{} = %s",
+    "ne": "{} IS DISTINCT FROM %s",
+    "lt": "{} < %s",
+    "lte": "{} <= %s",
+    "gt": "{} > %s",
+    "gte": "{} >= %s",
+    "contains": "{} ILIKE %s",
+    "starts": "{} ILIKE %s",
+    "is_null": "{} IS NULL",
+    "not_null": "{} IS NOT NULL",
+}
+VALUELESS_OPERATORS = {"is_null", "not_null"}
+TEXT_OPERATORS = {"contains", "starts"}
+
+
+def _table(schema: str, table: str) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(check_identifier(schema, "schema")), sql.Identifier(table))
+
+
+def _columns(columns: list[str]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+
+
+def insert_row(schema: str, table: str, columns: list[str]) -> sql.Composed:
+    if not columns:
+        return sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING *").format(_table(schema, table))
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING *").format(
+        _table(schema, table), _columns(columns), sql.SQL(", ").join(sql.Placeholder() * len(columns))
+    )
+
+
+def update_row(schema: str, table: str, id_field: str, columns: list[str]) -> sql.Composed:
+    assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
+    return sql.SQL("UPDATE {} SET {} WHERE {} = %s RETURNING *").format(
+        _table(schema, table), assignments, sql.Identifier(id_field)
+    )
+
+
+def delete_row(schema: str, table: str, id_field: str) -> sql.Composed:
+    return sql.SQL("DELETE FROM {} WHERE {} = %s").format(_table(schema, table), sql.Identifier(id_field))
+
+
+def select_row(schema: str, table: str, id_field: str) -> sql.Composed:
+    return sql.SQL("SELECT * FROM {} WHERE {} = %s").format(_table(schema, table), sql.Identifier(id_field))
+
+
+@dataclass(frozen=True)
+class Page:
+    """What one data-browser page asks for; values go to the parameters, not the text."""
+
+    id_field: str
+    sort: str  # a column; ties are broken by the ID
+    descending: bool = False
+    filter_column: str | None = None
+    filter_op: str | None = None
+    after: bool = False  # keyset: start after (sort value, id) given as parameters
+    after_null: bool = False  # the sort value of the row to start after is NULL
+    limit: int = 50
+    offset: int = 0
+
+
+def _filter(page: Page) -> sql.Composable | None:
+    if page.filter_column is None or page.filter_op is None:
+        return None
+    return sql.SQL(OPERATORS[page.filter_op]).format(sql.Identifier(page.filter_column))
+
+
+def _keyset(page: Page) -> sql.Composable:
+    """Rows after (v, id) in ORDER BY sort ASC NULLS LAST / DESC NULLS FIRST, id likewise."""
+    s, i = sql.Identifier(page.sort), sql.Identifier(page.id_field)
+    if page.sort == page.id_field:
+        return sql.SQL("{} < %s" if page.descending else "{} > %s").format(i)
+    if not page.descending:
+        if page.after_null:
+            return sql.SQL("({} IS NULL AND {} > %s)").format(s, i)
+        return sql.SQL("(({}, {}) > (%s, %s) OR {} IS NULL)").format(s, i, s)
+    if page.after_null:
+        return sql.SQL("(({} IS NULL AND {} < %s) OR {} IS NOT NULL)").format(s, i, s)
+    return sql.SQL("({}, {}) < (%s, %s)").format(s, i)
+
+
+def browse(schema: str, table: str, page: Page) -> sql.Composed:
+    """One page of rows. Parameters, in order: filter value (if any), keyset values, limit, offset."""
+    conditions = [c for c in (_filter(page), _keyset(page) if page.after else None) if c is not None]
+    where = sql.SQL(" WHERE {}").format(sql.SQL(" AND ").join(conditions)) if conditions else sql.SQL("")
+    direction = sql.SQL("DESC" if page.descending else "ASC")
+    order = [sql.SQL("{} {}").format(sql.Identifier(page.sort), direction)]
+    if page.sort != page.id_field:
+        order.append(sql.SQL("{} {}").format(sql.Identifier(page.id_field), direction))
+    return sql.SQL("SELECT * FROM {}{} ORDER BY {} LIMIT %s OFFSET %s").format(
+        _table(schema, table), where, sql.SQL(", ").join(order)
+    )
+
+
+def count(schema: str, table: str, page: Page, cap: int) -> sql.Composed:
+    """Count matching rows, but stop at `cap` + 1 so a count never reads a huge table."""
+    f = _filter(page)
+    where = sql.SQL(" WHERE {}").format(f) if f is not None else sql.SQL("")
+    return sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {}{} LIMIT {}) AS capped").format(
+        _table(schema, table), where, sql.Literal(int(cap) + 1)
+    )
+
+
+def estimate() -> sql.Composed:
+    """The planner's row estimate (pg_class.reltuples); parameters: schema, table. -1: never analysed."""
+    return sql.Composed(
+        [
+            sql.SQL(
+                "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND c.relname = %s"
+            )
+        ]
+    )
+
+
+def copy_in(schema: str, table: str, columns: list[str]) -> sql.Composed:
+    return sql.SQL("COPY {} ({}) FROM STDIN").format(_table(schema, table), _columns(columns))
+
+
+def export_batch(schema: str, table: str, id_field: str) -> sql.Composed:
+    """Rows after an ID, in ID order; parameters: last ID, batch size."""
+    return sql.SQL("SELECT * FROM {} WHERE {} > %s ORDER BY {} LIMIT %s").format(
+        _table(schema, table), sql.Identifier(id_field), sql.Identifier(id_field)
+    )

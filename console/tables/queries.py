@@ -1,0 +1,212 @@
+"""Reads of tables and records: table lookups scoped to an app, and data-browser pages.
+
+A page never reads the whole table: keyset paging (`after`) or offset + limit, a count
+capped at COUNT_CAP rows, and the planner's estimate for big unfiltered tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rest_framework.exceptions import NotFound, ValidationError
+
+from console.apps.models import App
+from console.tables import ddl, dml, values
+from console.tables.isolation import app_cursor
+from console.tables.models import Field, Index, Table
+
+COUNT_CAP = 10_000
+MAX_PAGE_SIZE = 500
+
+
+def get_table(app: App, table_id: int) -> Table:
+    """The app's table with this id; another app's table is a 404 like a missing one."""
+    table = Table.objects.filter(app=app, pk=table_id).select_related("app").first()
+    if table is None:
+        raise NotFound("No such table.")
+    return table
+
+
+def get_field(table: Table, field_id: int) -> Field:
+    field = Field.objects.filter(table=table, pk=field_id).select_related("table__app").first()
+    if field is None:
+        raise NotFound("No such field.")
+    return field
+
+
+def get_index(table: Table, index_id: int) -> Index:
+    index = Index.objects.filter(table=table, pk=index_id).select_related("table__app").first()
+    if index is None:
+        raise NotFound("No such index.")
+    return index
+
+
+def list_tables(app: App) -> list[Table]:
+    return list(
+        Table.objects.filter(app=app)
+        .prefetch_related("fields__target", "indexes", "inverse_fields__table")
+        .order_by("name", "id")
+    )
+
+
+def column_types(table: Table) -> dict[str, str]:
+    """Every column of the table and its field type, the ID and magic fields included."""
+    types = {table.id_field: "integer"}
+    types.update({f.name: f.type for f in table.fields.all()})
+    types.update({m: "datetime" for m in ddl.MAGIC_FIELDS})
+    return types
+
+
+def record_count(table: Table, cur: Any | None = None) -> tuple[int, bool]:
+    """(count, exact). Exact up to COUNT_CAP rows; beyond, the planner's estimate."""
+    if cur is None:
+        with app_cursor(table.app_id) as own:
+            return record_count(table, own)
+    cur.execute(dml.estimate(), [table.schema, table.name])
+    estimate = cur.fetchone()[0]
+    if estimate > COUNT_CAP:
+        return estimate, False
+    cur.execute(dml.count(table.schema, table.name, dml.Page(table.id_field, table.id_field), COUNT_CAP))
+    counted = cur.fetchone()[0]
+    if counted > COUNT_CAP:
+        return max(estimate, counted), False
+    return counted, True
+
+
+def _record(columns: list[str], row: tuple[Any, ...]) -> dict[str, Any]:
+    return {c: values.to_wire(v) for c, v in zip(columns, row, strict=True)}
+
+
+def get_record(table: Table, record_id: int) -> dict[str, Any]:
+    with app_cursor(table.app_id) as cur:
+        cur.execute(dml.select_row(table.schema, table.name, table.id_field), [record_id])
+        row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"No record {record_id} in {table.name}.")
+        return _record([c.name for c in cur.description], row)
+
+
+@dataclass(frozen=True)
+class BrowseRequest:
+    sort: str | None = None
+    descending: bool = False
+    limit: int = 50
+    offset: int = 0
+    after: str | None = None  # the `next` token of the previous page
+    filter_field: str | None = None
+    filter_op: str | None = None
+    filter_value: str | None = None
+
+
+def _encode_token(sort_value: Any, record_id: int) -> str:
+    if isinstance(sort_value, datetime):
+        encoded: Any = {"dt": sort_value.isoformat()}
+    elif isinstance(sort_value, bytes | memoryview):
+        encoded = {"b": base64.b64encode(bytes(sort_value)).decode()}
+    else:
+        encoded = sort_value
+    return base64.urlsafe_b64encode(json.dumps([encoded, record_id]).encode()).decode()
+
+
+def _decode_token(token: str) -> tuple[Any, int]:
+    try:
+        encoded, record_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if isinstance(encoded, dict) and "dt" in encoded:
+            encoded = datetime.fromisoformat(encoded["dt"])
+        elif isinstance(encoded, dict) and "b" in encoded:
+            encoded = base64.b64decode(encoded["b"])
+        if not isinstance(record_id, int):
+            raise ValueError
+        return encoded, record_id
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError({"after": ["This page token is not valid; start from the first page."]}) from None
+
+
+def _filter_parameter(field_type: str, op: str, raw: str | None) -> Any:
+    if op in dml.VALUELESS_OPERATORS:
+        return None
+    if raw is None:
+        raise ValidationError({"filter_value": ["Give a value to filter by."]})
+    if op in dml.TEXT_OPERATORS:
+        if field_type not in {"string", "text"}:
+            raise ValidationError({"filter_op": ["contains and starts work on String and Text fields only."]})
+        escaped = raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"%{escaped}%" if op == "contains" else f"{escaped}%"
+    try:
+        value = values.to_db(field_type, values.from_csv(field_type, raw))
+    except values.BadValue as exc:
+        raise ValidationError({"filter_value": [str(exc)]}) from None
+    if value is None:
+        raise ValidationError({"filter_value": ["Give a value to filter by (or use is_null)."]})
+    return value
+
+
+def browse(table: Table, request: BrowseRequest) -> dict[str, Any]:
+    """One data-browser page: {"records", "count", "count_exact", "next"}."""
+    types = column_types(table)
+    sort = request.sort or table.id_field
+    if sort not in types:
+        raise ValidationError({"sort": [f"{table.name} has no field called {sort!r}."]})
+    if not 1 <= request.limit <= MAX_PAGE_SIZE:
+        raise ValidationError({"limit": [f"Ask for 1 to {MAX_PAGE_SIZE} records a page."]})
+    if request.offset < 0:
+        raise ValidationError({"offset": ["The offset cannot be negative."]})
+    params: list[Any] = []
+    filter_column = filter_op = None
+    if request.filter_field:
+        if request.filter_field not in types:
+            raise ValidationError({"filter_field": [f"{table.name} has no field called {request.filter_field!r}."]})
+        if request.filter_op not in dml.OPERATORS:
+            raise ValidationError({"filter_op": [f"Choose an operator: {', '.join(dml.OPERATORS)}."]})
+        filter_column, filter_op = request.filter_field, request.filter_op
+        value = _filter_parameter(types[filter_column], filter_op, request.filter_value)
+        if filter_op not in dml.VALUELESS_OPERATORS:
+            params.append(value)
+    count_params = list(params)
+    after_null = False
+    if request.after:
+        sort_value, after_id = _decode_token(request.after)
+        after_null = sort_value is None
+        if sort == table.id_field:
+            params.append(after_id)
+        elif after_null:
+            params.append(after_id)
+        else:
+            params.extend([sort_value, after_id])
+    page = dml.Page(
+        id_field=table.id_field,
+        sort=sort,
+        descending=request.descending,
+        filter_column=filter_column,
+        filter_op=filter_op,
+        after=bool(request.after),
+        after_null=after_null,
+        limit=request.limit,
+        offset=request.offset,
+    )
+    params.extend([request.limit, request.offset])
+    with app_cursor(table.app_id) as cur:
+        cur.execute(dml.browse(table.schema, table.name, page), params)
+        columns = [c.name for c in cur.description]
+        rows = cur.fetchall()
+        if filter_column is None:
+            count, exact = record_count(table, cur)
+        else:
+            cur.execute(dml.count(table.schema, table.name, page, COUNT_CAP), count_params)
+            counted = cur.fetchone()[0]
+            count, exact = min(counted, COUNT_CAP), counted <= COUNT_CAP
+    next_token = None
+    if len(rows) == request.limit:
+        last = dict(zip(columns, rows[-1], strict=True))
+        next_token = _encode_token(last[sort], last[table.id_field])
+    return {
+        "records": [_record(columns, row) for row in rows],
+        "count": count,
+        "count_exact": exact,
+        "next": next_token,
+    }

@@ -1,0 +1,348 @@
+"""Every change to an app's tables, fields, indexes and records goes through these functions.
+
+Each runs in one transaction: the DDL (as the platform) and the metadata rows change
+together or not at all. Record writes run as the app's role (isolation.app_cursor).
+Bad input raises DRF's ValidationError shaped {"field": ["message"]}.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Max
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+
+from console.apps.models import App
+from console.tables import ddl, dml, values
+from console.tables.isolation import app_cursor, ensure_app_space
+from console.tables.models import Field, FieldType, Index, OnDelete, Table, TableSequence
+
+
+class ConfirmationRequired(APIException):
+    """409: the change would affect other tables; repeat it with confirm=true."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This change needs confirming."
+
+
+def _run(statement: Any, params: Any = None) -> None:
+    with connection.cursor() as cur:
+        cur.execute(statement, params)
+
+
+def _lock(app: App) -> None:
+    # Schema changes of one app happen one at a time.
+    App.objects.select_for_update().filter(pk=app.pk).values_list("pk").first()
+
+
+def _check_name(name: Any, kind: str, key: str = "name") -> str:
+    try:
+        return ddl.check_identifier(name, kind)
+    except ddl.InvalidIdentifier as exc:
+        raise ValidationError({key: [str(exc)]}) from None
+
+
+def _check_table_name(app: App, name: Any, exclude: Table | None = None) -> str:
+    name = _check_name(name, "table name")
+    others = Table.objects.filter(app=app, name__iexact=name)
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    if others.exists():
+        raise ValidationError({"name": [f"This app already has a table called {name!r}."]})
+    return name
+
+
+def _taken_field_names(table: Table, table_name: str | None = None, exclude: Field | None = None) -> set[str]:
+    fields = table.fields.all() if exclude is None else table.fields.exclude(pk=exclude.pk)
+    names = {f.name.lower() for f in fields}
+    names.update(m.lower() for m in ddl.MAGIC_FIELDS)
+    names.add(ddl.id_field_name(table_name or table.name).lower())
+    return names
+
+
+def _check_field_name(table: Table, name: Any, exclude: Field | None = None) -> str:
+    name = _check_name(name, "field name")
+    if name.lower() in _taken_field_names(table, exclude=exclude):
+        raise ValidationError({"name": [f"{table.name} already has a field called {name!r} (names ignore case)."]})
+    if not name[0].islower():
+        raise ValidationError({"name": [f"Field names are lowerCamelCase: start {name!r} with a small letter."]})
+    return name
+
+
+def _check_type(field_type: Any) -> str:
+    if field_type not in FieldType.values:
+        choices = ", ".join(FieldType.values)
+        raise ValidationError({"type": [f"Choose a field type: {choices}."]})
+    return str(field_type)
+
+
+# Tables
+
+
+@transaction.atomic
+def create_table(app: App, name: str) -> Table:
+    _lock(app)
+    name = _check_table_name(app, name)
+    ensure_app_space(app.pk)
+    sequence, _ = TableSequence.objects.select_for_update().get_or_create(app=app)
+    # Numbers are never reused, so an old alias cannot start naming a new table.
+    sequence.last_number = (
+        max(sequence.last_number, Table.objects.filter(app=app).aggregate(n=Max("number"))["n"] or 0) + 1
+    )
+    sequence.save(update_fields=["last_number"])
+    table = Table.objects.create(app=app, number=sequence.last_number, name=name)
+    _run(ddl.create_table(table.schema, name, _role(app)))
+    return table
+
+
+def _role(app: App) -> str:
+    from console.tables.isolation import app_role
+
+    return app_role(app.pk)
+
+
+@transaction.atomic
+def rename_table(table: Table, name: str) -> Table:
+    _lock(table.app)
+    name = _check_table_name(table.app, name, exclude=table)
+    new_id = ddl.id_field_name(name).lower()
+    if any(f.name.lower() == new_id for f in table.fields.all()):
+        raise ValidationError(
+            {
+                "name": [
+                    f"{name!r} would make the ID field {ddl.id_field_name(name)!r}, "
+                    "which is already a field of this table."
+                ]
+            }
+        )
+    if name == table.name:
+        return table
+    _run(ddl.rename_table(table.schema, table.name, name))
+    table.name = name
+    table.save(update_fields=["name"])
+    return table
+
+
+def children_of(table: Table) -> list[Field]:
+    """Belongs To fields of *other* tables that point at this one."""
+    return list(Field.objects.filter(target=table).exclude(table=table).select_related("table"))
+
+
+@transaction.atomic
+def drop_table(table: Table, *, confirm: bool = False) -> None:
+    """Drop a table. Tables that belong to it keep their rows; their link becomes an Integer."""
+    _lock(table.app)
+    children = children_of(table)
+    if children and not confirm:
+        names = ", ".join(f"{f.table.name}.{f.name}" for f in children)
+        raise ConfirmationRequired(
+            {
+                "detail": f"Other tables belong to {table.name}: {names}. Those fields will become "
+                "plain Integer fields. Confirm to drop it.",
+                "belongs_to": [{"table": f.table.name, "field": f.name} for f in children],
+            }
+        )
+    _run(ddl.drop_table(table.schema, table.name))
+    Field.objects.filter(pk__in=[f.pk for f in children]).update(type=FieldType.INTEGER, target=None, on_delete="")
+    table.delete()
+
+
+# Fields
+
+
+@transaction.atomic
+def add_field(
+    table: Table, name: str, field_type: str, *, target: Table | None = None, on_delete: str = OnDelete.CASCADE
+) -> Field:
+    _lock(table.app)
+    name = _check_field_name(table, name)
+    field_type = _check_type(field_type)
+    relation = None
+    if field_type == FieldType.BELONGS_TO:
+        if target is None or target.app_id != table.app_id:
+            raise ValidationError({"target": ["Choose the table this field belongs to."]})
+        if on_delete not in OnDelete.values:
+            raise ValidationError({"on_delete": [f"Choose one of: {', '.join(OnDelete.values)}."]})
+        relation = ddl.Relation(target.name, target.id_field, on_delete)
+    else:
+        target, on_delete = None, ""
+    position = (table.fields.aggregate(p=Max("position"))["p"] or 0) + 1
+    field = Field.objects.create(
+        table=table, name=name, type=field_type, position=position, target=target, on_delete=on_delete
+    )
+    _run(ddl.add_column(table.schema, table.name, name, field_type, relation))
+    return field
+
+
+@transaction.atomic
+def rename_field(field: Field, name: str) -> Field:
+    _lock(field.table.app)
+    name = _check_field_name(field.table, name, exclude=field)
+    if name != field.name:
+        _run(ddl.rename_column(field.table.schema, field.table.name, field.name, name))
+        indexes = list(field.table.indexes.all())
+        for index in indexes:
+            index.fields = [name if f == field.name else f for f in index.fields]
+            index.save(update_fields=["fields"])
+        field.name = name
+        field.save(update_fields=["name"])
+    return field
+
+
+@transaction.atomic
+def change_field_type(field: Field, field_type: str) -> Field:
+    """Convert every value, or fail naming the first that does not convert and change nothing."""
+    _lock(field.table.app)
+    field_type = _check_type(field_type)
+    if field_type == field.type:
+        return field
+    if FieldType.BELONGS_TO in (field.type, field_type):
+        raise ValidationError({"type": ["A Belongs To field cannot change type; add a new field instead."]})
+    statement = ddl.change_column_type(field.table.schema, field.table.name, field.name, field.type, field_type)
+    try:
+        with transaction.atomic():
+            _run(statement)
+    except DatabaseError as exc:
+        problem = getattr(getattr(exc.__cause__, "diag", None), "message_primary", None) or str(exc)
+        label = FieldType(field_type).label
+        raise ValidationError(
+            {"type": [f"Cannot change {field.name} to {label}; nothing was changed. {problem[:300]}"]}
+        ) from None
+    field.type = field_type
+    field.save(update_fields=["type"])
+    return field
+
+
+@transaction.atomic
+def drop_field(field: Field) -> None:
+    _lock(field.table.app)
+    _run(ddl.drop_column(field.table.schema, field.table.name, field.name))
+    # PostgreSQL dropped every index using the column; forget those too.
+    for index in field.table.indexes.all():
+        if field.name in index.fields:
+            index.delete()
+    field.delete()
+
+
+# Indexes
+
+
+@transaction.atomic
+def add_index(table: Table, field_names: list[str]) -> Index:
+    _lock(table.app)
+    if not isinstance(field_names, list) or not field_names:
+        raise ValidationError({"fields": ["Choose at least one field."]})
+    known = {f.name: f for f in table.fields.all()}
+    known.update({n: None for n in (table.id_field, *ddl.MAGIC_FIELDS)})  # type: ignore[misc]
+    for name in field_names:
+        if name not in known:
+            raise ValidationError({"fields": [f"{table.name} has no field called {name!r}."]})
+    if len(set(field_names)) != len(field_names):
+        raise ValidationError({"fields": ["Name each field once."]})
+    name = ddl.index_name(table.number, field_names)
+    if table.indexes.filter(name=name).exists():
+        raise ValidationError({"fields": ["There is already an index on these fields."]})
+    _run(ddl.create_index(table.schema, table.name, name, field_names))
+    return Index.objects.create(table=table, name=name, fields=field_names)
+
+
+@transaction.atomic
+def drop_index(index: Index) -> None:
+    _lock(index.table.app)
+    _run(ddl.drop_index(index.table.schema, index.name))
+    index.delete()
+
+
+# Records
+
+
+def clean_values(table: Table, data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Wire values → database values for the table's own fields, or ValidationError per field."""
+    if not isinstance(data, Mapping):
+        raise ValidationError({"detail": "Send the record as a JSON object."})
+    fields = {f.name: f for f in table.fields.all()}
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in (table.id_field, *ddl.MAGIC_FIELDS):
+            continue  # kept by the database
+        field = fields.get(key)
+        if field is None:
+            errors[key] = [f"{table.name} has no field called {key!r}."]
+            continue
+        try:
+            cleaned[key] = values.to_db(field.type, value)
+        except values.BadValue as exc:
+            errors[key] = [str(exc)]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _row(cur: Any) -> dict[str, Any]:
+    columns = [c.name for c in cur.description]
+    row = cur.fetchone()
+    return {c: values.to_wire(v) for c, v in zip(columns, row, strict=True)}
+
+
+def _integrity_error(table: Table, exc: DatabaseError) -> ValidationError:
+    diag = getattr(exc.__cause__, "diag", None)
+    detail = getattr(diag, "message_detail", None) or getattr(diag, "message_primary", None) or str(exc)
+    if isinstance(exc.__cause__, psycopg.errors.ForeignKeyViolation):
+        # PostgreSQL says: Key (photographer)=(99) is not present in table "users".
+        match = re.match(r'Key \((\w+)\)=\((.*)\) is not present in table "(\w+)"', detail)
+        if match:
+            return ValidationError({match[1]: [f"There is no record {match[2]} in {match[3]}."]})
+    column = getattr(diag, "column_name", None)
+    return ValidationError({column or "detail": [str(detail)]})
+
+
+@transaction.atomic
+def insert_record(table: Table, data: Mapping[str, Any]) -> dict[str, Any]:
+    cleaned = clean_values(table, data, partial=False)
+    try:
+        with app_cursor(table.app_id) as cur:
+            cur.execute(dml.insert_row(table.schema, table.name, list(cleaned)), list(cleaned.values()))
+            return _row(cur)
+    except DatabaseError as exc:
+        raise _integrity_error(table, exc) from None
+
+
+@transaction.atomic
+def update_record(table: Table, record_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
+    cleaned = clean_values(table, data, partial=True)
+    try:
+        with app_cursor(table.app_id) as cur:
+            if cleaned:
+                statement = dml.update_row(table.schema, table.name, table.id_field, list(cleaned))
+                cur.execute(statement, [*cleaned.values(), record_id])
+            else:
+                cur.execute(dml.select_row(table.schema, table.name, table.id_field), [record_id])
+            if cur.rowcount == 0:
+                raise NotFound(f"No record {record_id} in {table.name}.")
+            return _row(cur)
+    except DatabaseError as exc:
+        raise _integrity_error(table, exc) from None
+
+
+@transaction.atomic
+def delete_record(table: Table, record_id: int) -> None:
+    try:
+        with app_cursor(table.app_id) as cur:
+            cur.execute(dml.delete_row(table.schema, table.name, table.id_field), [record_id])
+            if cur.rowcount == 0:
+                raise NotFound(f"No record {record_id} in {table.name}.")
+    except DatabaseError as exc:
+        diag = getattr(exc.__cause__, "diag", None)
+        # Only a "prevent delete" relation refuses: Key (userID)=(1) is referenced from table "photos".
+        match = re.search(r'referenced from table "(\w+)"', getattr(diag, "message_detail", None) or "")
+        if match:
+            raise ValidationError(
+                {"detail": f"Records in {match[1]} still belong to this record; delete them first."}
+            ) from None
+        raise _integrity_error(table, exc) from None

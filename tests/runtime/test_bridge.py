@@ -1,0 +1,123 @@
+"""The bridge and the mini-racer internals it relies on."""
+
+from __future__ import annotations
+
+import ctypes
+import inspect
+import queue
+import time
+from importlib.metadata import version
+
+import py_mini_racer._dll as mr_dll
+import py_mini_racer._objects as mr_objects
+
+from runtime.engine import ERROR_KINDS, T_FUNCTION, T_SHARED_ARRAY_BUFFER, T_STR, Engine
+from runtime.limits import Deadline
+from runtime.pool import create_context
+
+
+def test_bridge_contract_with_mini_racer_internals() -> None:
+    # Given the mini-racer build the engine was written against
+    problems = []
+    if version("mini-racer") != "0.14.1":
+        problems.append(f"mini-racer is {version('mini-racer')}, runtime/engine.py was verified on 0.14.1")
+    for name in (
+        "mr_init_context", "mr_eval", "mr_call_function", "mr_cancel_task", "mr_free_context",
+        "mr_free_value", "mr_alloc_string_val", "mr_alloc_int_val", "mr_make_js_callback",
+        "mr_get_object_item", "mr_set_object_item", "mr_set_hard_memory_limit",
+        "mr_hard_memory_limit_reached",
+    ):
+        if not hasattr(mr_dll.init_mini_racer(ignore_duplicate_init=True), name):
+            problems.append(f"libmini_racer lost {name}")
+    types = mr_objects._MiniRacerTypes
+    expected = {"str_utf8": T_STR, "function": T_FUNCTION, "shared_array_buffer": T_SHARED_ARRAY_BUFFER}
+    for attr, code in expected.items():
+        if getattr(types, attr, None) != code:
+            problems.append(f"value type {attr} is no longer {code}")
+    for code, kind in ((200, "execute"), (201, "parse"), (202, "oom"), (204, "terminated")):
+        if ERROR_KINDS.get(code) != kind:
+            problems.append(f"error code {code} changed")
+    fields = [f[0] for f in mr_dll._RawValue._fields_]
+    if fields != ["value", "len", "type"]:
+        problems.append(f"raw value layout changed: {fields}")
+    if "callback_id" not in inspect.signature(mr_dll.MrCallback.__call__).parameters:
+        problems.append("callback signature changed")
+
+    # When JS calls the native callback, then it blocks until our callback returns,
+    # and our callback runs on another thread than the caller's
+    engine = Engine("contract")
+    try:
+        deadline = Deadline(5)
+        engine.set_global("__n", engine.make_bridge_function(), deadline)
+        sab = engine.eval_handle("globalThis.__b = new SharedArrayBuffer(64); __b", deadline)
+        view = engine.attach_buffer(sab)
+        words = view[:16].cast("i")
+        seen: list[int] = []
+
+        def handler(_: str) -> str:
+            seen.append(words[1])
+            return "x"
+
+        engine.channel.handle = lambda h: (seen.append(words[1]), words.__setitem__(2, 7))  # type: ignore[method-assign,union-attr]
+        got = engine.eval("const w = new Int32Array(__b); w[1] = 41; __n(); w[2]", deadline, handler)
+        if seen != [41] or got != 7:
+            problems.append(f"synchronous callback contract broken: seen={seen} got={got}")
+        # and a cancelled infinite loop leaves the context usable
+        try:
+            engine.eval("while (true) {}", Deadline(0.2))
+            problems.append("infinite loop was not cancelled")
+        except Exception:  # noqa: BLE001
+            pass
+        if engine.eval("1 + 1", deadline) != 2:
+            problems.append("context unusable after cancellation")
+    finally:
+        engine.close()
+    assert not problems, "mini-racer internals changed; runtime/engine.py and runtime/bridge.py need review:\n" + "\n".join(problems)
+    assert isinstance(ctypes.sizeof(mr_dll._RawValue), int)
+    assert queue.SimpleQueue  # the engine's hand-off primitive
+
+
+def _bridge_context():  # type: ignore[no-untyped-def]
+    return create_context("bridge-test")
+
+
+def test_round_trip_returns_answer_and_is_fast() -> None:
+    # Given a warm context whose prelude bridge is exposed through a test-only hook
+    context = _bridge_context()
+    engine = context.engine
+    try:
+        deadline = Deadline(10)
+        calls: list[str] = []
+
+        def handler(request: str) -> str:
+            calls.append(request)
+            return '{"v":"pong"}'
+
+        # When the script makes 500 host calls (md5 goes through the bridge)
+        started = time.perf_counter()
+        from runtime import Host
+        from runtime.invocation import Invocation
+
+        invocation = Invocation("bridge-test", "main", Host())
+        engine.channel.preload('{"code":"for (var i = 0; i < 500; i++) md5(\\"x\\" + i); K.setResponse(md5(\\"abc\\"))","method":"main","script":"main","params":{},"maxLogEntries":10,"maxLogChars":1000,"maxResponseChars":1000}')
+        out = engine.call(context.run, deadline, invocation.handle)
+        elapsed = time.perf_counter() - started
+    finally:
+        engine.close()
+    # Then every call was answered synchronously and each round trip is well under 1 ms
+    assert '"response":"900150983cd24fb0d6963f7d28e17f72"' in out
+    assert invocation.bridge_calls == 501
+    assert elapsed / 501 < 0.001
+    assert calls == []
+
+
+def test_requests_and_answers_larger_than_the_buffer_travel_in_chunks(run, db) -> None:  # type: ignore[no-untyped-def]
+    # Given rows far larger than the 256 KiB bridge buffer
+    big = "é" * 300_000
+    db.add("1_1_big", body=big)
+    db.add("1_1_big", body=big + "!")
+    # When the script reads them and writes one back
+    result = run("var rows = K.select('1_1_big').run(); K.insert('1_1_big', {body: rows.first().body + rows.last().body}); K.setResponse(rows.length)")
+    # Then nothing was truncated either way
+    assert result.value == 2
+    assert db.tables["1_1_big"][2]["body"] == big + big + "!"
