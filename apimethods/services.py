@@ -21,14 +21,15 @@ class RevisionConflict(APIException):
 
     def __init__(self, latest: KScriptRevision) -> None:
         author = latest.author.username if latest.author else "someone"
-        super().__init__(
-            {
-                "detail": f"Revision {latest.number} by {author} is newer than the one you edited.",
-                "latest_revision": latest.number,
-                "author": author,
-                "saved_at": latest.created_at.isoformat(),
-            }
-        )
+        message = f"Revision {latest.number} by {author} is newer than the one you edited."
+        super().__init__(message)
+        # Sent as is (DRF would turn the numbers in a dict detail into strings).
+        self.payload = {
+            "detail": message,
+            "latest_revision": latest.number,
+            "author": author,
+            "saved_at": latest.created_at.isoformat(),
+        }
 
 
 def ensure_kscript_enabled(app: App) -> None:
@@ -61,7 +62,6 @@ def _validate_definition(app: App, title: str, return_type: str, params: Any, co
     syntax = check_syntax(code, method_name=name or "method")
     if syntax is not None:
         errors["code"] = [f"Line {syntax.line}, column {syntax.column}: {syntax.message}"]
-        errors["code_position"] = {"line": syntax.line, "column": syntax.column}
     if errors:
         raise ValidationError(errors)
     return name

@@ -26,6 +26,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's shapes, with a JSON body (never an HTML page) for unexpected errors."""
     if isinstance(exc, exceptions.NotAuthenticated):
         return Response({"detail": "Sign in first."}, status=status.HTTP_403_FORBIDDEN)
+    payload = getattr(exc, "payload", None)
+    if isinstance(exc, exceptions.APIException) and isinstance(payload, dict):
+        return Response(payload, status=exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("console API error", exc_info=exc)

@@ -143,10 +143,13 @@ def convert_engine_error(
         return ScriptTimeout(error.text or "script was terminated", logs=logs)
     message, location, stack = parse_error_text(error.text)
     names = set(user_scripts)
-    if location.script not in names:
-        frame = first_user_frame(stack, names)
-        if frame is not None:
-            location = frame
+    frame = first_user_frame(stack, names)
+    if frame is not None and (
+        location.script not in names or (frame.script, frame.line) == (location.script, location.line)
+    ):
+        # The stack's column points at the failing expression; the caret at its statement.
+        location = frame
+    stack = "\n".join(line for line in stack.split("\n") if INTERNAL_SCRIPT not in line and "(<anonymous>)" not in line)
     script = user_scripts.get(location.script, method)
     in_user_code = location.script in names
     cls = ScriptSyntaxError if message.startswith("SyntaxError") else ScriptError

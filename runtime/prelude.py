@@ -106,7 +106,8 @@ function userFrames(skip) {
     if (end < 0) end = stack.length;
     const m = regexpExec(FRAME, strSlice(stack, start, end));
     if (m !== null && mapHas(S.scripts, m[2])) {
-      arrayPush(frames, { fn: m[1] === undefined ? null : m[1], script: mapGet(S.scripts, m[2]),
+      // Top-level code shows up as a frame named "eval" (it runs by indirect eval).
+      arrayPush(frames, { fn: m[1] === undefined || m[1] === 'eval' ? null : m[1], script: mapGet(S.scripts, m[2]),
                           line: NumberCtor(m[3]), column: NumberCtor(m[4]) });
     }
     start = end + 1;
@@ -133,8 +134,7 @@ function addLog(level, args, extra, skip) {
                   script: frames.length ? frames[0].script : null };
   if (extra) {
     entry.stack = frames;
-    entry.caller = frames.length > 1 ? frames[1].fn : null;
-    if (entry.caller === null && frames.length) entry.caller = frames[0].fn;
+    entry.caller = frames.length ? frames[0].fn : null;
   }
   const size = JSONstringify(entry).length;
   if (st.logChars + size > st.maxLogChars) { st.logsDropped++; return; }

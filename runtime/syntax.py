@@ -25,7 +25,9 @@ def check(code: str, method_name: str) -> ScriptSyntaxError | None:
         context.engine.eval(f"(0, eval)({source}); undefined", Deadline(5.0))
         return None
     except RawEngineError as error:
-        failure = convert_engine_error(error, method=method_name, user_scripts={script: method_name, "undefined": method_name})
+        failure = convert_engine_error(
+            error, method=method_name, user_scripts={script: method_name, "undefined": method_name}
+        )
         if not isinstance(failure, ScriptSyntaxError):
             return ScriptSyntaxError(failure.message, method=method_name)
         if failure.line == 1 and failure.column is not None:

@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -126,8 +127,10 @@ def run_import(job_id: int) -> None:
                     copy.write_row([row.get(c) for c in columns])
                     if done % PROGRESS_EVERY == 0:
                         cache.set(_progress_key(job.pk), done, 3600)
-    except DatabaseError as exc:
-        diag = getattr(exc.__cause__, "diag", None)
+    except (DatabaseError, psycopg.Error) as exc:
+        # COPY runs on psycopg's cursor directly, so its errors arrive unwrapped.
+        cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+        diag = getattr(cause, "diag", None)
         message = getattr(diag, "message_detail", None) or getattr(diag, "message_primary", None) or str(exc)
         where = getattr(diag, "context", None) or ""
         _finish(

@@ -68,8 +68,9 @@ class Page:
     descending: bool = False
     filter_column: str | None = None
     filter_op: str | None = None
-    after: bool = False  # keyset: start after (sort value, id) given as parameters
-    after_null: bool = False  # the sort value of the row to start after is NULL
+    after: bool = False  # keyset: start after the row given as parameters
+    after_null: bool = False  # ... whose sort value is NULL (parameters: its ID only)
+    nulls: str | None = None  # "only" / "none": one side of the NULLs, for a page's second part
     limit: int = 50
     offset: int = 0
 
@@ -81,22 +82,24 @@ def _filter(page: Page) -> sql.Composable | None:
 
 
 def _keyset(page: Page) -> sql.Composable:
-    """Rows after (v, id) in ORDER BY sort ASC NULLS LAST / DESC NULLS FIRST, id likewise."""
+    """Rows after (v, id) in ORDER BY sort, id — ASC puts NULLs last, DESC first (PostgreSQL's
+    defaults, so one b-tree index serves both). Parameters: v, v, id — or id alone."""
     s, i = sql.Identifier(page.sort), sql.Identifier(page.id_field)
-    if page.sort == page.id_field:
+    if page.sort == page.id_field or page.after_null:
         return sql.SQL("{} < %s" if page.descending else "{} > %s").format(i)
-    if not page.descending:
-        if page.after_null:
-            return sql.SQL("({} IS NULL AND {} > %s)").format(s, i)
-        return sql.SQL("(({}, {}) > (%s, %s) OR {} IS NULL)").format(s, i, s)
-    if page.after_null:
-        return sql.SQL("(({} IS NULL AND {} < %s) OR {} IS NOT NULL)").format(s, i, s)
-    return sql.SQL("({}, {}) < (%s, %s)").format(s, i)
+    # TRICKY: the plain `s >= v` lets PostgreSQL walk an index on the sort field; the row
+    # comparison then skips the ties already shown. NULLs follow in a second query.
+    if page.descending:
+        return sql.SQL("{} <= %s AND ({}, {}) < (%s, %s)").format(s, s, i)
+    return sql.SQL("{} >= %s AND ({}, {}) > (%s, %s)").format(s, s, i)
 
 
 def browse(schema: str, table: str, page: Page) -> sql.Composed:
     """One page of rows. Parameters, in order: filter value (if any), keyset values, limit, offset."""
     conditions = [c for c in (_filter(page), _keyset(page) if page.after else None) if c is not None]
+    if page.nulls is not None and page.sort != page.id_field:
+        template = "{} IS NULL" if page.nulls == "only" else "{} IS NOT NULL"
+        conditions.append(sql.SQL(template).format(sql.Identifier(page.sort)))
     where = sql.SQL(" WHERE {}").format(sql.SQL(" AND ").join(conditions)) if conditions else sql.SQL("")
     direction = sql.SQL("DESC" if page.descending else "ASC")
     order = [sql.SQL("{} {}").format(sql.Identifier(page.sort), direction)]

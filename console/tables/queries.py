@@ -168,16 +168,13 @@ def browse(table: Table, request: BrowseRequest) -> dict[str, Any]:
         if filter_op not in dml.VALUELESS_OPERATORS:
             params.append(value)
     count_params = list(params)
+    keyset: list[Any] = []
     after_null = False
+    second: dml.Page | None = None  # the other side of the NULLs, when a keyset page runs out
     if request.after:
         sort_value, after_id = _decode_token(request.after)
-        after_null = sort_value is None
-        if sort == table.id_field:
-            params.append(after_id)
-        elif after_null:
-            params.append(after_id)
-        else:
-            params.extend([sort_value, after_id])
+        after_null = sort_value is None and sort != table.id_field
+        keyset = [after_id] if sort == table.id_field or after_null else [sort_value, sort_value, after_id]
     page = dml.Page(
         id_field=table.id_field,
         sort=sort,
@@ -186,15 +183,30 @@ def browse(table: Table, request: BrowseRequest) -> dict[str, Any]:
         filter_op=filter_op,
         after=bool(request.after),
         after_null=after_null,
+        nulls=None if not request.after or sort == table.id_field else ("only" if after_null else "none"),
         limit=request.limit,
         offset=request.offset,
     )
-    params.extend([request.limit, request.offset])
+    if page.nulls is not None and after_null == request.descending:
+        # ASC: after the last value come the NULLs; DESC: after the last NULL come the values.
+        second = dml.Page(
+            id_field=table.id_field,
+            sort=sort,
+            descending=request.descending,
+            filter_column=filter_column,
+            filter_op=filter_op,
+            nulls="only" if not request.descending else "none",
+        )
     with app_cursor(table.app_id) as cur:
-        cur.execute(dml.browse(table.schema, table.name, page), params)
+        cur.execute(dml.browse(table.schema, table.name, page), [*params, *keyset, request.limit, request.offset])
         columns = [c.name for c in cur.description]
         rows = cur.fetchall()
-        if filter_column is None:
+        if second is not None and len(rows) < request.limit:
+            cur.execute(dml.browse(table.schema, table.name, second), [*params, request.limit - len(rows), 0])
+            rows += cur.fetchall()
+        if request.offset == 0 and not request.after and len(rows) < request.limit:
+            count, exact = len(rows), True  # the first page holds everything
+        elif filter_column is None:
             count, exact = record_count(table, cur)
         else:
             cur.execute(dml.count(table.schema, table.name, page, COUNT_CAP), count_params)
@@ -210,3 +222,14 @@ def browse(table: Table, request: BrowseRequest) -> dict[str, Any]:
         "count_exact": exact,
         "next": next_token,
     }
+
+
+def gate_tables(app_id: int) -> dict[str, Any]:
+    """The app's tables as sqlgate sees them, keyed by lower-cased alias."""
+    from console.tables.sqlgate import GateTable
+
+    result: dict[str, Any] = {}
+    for table in Table.objects.filter(app_id=app_id).prefetch_related("fields"):
+        names = [table.id_field, *(f.name for f in table.fields.all()), *ddl.MAGIC_FIELDS]
+        result[table.alias.lower()] = GateTable(alias=table.alias, table=table.name, columns=names)
+    return result

@@ -49,7 +49,7 @@ def test_outsiders_cannot_see_or_create(kapp: App, owner: Any, outsider: Any, cl
 def test_a_syntax_error_is_refused_with_its_line(kapp: App, owner: Any, client_for: Callable) -> None:
     response = create(client_for(owner), kapp, code='var a = 1;\nvar s = "unterminated;\n')
     assert response.status_code == 400
-    assert response.json()["code_position"]["line"] == 2
+    assert response.json()["code"][0].startswith("Line 2, column ")
     assert not KScriptMethod.objects.exists()
 
 

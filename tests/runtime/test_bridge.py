@@ -22,9 +22,18 @@ def test_bridge_contract_with_mini_racer_internals() -> None:
     if version("mini-racer") != "0.14.1":
         problems.append(f"mini-racer is {version('mini-racer')}, runtime/engine.py was verified on 0.14.1")
     for name in (
-        "mr_init_context", "mr_eval", "mr_call_function", "mr_cancel_task", "mr_free_context",
-        "mr_free_value", "mr_alloc_string_val", "mr_alloc_int_val", "mr_make_js_callback",
-        "mr_get_object_item", "mr_set_object_item", "mr_set_hard_memory_limit",
+        "mr_init_context",
+        "mr_eval",
+        "mr_call_function",
+        "mr_cancel_task",
+        "mr_free_context",
+        "mr_free_value",
+        "mr_alloc_string_val",
+        "mr_alloc_int_val",
+        "mr_make_js_callback",
+        "mr_get_object_item",
+        "mr_set_object_item",
+        "mr_set_hard_memory_limit",
         "mr_hard_memory_limit_reached",
     ):
         if not hasattr(mr_dll.init_mini_racer(ignore_duplicate_init=True), name):
@@ -72,7 +81,9 @@ def test_bridge_contract_with_mini_racer_internals() -> None:
             problems.append("context unusable after cancellation")
     finally:
         engine.close()
-    assert not problems, "mini-racer internals changed; runtime/engine.py and runtime/bridge.py need review:\n" + "\n".join(problems)
+    assert not problems, (
+        "mini-racer internals changed; runtime/engine.py and runtime/bridge.py need review:\n" + "\n".join(problems)
+    )
     assert isinstance(ctypes.sizeof(mr_dll._RawValue), int)
     assert queue.SimpleQueue  # the engine's hand-off primitive
 
@@ -99,7 +110,9 @@ def test_round_trip_returns_answer_and_is_fast() -> None:
         from runtime.invocation import Invocation
 
         invocation = Invocation("bridge-test", "main", Host())
-        engine.channel.preload('{"code":"for (var i = 0; i < 500; i++) md5(\\"x\\" + i); K.setResponse(md5(\\"abc\\"))","method":"main","script":"main","params":{},"maxLogEntries":10,"maxLogChars":1000,"maxResponseChars":1000}')
+        engine.channel.preload(
+            '{"code":"for (var i = 0; i < 500; i++) md5(\\"x\\" + i); K.setResponse(md5(\\"abc\\"))","method":"main","script":"main","params":{},"maxLogEntries":10,"maxLogChars":1000,"maxResponseChars":1000}'
+        )
         out = engine.call(context.run, deadline, invocation.handle)
         elapsed = time.perf_counter() - started
     finally:
@@ -117,7 +130,9 @@ def test_requests_and_answers_larger_than_the_buffer_travel_in_chunks(run, db) -
     db.add("1_1_big", body=big)
     db.add("1_1_big", body=big + "!")
     # When the script reads them and writes one back
-    result = run("var rows = K.select('1_1_big').run(); K.insert('1_1_big', {body: rows.first().body + rows.last().body}); K.setResponse(rows.length)")
+    result = run(
+        "var rows = K.select('1_1_big').run(); K.insert('1_1_big', {body: rows.first().body + rows.last().body}); K.setResponse(rows.length)"
+    )
     # Then nothing was truncated either way
     assert result.value == 2
     assert db.tables["1_1_big"][2]["body"] == big + big + "!"

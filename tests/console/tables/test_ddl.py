@@ -165,7 +165,7 @@ def test_enter_and_leave_app_snapshots(as_sql: Any) -> None:
 def test_browse_snapshot_uses_keyset_and_parameters(as_sql: Any) -> None:
     page = dml.Page(id_field="userID", sort="age", after=True, filter_column="name", filter_op="contains")
     assert as_sql(dml.browse(SCHEMA, "users", page)) == (
-        'SELECT * FROM "app_7"."users" WHERE "name" ILIKE %s AND (("age", "userID") > (%s, %s) OR "age" IS NULL) '
+        'SELECT * FROM "app_7"."users" WHERE "name" ILIKE %s AND "age" >= %s AND ("age", "userID") > (%s, %s) '
         'ORDER BY "age" ASC, "userID" ASC LIMIT %s OFFSET %s'
     )
     descending = dml.Page(id_field="userID", sort="userID", descending=True, after=True)

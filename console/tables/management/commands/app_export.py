@@ -1,0 +1,24 @@
+"""python manage.py app_export APP > app.json — write an app's definition as JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from console.apps.models import App
+from console.tables.appformat import export_app
+
+
+class Command(BaseCommand):
+    help = "Print an app's definition (tables, fields, relations, indexes) as JSON (docs/app-format.md)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("app", type=int, help="the app's id")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        app = App.objects.filter(pk=options["app"]).first()
+        if app is None:
+            raise CommandError(f"No app with id {options['app']}.")
+        self.stdout.write(json.dumps(export_app(app), indent=2))

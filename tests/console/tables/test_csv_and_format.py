@@ -1,0 +1,178 @@
+"""CSV import/export through the API, and app definitions exported and imported."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from console.apps import services as app_services
+from console.apps.models import App
+from console.tables import appformat, csvio, queries, services
+from console.tables.models import CsvImport, Table
+
+
+def csv_url(app: App, table: Table, rest: str = "") -> str:
+    return f"/api/apps/{app.pk}/tables/{table.pk}/csv/{rest}"
+
+
+def test_preview_shows_rows_and_per_row_errors(client_for: Callable, owner: Any, app: App, users: Table) -> None:
+    text = "name,age\nann,30\nbob,old\n,\ncy,7,extra\n"
+    body = client_for(owner).post(csv_url(app, users, "preview/"), {"csv": text}, format="json").json()
+    assert body["columns"] == ["name", "age"]
+    assert body["rows"][:2] == [{"name": "ann", "age": 30}, {"name": "bob", "age": None}]
+    assert body["errors"] == [
+        {"row": 3, "field": "age", "message": "Expected a whole number, not 'old'."},
+        {"row": 5, "field": None, "message": "Expected 2 cells, found 3."},
+    ]
+
+
+def test_an_import_with_one_bad_row_imports_nothing(client_for: Callable, owner: Any, app: App, users: Table) -> None:
+    text = "name,age\n" + "".join(f"p{i},{i}\n" for i in range(50)) + "bad,x\n"
+    response = client_for(owner).post(csv_url(app, users, "imports/"), {"csv": text}, format="json")
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["status"], body["imported_rows"]) == ("failed", 0)
+    assert body["errors"] == [{"row": 52, "field": "age", "message": "Expected a whole number, not 'x'."}]
+    assert queries.record_count(users) == (0, True)
+
+
+def test_a_database_error_mid_import_rolls_everything_back(app: App, users: Table, make_table: Callable) -> None:
+    photos = make_table(app, "photos", title="string", photographer=("belongs_to", users, "cascade"))
+    services.insert_record(users, {"name": "ann"})
+    job = csvio.start_import(photos, "title,photographer\na,1\nb,1\nc,99\n")
+    assert job.status == CsvImport.Status.FAILED
+    assert "(photographer)=(99)" in job.errors[0]["message"]
+    assert queries.record_count(photos) == (0, True)
+
+
+def test_a_good_import_lands_every_row_and_reports_progress(client_for: Callable, owner: Any, app: App, users: Table) -> None:
+    client = client_for(owner)
+    text = "NAME,age,userID,timeCreated\n" + "".join(f"p{i},{i},999,0\n" for i in range(30))
+    job = client.post(csv_url(app, users, "imports/"), {"csv": text}, format="json").json()
+    assert (job["status"], job["imported_rows"], job["progress"]) == ("done", 30, 1.0)
+    assert client.get(csv_url(app, users, f"imports/{job['id']}/")).json()["status"] == "done"
+    assert queries.record_count(users) == (30, True)
+
+
+def test_a_large_import_is_queued_for_the_worker_and_runs_once(app: App, users: Table, django_capture_on_commit_callbacks: Any) -> None:
+    text = "name\n" + "x\n" * (csvio.SYNC_ROWS + 1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        job = csvio.start_import(users, text)
+    assert job.status == CsvImport.Status.PENDING and len(callbacks) == 1
+    csvio.run_import(job.pk)  # what the task does
+    csvio.run_import(job.pk)  # a second delivery changes nothing
+    job.refresh_from_db()
+    assert (job.status, job.imported_rows) == ("done", csvio.SYNC_ROWS + 1)
+    assert queries.record_count(users) == (csvio.SYNC_ROWS + 1, True)
+
+
+def test_an_unknown_column_is_refused(client_for: Callable, owner: Any, app: App, users: Table) -> None:
+    response = client_for(owner).post(csv_url(app, users, "preview/"), {"csv": "nickname\nx\n"}, format="json")
+    assert (response.status_code, response.json()) == (400, {"csv": ["Column 'nickname' is not a field of users."]})
+
+
+def test_export_streams_csv_that_imports_again(client_for: Callable, owner: Any, app: App, users: Table, monkeypatch: Any) -> None:
+    monkeypatch.setattr(csvio, "EXPORT_BATCH", 2)
+    for i in range(5):
+        services.insert_record(users, {"name": f"p,{i}", "age": i})
+    response = client_for(owner).get(csv_url(app, users))
+    text = b"".join(response.streaming_content).decode()
+    lines = text.splitlines()
+    assert lines[0] == "userID,timeCreated,timeUpdated,name,age" and len(lines) == 6
+    assert lines[1].startswith("1,") and lines[1].endswith(',"p,0",0')
+    # IDs and times in the file are left to the database.
+    assert csvio.start_import(users, text).status == "done"
+    assert queries.record_count(users) == (10, True)
+    assert queries.get_record(users, 6)["name"] == "p,0"
+
+
+@pytest.fixture
+def designed(app: App, users: Table, make_table: Callable) -> App:
+    photos = make_table(app, "photos", title="string", photographer=("belongs_to", users, "set_empty"))
+    services.add_field(photos, "parent", "belongs_to", target=photos, on_delete="prevent")
+    services.add_index(users, ["name", "age"])
+    return app
+
+
+def test_export_describes_tables_fields_relations_and_indexes(designed: App) -> None:
+    assert appformat.export_app(designed) == {
+        "format": "kiln-app",
+        "version": 1,
+        "app": {"name": "Photo Share"},
+        "tables": [
+            {
+                "name": "users",
+                "fields": [{"name": "name", "type": "string"}, {"name": "age", "type": "integer"}],
+                "indexes": [{"fields": ["name", "age"]}],
+            },
+            {
+                "name": "photos",
+                "fields": [
+                    {"name": "title", "type": "string"},
+                    {"name": "photographer", "type": "belongs_to", "belongs_to": "users", "on_delete": "set_empty"},
+                    {"name": "parent", "type": "belongs_to", "belongs_to": "photos", "on_delete": "prevent"},
+                ],
+                "indexes": [],
+            },
+        ],
+    }
+
+
+def test_export_then_import_into_a_new_app_round_trips(designed: App, owner: Any, tmp_path: Path, capsys: Any) -> None:
+    call_command("app_export", str(designed.pk))
+    path = tmp_path / "app.json"
+    path.write_text(capsys.readouterr().out)
+    fresh = app_services.create_app(owner, "Copy")
+    call_command("app_import", str(fresh.pk), str(path))
+    exported = appformat.export_app(fresh)
+    assert exported["tables"] == json.loads(path.read_text())["tables"]
+    photos = Table.objects.get(app=fresh, name="photos")
+    assert photos.alias == f"{fresh.pk}_1_photos" or photos.alias == f"{fresh.pk}_2_photos"
+
+
+def test_import_alters_an_existing_app_to_match(designed: App) -> None:
+    document = appformat.export_app(designed)
+    document["tables"][0]["fields"][1]["type"] = "string"  # age: integer → string
+    document["tables"][0]["fields"].append({"name": "email", "type": "text"})
+    document["tables"].append({"name": "tags", "fields": [{"name": "label", "type": "string"}]})
+    changes = appformat.import_app(designed, document)
+    assert changes == [
+        "created table tags",
+        "changed users.age to string",
+        "added field users.email",
+        "added field tags.label",
+    ]
+    assert appformat.import_app(designed, document) == []
+
+
+def test_a_failing_import_changes_nothing(designed: App) -> None:
+    before = appformat.export_app(designed)
+    document = json.loads(json.dumps(before))
+    document["tables"].append({"name": "tags", "fields": []})
+    document["tables"][0]["fields"].append({"name": "select", "type": "string"})
+    with pytest.raises(Exception) as error:
+        appformat.import_app(designed, document)
+    assert "tables[0].fields[2].name" in str(error.value.detail)
+    assert appformat.export_app(designed) == before
+
+
+def test_import_command_reports_errors_without_changing_anything(designed: App, tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(CommandError, match="Nothing was changed"):
+        call_command("app_import", str(designed.pk), str(path))
+
+
+def test_import_through_the_api_is_for_owners(client_for: Callable, owner: Any, member: Any, designed: App) -> None:
+    document = appformat.export_app(designed)
+    document["tables"].append({"name": "tags", "fields": []})
+    url = f"/api/apps/{designed.pk}/definition/"
+    assert client_for(member).put(url, document, format="json").status_code == 403
+    response = client_for(owner).put(url, document, format="json")
+    assert response.json() == {"changes": ["created table tags"]}

@@ -1,0 +1,187 @@
+"""Hostile scripts are contained, fail with the expected type, and the pool keeps serving."""
+
+from __future__ import annotations
+
+import pytest
+
+from runtime import (
+    RunLimits,
+    ScriptError,
+    ScriptMemoryExceeded,
+    ScriptResponseTooLarge,
+    ScriptTimeout,
+)
+
+SHORT = RunLimits(timeout_s=0.3)
+
+
+def _still_serves(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("K.setResponse(1 + 1)").value == 2
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "while (true) {}",
+        "for (;;) { Math.random(); }",
+        "function f() { while (true) {} } f();",
+        "var x = 0; while (true) { x = md5('a'); }",
+    ],
+)
+def test_infinite_loops_time_out(run, code: str) -> None:  # type: ignore[no-untyped-def]
+    # When a script never ends
+    with pytest.raises(ScriptTimeout):
+        run(code, limits=SHORT)
+    # Then the pool still serves
+    _still_serves(run)
+
+
+def test_infinite_microtask_after_the_script_is_contained(run, pool) -> None:  # type: ignore[no-untyped-def]
+    # Given a script that leaves a never-ending job behind after it returns
+    result = run("Promise.resolve().then(function () { while (true) {} }); K.setResponse('done')", limits=SHORT)
+    # Then its own result comes back, the stuck context is discarded and the pool serves
+    assert result.value == "done"
+    assert pool.discarded == 1
+    _still_serves(run)
+
+
+def test_memory_bomb_is_stopped_and_the_context_replaced(run, pool) -> None:  # type: ignore[no-untyped-def]
+    limits = RunLimits(timeout_s=10, memory_bytes=32 * 1024 * 1024)
+    with pytest.raises(ScriptMemoryExceeded):
+        run("var a = []; while (true) a.push(new Array(100000).fill(1.5));", limits=limits)
+    assert pool.discarded == 1
+    _still_serves(run)
+
+
+def test_runaway_recursion_is_a_script_error(run) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ScriptError) as caught:
+        run("function r(n) { return r(n + 1) + 1; }\nr(0);")
+    assert caught.value.message == "RangeError: Maximum call stack size exceeded"
+    assert caught.value.line == 1
+    _still_serves(run)
+
+
+def test_huge_response_is_refused(run) -> None:  # type: ignore[no-untyped-def]
+    limits = RunLimits(timeout_s=10, max_response_chars=1000)
+    with pytest.raises(ScriptResponseTooLarge):
+        run("K.setResponse(new Array(2000).join('x'))", limits=limits)
+    _still_serves(run)
+
+
+@pytest.mark.parametrize(
+    ("polluter", "probe"),
+    [
+        ("Array.prototype.x = 42;", "[].x"),
+        ("Object.prototype.polluted = 1;", "({}).polluted"),
+        (
+            "Object.defineProperty(Object.prototype, 'y', {get: function () { return 7; }, configurable: true});",
+            "({}).y",
+        ),
+        ("String.prototype.trim = function () { return 'hacked'; };", "' a '.trim()"),
+        ("JSON.parse = function () { return 'hacked'; };", "JSON.parse('1')"),
+        ("Math.max = null;", "typeof Math.max"),
+        ("Object.setPrototypeOf(Array.prototype, null);", "typeof [].hasOwnProperty"),
+        ("K = null;", "typeof K"),
+        ("failed = function () { return 'hacked'; };", "failed(false)"),
+        ("Error.prepareStackTrace = function () { return 'hacked'; };", "typeof Error.prepareStackTrace"),
+        ("delete Array.prototype.map;", "typeof [].map"),
+    ],
+)
+def test_prototype_pollution_does_not_survive_the_run(run, polluter: str, probe: str) -> None:  # type: ignore[no-untyped-def]
+    # Given a clean answer for the probe
+    clean = run(f"K.setResponse({probe})").value
+    # When a run pollutes a built-in (and sees its own change)
+    run(polluter)
+    # Then the next run sees the clean value again
+    assert run(f"K.setResponse({probe})").value == clean
+
+
+def test_globals_do_not_leak_between_runs(run) -> None:  # type: ignore[no-untyped-def]
+    run("var leaked = 1; implicitGlobal = 2; function helper() {} let scoped = 3; globalThis.direct = 4;")
+    result = run("K.setResponse([typeof leaked, typeof implicitGlobal, typeof helper, typeof scoped, typeof direct])")
+    assert result.value == ["undefined"] * 5
+
+
+def test_unrestorable_tampering_recycles_the_context(run, pool) -> None:  # type: ignore[no-untyped-def]
+    run("Object.defineProperty(globalThis, 'stuck', {value: 1, configurable: false}); Object.freeze(Array.prototype);")
+    assert pool.discarded == 1
+    assert run("Array.prototype.z = 1; K.setResponse([typeof stuck, [].z])").value == ["undefined", 1]
+
+
+def test_params_of_a_previous_run_are_gone(run) -> None:  # type: ignore[no-untyped-def]
+    run("K.setResponse(K.params.secret)", {"secret": "s3cr3t"})
+    assert run("K.setResponse([K.params.secret === undefined, K.params.has('secret')])").value == [True, False]
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        "typeof this.constructor.constructor('return this')().process",
+        "typeof require",
+        "typeof process",
+        "typeof WebAssembly",
+        "typeof SharedArrayBuffer",
+        "typeof Atomics",
+        "typeof __kiln_notify",
+        "typeof FinalizationRegistry",
+        "typeof console",
+        "typeof Function('return this')().__kiln_notify",
+    ],
+)
+def test_host_is_unreachable(run, probe: str) -> None:  # type: ignore[no-untyped-def]
+    assert run(f"K.setResponse({probe})").value == "undefined"
+
+
+def test_dynamic_import_fails_inside_the_script(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("var p = import('fs'); K.setResponse(typeof p.then)")
+    assert result.value == "function"
+    _still_serves(run)
+
+
+def test_runtime_internals_are_not_reachable_from_k(run) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    var found = [];
+    function scan(o, path, depth) {
+      if (depth > 3 || o === null || (typeof o !== 'object' && typeof o !== 'function')) return;
+      Object.getOwnPropertyNames(o).forEach(function (k) {
+        var d = Object.getOwnPropertyDescriptor(o, k);
+        if (d.value instanceof Object && /SharedArrayBuffer|Int32Array|Uint16Array/.test(Object.prototype.toString.call(d.value))) found.push(path + '.' + k);
+        if (d.value !== undefined) scan(d.value, path + '.' + k, depth + 1);
+      });
+    }
+    scan(K, 'K', 0);
+    var frozen = Object.isFrozen(K) && Object.isFrozen(K.sec);
+    K.query.toString();
+    K.setResponse([found, frozen, String(K.log).indexOf('notify') === -1]);
+    """
+    assert run(code).value == [[], True, True]
+
+
+def test_typed_array_length_trap_cannot_capture_the_bridge_buffer(run) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    var TA = Object.getPrototypeOf(Int8Array.prototype);
+    var captured = null;
+    Object.defineProperty(TA, 'length', { get: function () { captured = this; return 0; }, configurable: true });
+    var rows = K.query('SELECT 1', []);
+    K.setResponse([captured === null, rows.length]);
+    """
+    assert run(code).value == [True, 1]
+    _still_serves(run)
+
+
+def test_garbage_host_calls_are_refused_without_harm(run) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    var r1 = K.select('bad alias; drop').run === undefined;
+    var err = null;
+    try { K.select("x'; DROP TABLE t").run(); } catch (e) { err = String(e); }
+    K.setResponse(err);
+    """
+    assert run(code).value == 'Error: invalid table alias: "x\'; DROP TABLE t"'
+    _still_serves(run)
+
+
+def test_thrown_object_with_a_hostile_to_string_is_still_bounded(run) -> None:  # type: ignore[no-untyped-def]
+    # Formatting the uncaught value runs its toString, under the same time limit
+    with pytest.raises(ScriptTimeout):
+        run("throw { toString: function () { while (true) {} } };", limits=SHORT)
+    _still_serves(run)

@@ -1,0 +1,75 @@
+"""Pool: warm reuse per app, no sharing across apps, concurrent threads and processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+
+from runtime import Pool, run_script
+
+
+def test_contexts_are_reused_per_app_and_never_shared(pool: Pool) -> None:
+    # Given two runs of app A and one of app B
+    run_script("A", "globalThis.mark = 1; K.setResponse(1)", pool=pool)
+    run_script("A", "K.setResponse(2)", pool=pool)
+    run_script("B", "K.setResponse(3)", pool=pool)
+    # Then app A reused its warm context and B got its own
+    assert pool.created == 2
+    assert pool.idle_count("A") == 1
+    assert pool.idle_count("B") == 1
+
+
+def test_checkout_of_a_warm_context_is_cheap(pool: Pool) -> None:
+    pool.prewarm("A", 1)
+    result = run_script("A", "K.setResponse(1)", pool=pool)
+    assert result.timings.checkout_s < 0.001
+    assert pool.created == 0  # prewarm goes through create_context directly
+
+
+def test_eight_threads_get_independent_results(pool: Pool) -> None:
+    # Given 8 threads running 20 runs each with their own params
+    results: dict[int, list[object]] = {}
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            out = []
+            for i in range(20):
+                r = run_script(
+                    f"app{n % 3}",
+                    "var acc = 0; for (var j = 0; j < 1000; j++) acc += j; "
+                    "globalThis.seen = (globalThis.seen || 0) + 1; "
+                    "K.setResponse([K.params.n, K.params.i, acc, seen, md5(K.params.n + ':' + K.params.i)])",
+                    params={"n": str(n), "i": str(i)},
+                    pool=pool,
+                )
+                out.append(r.value)
+            results[n] = out
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    # Then every run saw only its own params and a fresh global scope
+    assert errors == []
+    import hashlib
+
+    for n in range(8):
+        assert results[n] == [
+            [str(n), str(i), 499500, 1, hashlib.md5(f"{n}:{i}".encode()).hexdigest()] for i in range(20)
+        ]
+
+
+def _child(n: int) -> object:
+    from runtime import run_script as child_run
+
+    return child_run("proc", "K.setResponse(K.params.n * 2)", params={"n": n}).value
+
+
+def test_two_processes_run_scripts(pool: Pool) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as processes:
+        assert processes.map(_child, [1, 2, 3, 4]) == [2, 4, 6, 8]
