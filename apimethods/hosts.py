@@ -29,7 +29,10 @@ class RedisSessionStore:
     """K.session: one Redis hash per (app, sessionToken), kept one hour after last access."""
 
     def __init__(self, app_id: int, token: str) -> None:
-        self.key = f"kiln:session:{app_id}:{token}"
+        # The database name keeps installations (and parallel test databases) that share
+        # one Redis apart: app ids are only unique within a database.
+        database = settings.DATABASES["default"]["NAME"]
+        self.key = f"kiln:{database}:session:{app_id}:{token}"
 
     def _touch(self, pipe: Any) -> None:
         pipe.expire(self.key, SESSION_TTL_SECONDS)

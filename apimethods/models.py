@@ -28,7 +28,7 @@ class LiveDeployment(models.Model):
     """Which deployment an app's clients see; switching is one row update, so atomic."""
 
     app = models.OneToOneField(App, on_delete=models.CASCADE, primary_key=True, related_name="live")
-    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT)
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE)
 
     def __str__(self) -> str:
         return f"app {self.app_id} serves deployment {self.deployment_id}"

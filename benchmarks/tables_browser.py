@@ -76,7 +76,9 @@ def main() -> None:
     from console.tables.queries import BrowseRequest, browse
 
     call_command("migrate", verbosity=0)
-    user = create_user(username="bench", email="bench@example.test", password="correct horse battery staple", is_staff=False)
+    user = create_user(
+        username="bench", email="bench@example.test", password="correct horse battery staple", is_staff=False
+    )
     app = app_services.create_app(user, "Bench")
     table = services.create_table(app, "items")
     for name, field_type in [("name", "string"), ("score", "integer"), ("category", "string"), ("flag", "boolean")]:
@@ -107,8 +109,12 @@ def main() -> None:
         "first page": lambda: browse(table, BrowseRequest(limit=50)),
         "deep page (keyset token, middle)": lambda: browse(table, BrowseRequest(limit=50, after=deep_token)),
         "deep page (offset, middle)": lambda: browse(table, BrowseRequest(limit=50, offset=args.rows // 2)),
-        "sorted by indexed field, first page": lambda: browse(table, BrowseRequest(sort="score", descending=True, limit=50)),
-        "sorted by indexed field, keyset middle": lambda: browse(table, BrowseRequest(sort="score", limit=50, after=sorted_token)),
+        "sorted by indexed field, first page": lambda: browse(
+            table, BrowseRequest(sort="score", descending=True, limit=50)
+        ),
+        "sorted by indexed field, keyset middle": lambda: browse(
+            table, BrowseRequest(sort="score", limit=50, after=sorted_token)
+        ),
         "sorted by unindexed field, first page": lambda: browse(table, BrowseRequest(sort="name", limit=50)),
         "filtered (indexed eq), first page": lambda: browse(
             table, BrowseRequest(filter_field="category", filter_op="eq", filter_value="c7", limit=50)
@@ -127,7 +133,11 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     (out / "tables_browser.json").write_text(
         json.dumps(
-            {"rows": args.rows, "floor_ms": floor_ms, "cases": {n: {"ms": ms, "ratio": ms / floor_ms} for n, ms in results.items()}},
+            {
+                "rows": args.rows,
+                "floor_ms": floor_ms,
+                "cases": {n: {"ms": ms, "ratio": ms / floor_ms} for n, ms in results.items()},
+            },
             indent=2,
         )
     )

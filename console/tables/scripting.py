@@ -203,7 +203,10 @@ class ScriptDatabase:
     def query(self, query: str, params: Sequence[Any]) -> list[dict[str, Any]] | int:
         from console.tables import sqlgate
 
-        aliases = {alias: table for alias, table in self.tables.items()}
+        aliases = {
+            alias: sqlgate.GateTable(alias, table.name, [real for real, _ in table.columns.values()])
+            for alias, table in self.tables.items()
+        }
         try:
             compiled = sqlgate.compile_query(query, aliases, ddl.schema_name(self.app_id), list(params))
         except sqlgate.GateError as exc:

@@ -200,11 +200,22 @@ def test_sessions_follow_the_session_token_in_redis(
     client.post(f"/api/apps/{kapp.id}/deployments/")
     url = f"{live_server.url}/b2.2/{kapp.api_key}/counter.json"
     auth = (kapp.api_key, kapp.secret_key)
-    counts = [requests.post(url, auth=auth, data={"sessionToken": "s-1"}, timeout=30).json()["payload"] for _ in range(3)]
-    other = requests.post(url, auth=auth, data={"sessionToken": "s-2"}, timeout=30).json()["payload"]
+    import uuid
+
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    counts = [requests.post(url, auth=auth, data={"sessionToken": first}, timeout=30).json()["payload"] for _ in range(3)]
+    other = requests.post(url, auth=auth, data={"sessionToken": second}, timeout=30).json()["payload"]
     assert counts == [1, 2, 3] and other == 1
 
 
 def test_console_pages_need_login() -> None:
     response = Client().get("/api/apps/1/kscripts/")
     assert response.status_code == 403
+
+
+def test_an_app_with_a_live_deployment_can_still_be_deleted(kapp: App, owner: Any, client_for: Callable) -> None:
+    client = client_for(owner)
+    create(client, kapp)
+    assert client.post(f"/api/apps/{kapp.id}/deployments/").status_code == 201
+    assert client.delete(f"/api/apps/{kapp.id}/").status_code == 204
+    assert not App.objects.filter(pk=kapp.pk).exists()

@@ -40,6 +40,7 @@ def test_sign_in_create_app_see_keys_rotate_secret_sign_out(page: Page, owner: A
     snap(page, "04-new-app-dialog")
     page.get_by_test_id("new-app-submit").click()
 
+    expect(page.get_by_test_id("api-key")).to_be_visible()
     app = App.objects.get(name="Ride Log")
     expect(page.get_by_test_id("api-key")).to_have_text(app.api_key)
     expect(page.get_by_test_id("secret-key")).not_to_contain_text(app.secret_key)

@@ -51,7 +51,9 @@ def test_a_database_error_mid_import_rolls_everything_back(app: App, users: Tabl
     assert queries.record_count(photos) == (0, True)
 
 
-def test_a_good_import_lands_every_row_and_reports_progress(client_for: Callable, owner: Any, app: App, users: Table) -> None:
+def test_a_good_import_lands_every_row_and_reports_progress(
+    client_for: Callable, owner: Any, app: App, users: Table
+) -> None:
     client = client_for(owner)
     text = "NAME,age,userID,timeCreated\n" + "".join(f"p{i},{i},999,0\n" for i in range(30))
     job = client.post(csv_url(app, users, "imports/"), {"csv": text}, format="json").json()
@@ -60,7 +62,9 @@ def test_a_good_import_lands_every_row_and_reports_progress(client_for: Callable
     assert queries.record_count(users) == (30, True)
 
 
-def test_a_large_import_is_queued_for_the_worker_and_runs_once(app: App, users: Table, django_capture_on_commit_callbacks: Any) -> None:
+def test_a_large_import_is_queued_for_the_worker_and_runs_once(
+    app: App, users: Table, django_capture_on_commit_callbacks: Any
+) -> None:
     text = "name\n" + "x\n" * (csvio.SYNC_ROWS + 1)
     with django_capture_on_commit_callbacks() as callbacks:
         job = csvio.start_import(users, text)
@@ -77,7 +81,9 @@ def test_an_unknown_column_is_refused(client_for: Callable, owner: Any, app: App
     assert (response.status_code, response.json()) == (400, {"csv": ["Column 'nickname' is not a field of users."]})
 
 
-def test_export_streams_csv_that_imports_again(client_for: Callable, owner: Any, app: App, users: Table, monkeypatch: Any) -> None:
+def test_export_streams_csv_that_imports_again(
+    client_for: Callable, owner: Any, app: App, users: Table, monkeypatch: Any
+) -> None:
     monkeypatch.setattr(csvio, "EXPORT_BATCH", 2)
     for i in range(5):
         services.insert_record(users, {"name": f"p,{i}", "age": i})

@@ -102,7 +102,9 @@ def test_add_column_snapshot(as_sql: Any, field_type: str, column_type: str) -> 
     )
 
 
-@pytest.mark.parametrize("on_delete, action", [("cascade", "CASCADE"), ("set_empty", "SET NULL"), ("prevent", "RESTRICT")])
+@pytest.mark.parametrize(
+    "on_delete, action", [("cascade", "CASCADE"), ("set_empty", "SET NULL"), ("prevent", "RESTRICT")]
+)
 def test_belongs_to_snapshot_has_foreign_key_and_index(as_sql: Any, on_delete: str, action: str) -> None:
     relation = ddl.Relation("users", "userID", on_delete)
     assert as_sql(ddl.add_column(SCHEMA, "photos", "photographer", "belongs_to", relation)) == (

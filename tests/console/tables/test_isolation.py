@@ -7,7 +7,6 @@ prove what PostgreSQL itself enforces. The gate's own refusals are in test_sqlga
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection
@@ -82,7 +81,10 @@ def test_raw_sql_under_the_app_role_cannot_escape(
     app: App, other_app: App, users: Table, secrets_table: Table, attack: str
 ) -> None:
     statement = ATTACKS[attack].format(
-        app=app.pk, other=other_app.pk, role=f'"{app_role(app.pk)}"', other_role=f'"{app_role(other_app.pk)}"',
+        app=app.pk,
+        other=other_app.pk,
+        role=f'"{app_role(app.pk)}"',
+        other_role=f'"{app_role(other_app.pk)}"',
         other_role_name=app_role(other_app.pk),
     )
     with pytest.raises(DatabaseError) as error:

@@ -50,11 +50,13 @@ def test_table_numbers_are_never_reused(app: App) -> None:
 
 def test_raw_inserts_get_time_created_and_updates_move_time_updated(app: App, users: Table) -> None:
     with app_cursor(app.pk) as cur:
-        cur.execute("INSERT INTO users (name) VALUES ('ann') RETURNING \"timeCreated\", \"timeUpdated\"")
+        cur.execute('INSERT INTO users (name) VALUES (\'ann\') RETURNING "timeCreated", "timeUpdated"')
         created, updated = cur.fetchone()
         assert created is not None and created == updated
-        cur.execute("UPDATE users SET \"timeCreated\" = now() - interval '1 day', \"timeUpdated\" = now() - interval '1 day'")
-        cur.execute("SELECT \"timeCreated\" < \"timeUpdated\" FROM users")
+        cur.execute(
+            "UPDATE users SET \"timeCreated\" = now() - interval '1 day', \"timeUpdated\" = now() - interval '1 day'"
+        )
+        cur.execute('SELECT "timeCreated" < "timeUpdated" FROM users')
         # The trigger sets timeUpdated to the transaction's time, whatever the UPDATE said.
         assert cur.fetchone()[0] is True
 
@@ -209,7 +211,7 @@ def test_composite_indexes_are_created_and_dropped(users: Table) -> None:
     index = services.add_index(users, ["name", "age"])
     with connection.cursor() as cur:
         cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [index.name])
-        assert cur.fetchone()[0].endswith('USING btree (name, age)')
+        assert cur.fetchone()[0].endswith("USING btree (name, age)")
     services.drop_index(index)
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", [index.name])

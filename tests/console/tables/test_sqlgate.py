@@ -22,7 +22,6 @@ def gate(query: str, *params: Any) -> tuple[str, list[Any]]:
     return compiled.sql, compiled.params
 
 
-
 def test_select_rewrite_snapshot() -> None:
     sql, params = gate("SELECT name, TIMECREATED FROM 1_2_users WHERE timecreated >= FROM_UNIXTIME(?) LIMIT ?", 10, 5.0)
     assert sql == (
@@ -34,7 +33,7 @@ def test_select_rewrite_snapshot() -> None:
 
 def test_parameters_follow_the_text_even_when_postgres_reorders_limit() -> None:
     sql, params = gate("SELECT * FROM 1_2_users WHERE age = ? LIMIT ?, ?", 30, 20, 10)
-    assert sql.endswith("WHERE \"age\" = %s LIMIT %s OFFSET %s")
+    assert sql.endswith('WHERE "age" = %s LIMIT %s OFFSET %s')
     assert params == [30, 10, 20]
 
 
@@ -129,3 +128,14 @@ def test_after_gated_sql_the_connection_is_the_platform_again(app: App, users: A
     with connection.cursor() as cur:
         cur.execute("SELECT current_user <> %s", [app_role(app.pk)])
         assert cur.fetchone() == (True,)
+
+
+def test_kscript_database_query_goes_through_the_gate(app: App, users: Any) -> None:
+    from console.tables.scripting import script_database
+
+    services.insert_record(users, {"name": "ann", "age": 30})
+    with script_database(app.pk) as database:
+        rows = database.query(f"SELECT NAME, userid FROM {users.alias} WHERE age = ?", [30])
+        assert [(r["name"], r["userID"]) for r in rows] == [("ann", 1)]
+        with pytest.raises(Exception, match="PG_SLEEP is not allowed"):
+            database.query("SELECT pg_sleep(1)", [])

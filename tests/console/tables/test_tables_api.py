@@ -86,7 +86,14 @@ def test_creating_a_table_shows_alias_id_and_count(client_for: Callable, owner: 
 @pytest.mark.parametrize(
     "body, errors",
     [
-        ({"name": "first name"}, {"name": ["'first name' is not a valid table name: start with a letter and use only letters, digits and _."]}),
+        (
+            {"name": "first name"},
+            {
+                "name": [
+                    "'first name' is not a valid table name: start with a letter and use only letters, digits and _."
+                ]
+            },
+        ),
         ({"name": "users"}, {"name": ["This app already has a table called 'users'."]}),
         ({"name": "table"}, {"name": ["'table' is a reserved SQL word; choose another table name."]}),
         ({}, {"name": ["This field is required."]}),
@@ -101,7 +108,9 @@ def test_bad_table_names_get_a_message_beside_the_field(
 
 
 def test_bad_field_type_is_a_field_error(client_for: Callable, owner: Any, app: App, users: Table) -> None:
-    response = client_for(owner).post(url(app, f"tables/{users.pk}/fields/"), {"name": "x", "type": "blob"}, format="json")
+    response = client_for(owner).post(
+        url(app, f"tables/{users.pk}/fields/"), {"name": "x", "type": "blob"}, format="json"
+    )
     assert response.status_code == 400 and list(response.json()) == ["type"]
 
 
@@ -135,7 +144,9 @@ def test_every_field_type_round_trips_through_the_api(client_for: Callable, owne
     assert isinstance(record["timeCreated"], int) and record["timeCreated"] == record["timeUpdated"]
     fetched = client.get(url(app, f"tables/{table['id']}/records/{record['thingID']}/")).json()
     assert fetched == record
-    nulls = client.patch(url(app, f"tables/{table['id']}/records/{record['thingID']}/"), dict.fromkeys(sent), format="json")
+    nulls = client.patch(
+        url(app, f"tables/{table['id']}/records/{record['thingID']}/"), dict.fromkeys(sent), format="json"
+    )
     assert all(nulls.json()[k] is None for k in sent)
 
 
@@ -181,7 +192,9 @@ def test_sorting_by_a_field_pages_through_every_row_once(
     seen: list[int] = []
     token = ""
     while True:
-        page = client.get(url(app, f"tables/{people.pk}/records/?sort=age&direction={direction}&limit=2&after={token}")).json()
+        page = client.get(
+            url(app, f"tables/{people.pk}/records/?sort=age&direction={direction}&limit=2&after={token}")
+        ).json()
         seen += [r["userID"] for r in page["records"]]
         if not page["next"]:
             break
@@ -200,7 +213,9 @@ def test_sorting_by_a_field_pages_through_every_row_once(
         ("filter_field=name&filter_op=starts&filter_value=person_", []),
     ],
 )
-def test_filtering_by_a_field(client_for: Callable, owner: Any, app: App, people: Table, query: str, ids: list[int]) -> None:
+def test_filtering_by_a_field(
+    client_for: Callable, owner: Any, app: App, people: Table, query: str, ids: list[int]
+) -> None:
     page = client_for(owner).get(url(app, f"tables/{people.pk}/records/?{query}")).json()
     assert [r["userID"] for r in page["records"]] == ids
     assert (page["count"], page["count_exact"]) == (len(ids), True)
@@ -211,7 +226,10 @@ def test_filtering_by_a_field(client_for: Callable, owner: Any, app: App, people
     [
         ("sort=nope", {"sort": ["users has no field called 'nope'."]}),
         ("filter_field=age&filter_op=eq&filter_value=old", {"filter_value": ["Expected a whole number, not 'old'."]}),
-        ("filter_field=age&filter_op=like&filter_value=1", {"filter_op": ["Choose an operator: eq, ne, lt, lte, gt, gte, contains, starts, is_null, not_null."]}),
+        (
+            "filter_field=age&filter_op=like&filter_value=1",
+            {"filter_op": ["Choose an operator: eq, ne, lt, lte, gt, gte, contains, starts, is_null, not_null."]},
+        ),
         ("limit=0", {"limit": ["Ask for 1 to 500 records a page."]}),
         ("after=garbage", {"after": ["This page token is not valid; start from the first page."]}),
     ],
@@ -223,7 +241,9 @@ def test_bad_browse_parameters_are_field_errors(
     assert (response.status_code, response.json()) == (400, errors)
 
 
-def test_deleting_a_parent_table_asks_first(client_for: Callable, owner: Any, app: App, users: Table, make_table: Callable) -> None:
+def test_deleting_a_parent_table_asks_first(
+    client_for: Callable, owner: Any, app: App, users: Table, make_table: Callable
+) -> None:
     make_table(app, "photos", photographer=("belongs_to", users, "cascade"))
     client = client_for(owner)
     asked = client.delete(url(app, f"tables/{users.pk}/"))

@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("app", type=int, help="the app's id")
         parser.add_argument("file", help="the JSON document ('-' for standard input)")
-        parser.add_argument("--drop-missing", action="store_true", help="also drop tables, fields and indexes the file lacks")
+        parser.add_argument(
+            "--drop-missing", action="store_true", help="also drop tables, fields and indexes the file lacks"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         app = App.objects.filter(pk=options["app"]).first()
