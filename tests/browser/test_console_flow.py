@@ -52,6 +52,7 @@ def test_sign_in_create_app_see_keys_rotate_secret_sign_out(page: Page, owner: A
     page.get_by_test_id("rotate-secret").click()
     snap(page, "06-rotate-confirm")
     page.get_by_test_id("rotate-secret-confirm").click()
+    expect(page.get_by_test_id("secret-key")).not_to_have_text(old_secret)
     app.refresh_from_db()
     assert app.secret_key != old_secret
     expect(page.get_by_test_id("secret-key")).to_have_text(app.secret_key)
@@ -70,6 +71,7 @@ def test_staff_flips_the_kscript_switch_on_the_platform_page(page: Page, staff: 
     expect(switch).not_to_be_checked()
     switch.click()
     expect(page.locator("[data-state='saved']").first).to_be_visible()
+    expect(switch).to_be_checked()
     snap(page, "08-platform")
     app.refresh_from_db()
     assert app.kscript_enabled is True
