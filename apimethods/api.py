@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -11,11 +10,10 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apimethods import kscript, services
+from apimethods import drafts, services
 from apimethods.models import Deployment, KScriptMethod, KScriptRevision
-from apimethods.wire import PARAM_TYPES, WireError, coerce_params
+from apimethods.wire import PARAM_TYPES, WireError
 from console.api import AppScopedAPIView
-from runtime import ScriptError, ScriptFailure
 
 
 class ParamSerializer(serializers.Serializer):
@@ -134,17 +132,6 @@ class RunSerializer(serializers.Serializer):
     session_token = serializers.CharField(required=False, max_length=200)
 
 
-def _error_data(exc: ScriptFailure) -> dict[str, Any]:
-    data: dict[str, Any] = {"type": type(exc).__name__, "message": exc.message}
-    if isinstance(exc, ScriptError):
-        data.update({"method": exc.method, "line": exc.line, "column": exc.column, "stack": exc.stack})
-    return data
-
-
-def _log_data(entries: Any) -> list[dict[str, Any]]:
-    return [{"level": e.level, "args": list(e.args), "line": e.line, "script": e.script} for e in entries]
-
-
 class KScriptRunView(KScriptScopedView):
     """Run It!: run the latest draft revision with the given parameter values."""
 
@@ -153,52 +140,13 @@ class KScriptRunView(KScriptScopedView):
         method = self.method(method_id)
         data = RunSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        drafts = {
-            r.method.name: kscript.ScriptSpec(
-                r.method.name, r.code, r.return_type, tuple((p["name"], p["type"]) for p in r.params)
-            )
-            for r in services.latest_revisions(self.app)
-        }
-        spec = drafts[method.name]
         try:
-            params = coerce_params(data.validated_data["params"], spec.params)
+            answer = drafts.run_draft(
+                self.app, method, data.validated_data["params"], data.validated_data.get("session_token")
+            )
         except WireError as exc:
             return Response({"params": [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
-        token = data.validated_data.get("session_token") or f"console-{uuid.uuid4()}"
-        try:
-            result = kscript.run_top_level(
-                self.app.id, self.app.script_timeout_seconds, drafts, spec, params, token
-            )
-        except ScriptFailure as exc:
-            return Response({"ok": False, "error": _error_data(exc), "logs": _log_data(exc.logs)})
-        try:
-            payload = kscript.payload_of(result, spec.return_type)
-        except WireError as exc:
-            return Response({"ok": False, "error": {"type": "ReturnTypeError", "message": exc.message}, "logs": []})
-        return Response(
-            {
-                "ok": True,
-                "result": _jsonable(payload),
-                "duration_ms": round(result.duration_s * 1000, 3),
-                "logs": _log_data(result.logs),
-                "logs_dropped": result.logs_dropped,
-            }
-        )
-
-
-def _jsonable(value: Any) -> Any:
-    import base64
-    from datetime import datetime
-
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return value
+        return Response(answer)
 
 
 class DeploymentListView(AppScopedAPIView):

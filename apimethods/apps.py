@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ApiMethodsConfig(AppConfig):
     name = "apimethods"
     label = "apimethods"
+
+    def ready(self) -> None:
+        from apimethods import appformat
+
+        appformat.register()  # after the tables section: console.tables comes first in INSTALLED_APPS

@@ -34,3 +34,11 @@ def access_app(user: AbstractBaseUser | AnonymousUser, app_id: int, required: Ro
 
 def get_app_by_api_key(api_key: str) -> App | None:
     return App.objects.filter(api_key=api_key).first()
+
+
+def app_by_reference(reference: str) -> App | None:
+    """The app a command-line argument names: its id or its API key."""
+    reference = reference.strip()
+    if reference.isdigit():
+        return App.objects.filter(pk=int(reference)).first()
+    return get_app_by_api_key(reference)

@@ -77,7 +77,8 @@ def export_tables(app: App) -> list[dict[str, Any]]:
     ]
 
 
-def _at(path: str, exc: ValidationError) -> ValidationError:
+def at_path(path: str, exc: ValidationError) -> ValidationError:
+    """The same validation error with its keys placed under `path` (e.g. `tables[0]`)."""
     detail = exc.detail
     if isinstance(detail, dict):
         return ValidationError({f"{path}.{key}": value for key, value in detail.items()})
@@ -112,7 +113,7 @@ def import_tables(app: App, spec: Any, drop_missing: bool) -> list[str]:
         try:
             tables[name] = services.create_table(app, name)
         except ValidationError as exc:
-            raise _at(f"tables[{i}]", exc) from None
+            raise at_path(f"tables[{i}]", exc) from None
         changes.append(f"created table {name}")
     # Plain fields first, then relations, whose targets now all exist.
     for relations in (False, True):
@@ -125,7 +126,7 @@ def import_tables(app: App, spec: Any, drop_missing: bool) -> list[str]:
                 try:
                     changes += _import_field(app, table, current.get(field_spec["name"]), field_spec, tables)
                 except ValidationError as exc:
-                    raise _at(f"tables[{i}].fields[{j}]", exc) from None
+                    raise at_path(f"tables[{i}].fields[{j}]", exc) from None
     for i, table_spec in enumerate(spec):
         table = tables[table_spec["name"]]
         have = {tuple(ix.fields): ix for ix in table.indexes.all()}
@@ -135,7 +136,7 @@ def import_tables(app: App, spec: Any, drop_missing: bool) -> list[str]:
                 try:
                     services.add_index(table, list(fields))
                 except ValidationError as exc:
-                    raise _at(f"tables[{i}].indexes", exc) from None
+                    raise at_path(f"tables[{i}].indexes", exc) from None
                 changes.append(f"indexed {table.name} on {', '.join(fields)}")
         if drop_missing:
             for fields, index in have.items():

@@ -127,6 +127,7 @@ def test_export_describes_tables_fields_relations_and_indexes(designed: App) -> 
                 "indexes": [],
             },
         ],
+        "kscripts": [],
     }
 
 

@@ -7,18 +7,18 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from console.apps.models import App
+from console.apps.queries import app_by_reference
 from console.tables.appformat import export_app
 
 
 class Command(BaseCommand):
-    help = "Print an app's definition (tables, fields, relations, indexes) as JSON (docs/app-format.md)."
+    help = "Print an app's definition (tables, fields, relations, indexes, KScripts) as JSON (docs/app-format.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("app", type=int, help="the app's id")
+        parser.add_argument("app", help="the app's id or API key")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        app = App.objects.filter(pk=options["app"]).first()
+        app = app_by_reference(options["app"])
         if app is None:
-            raise CommandError(f"No app with id {options['app']}.")
+            raise CommandError(f"No app with id or API key {options['app']!r}.")
         self.stdout.write(json.dumps(export_app(app), indent=2))

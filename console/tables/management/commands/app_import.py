@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.exceptions import APIException
 
-from console.apps.models import App
+from console.apps.queries import app_by_reference
 from console.tables.appformat import import_app
 
 
 class Command(BaseCommand):
-    help = "Create or alter an app's tables to match a definition written by app_export."
+    help = "Create or alter an app's tables and KScripts to match a definition written by app_export."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("app", type=int, help="the app's id")
+        parser.add_argument("app", help="the app's id or API key")
         parser.add_argument("file", help="the JSON document ('-' for standard input)")
         parser.add_argument(
-            "--drop-missing", action="store_true", help="also drop tables, fields and indexes the file lacks"
+            "--drop-missing", action="store_true", help="also drop tables, fields, indexes and KScripts the file lacks"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        app = App.objects.filter(pk=options["app"]).first()
+        app = app_by_reference(options["app"])
         if app is None:
-            raise CommandError(f"No app with id {options['app']}.")
+            raise CommandError(f"No app with id or API key {options['app']!r}.")
         try:
             if options["file"] == "-":
-                document = json.load(self.stdin if hasattr(self, "stdin") else __import__("sys").stdin)
+                document = json.load(sys.stdin)
             else:
                 with open(options["file"], encoding="utf-8") as handle:
                     document = json.load(handle)
