@@ -88,17 +88,28 @@ def stop_children(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
             proc.wait()
 
 
+class StopFlag:
+    """Becomes true on Ctrl-C / SIGTERM (or `set()`); the supervisor loops poll it."""
+
+    def __init__(self) -> None:
+        self._stopped = False
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, _signum: int, _frame: object) -> None:
+        self._stopped = True
+
+    def set(self) -> None:
+        self._stopped = True
+
+    def __bool__(self) -> bool:
+        return self._stopped
+
+
 def command_run(args: argparse.Namespace) -> int:
     services = Services(VAR)
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
-    stopping = False
-
-    def on_signal(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stop = StopFlag()
     try:
         services.start()
         manage("migrate", "--noinput", "-v", "0")
@@ -164,11 +175,11 @@ def command_run(args: argparse.Namespace) -> int:
             )
         )
         say(f"console: http://{host}:{port}/   (Ctrl-C stops everything)")
-        while not stopping:
+        while not stop:
             for name, proc in children:
                 if proc.poll() is not None:
                     say(f"{name} exited with code {proc.returncode}; stopping")
-                    stopping = True
+                    stop.set()
             time.sleep(0.3)
         return 0
     finally:
@@ -204,19 +215,12 @@ def command_test(args: argparse.Namespace) -> int:
 def command_services(_args: argparse.Namespace) -> int:
     """Start only the embedded servers and wait (for benchmarks and manual work)."""
     services = Services(VAR)
-    stopping = False
-
-    def on_signal(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stop = StopFlag()
     try:
         services.start()
         say(f"DATABASE_URL={os.environ['DATABASE_URL']}")
         say(f"REDIS_URL={os.environ['REDIS_URL']}")
-        while not stopping:
+        while not stop:
             time.sleep(0.3)
     finally:
         services.stop()
