@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+from django.db.models import F
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -11,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apimethods import drafts, services
-from apimethods.models import Deployment, KScriptMethod, KScriptRevision
+from apimethods.models import Deployment, KScriptMethod, KScriptRevision, LiveDeployment
 from apimethods.wire import PARAM_TYPES, WireError
 from console.api import AppScopedAPIView
 
@@ -55,19 +58,14 @@ class KScriptScopedView(AppScopedAPIView):
 class KScriptListView(KScriptScopedView):
     def get(self, request: Request, app_id: int) -> Response:
         services.ensure_kscript_enabled(self.app)
-        methods = KScriptMethod.objects.filter(app=self.app).order_by("name")
-        return Response(
-            [
-                {
-                    "id": m.id,
-                    "name": m.name,
-                    "title": m.title,
-                    "latest_revision": m.latest_revision,
-                    "updated_at": m.updated_at.isoformat(),
-                }
-                for m in methods
-            ]
+        latest = (
+            KScriptRevision.objects.filter(method__app=self.app, number=F("method__latest_revision"))
+            .select_related("method", "author")
+            .order_by("method__name")
         )
+        live = _live_deployment(self.app.pk)
+        deployed = live.snapshot.get("methods", {}) if live else {}
+        return Response([_method_summary(r, deployed.get(r.method.name)) for r in latest])
 
     @extend_schema(request=KScriptWriteSerializer)
     def post(self, request: Request, app_id: int) -> Response:
@@ -76,6 +74,52 @@ class KScriptListView(KScriptScopedView):
         values = {k: data.validated_data[k] for k in ("title", "return_type", "params", "code")}
         revision = services.create_kscript(self.app, request.user, **values)
         return Response(revision_data(revision), status=status.HTTP_201_CREATED)
+
+
+def _method_summary(revision: KScriptRevision, deployed: dict[str, Any] | None) -> dict[str, Any]:
+    method = revision.method
+    return {
+        "id": method.id,
+        "name": method.name,
+        "title": method.title,
+        "return_type": revision.return_type,
+        "params": revision.params,
+        "latest_revision": method.latest_revision,
+        "author": revision.author.username if revision.author else None,
+        "saved_at": revision.created_at.isoformat(),
+        "updated_at": method.updated_at.isoformat(),
+        # The revision the live deployment serves under this name (None: not deployed).
+        "deployed_revision": deployed.get("revision") if deployed and deployed.get("kind") == "kscript" else None,
+    }
+
+
+def _live_deployment(app_id: int) -> Deployment | None:
+    live = LiveDeployment.objects.filter(app_id=app_id).select_related("deployment").first()
+    return live.deployment if live else None
+
+
+@lru_cache(maxsize=256)
+def _typings(params: tuple[tuple[str, str], ...] = ()) -> str:
+    from runtime.typings import render_dts
+
+    return render_dts(params)
+
+
+class KScriptTypingsView(KScriptScopedView):
+    """The K API as a TypeScript declaration file, for the IDE's completion."""
+
+    def get(self, request: Request, app_id: int) -> HttpResponse:
+        """With `?method=<id>`, K.params is typed as that method's latest parameters."""
+        services.ensure_kscript_enabled(self.app)
+        params: tuple[tuple[str, str], ...] = ()
+        method_id = request.query_params.get("method", "")
+        if method_id:
+            if not method_id.isdigit():
+                return Response({"method": ["Give a method id."]}, status=status.HTTP_400_BAD_REQUEST)
+            method = self.method(int(method_id))
+            latest = method.revisions.get(number=method.latest_revision)
+            params = tuple((p["name"], p["type"]) for p in latest.params)
+        return HttpResponse(_typings(params), content_type="application/typescript; charset=utf-8")
 
 
 class KScriptDetailView(KScriptScopedView):
@@ -152,17 +196,22 @@ class KScriptRunView(KScriptScopedView):
 class DeploymentListView(AppScopedAPIView):
     def get(self, request: Request, app_id: int) -> Response:
         deployments = Deployment.objects.filter(app=self.app).select_related("created_by").order_by("-number")[:50]
-        return Response([_deployment_data(d) for d in deployments])
+        live_id = LiveDeployment.objects.filter(app=self.app).values_list("deployment_id", flat=True).first()
+        return Response([_deployment_data(d, live=d.pk == live_id) for d in deployments])
 
     def post(self, request: Request, app_id: int) -> Response:
         deployment = services.deploy_app(self.app, request.user)
-        return Response(_deployment_data(deployment), status=status.HTTP_201_CREATED)
+        return Response(_deployment_data(deployment, live=True), status=status.HTTP_201_CREATED)
 
 
-def _deployment_data(deployment: Deployment) -> dict[str, Any]:
+def _deployment_data(deployment: Deployment, *, live: bool) -> dict[str, Any]:
+    methods = deployment.snapshot.get("methods", {})
     return {
         "number": deployment.number,
         "created_at": deployment.created_at.isoformat(),
         "created_by": deployment.created_by.username if deployment.created_by else None,
-        "methods": sorted(deployment.snapshot.get("methods", {})),
+        "methods": sorted(methods),
+        # name -> revision for KScript methods, so the console can tell drafts from live code.
+        "revisions": {name: m.get("revision") for name, m in sorted(methods.items()) if m.get("kind") == "kscript"},
+        "live": live,
     }

@@ -21,6 +21,7 @@ api_patterns = [
     path("apps/<int:app_id>/members/<int:user_id>/", apps_api.MemberDetailView.as_view()),
     path("apps/<int:app_id>/", include("console.tables.urls")),
     path("apps/<int:app_id>/kscripts/", methods_api.KScriptListView.as_view()),
+    path("apps/<int:app_id>/kscripts/typings.d.ts", methods_api.KScriptTypingsView.as_view()),
     path("apps/<int:app_id>/kscripts/<int:method_id>/", methods_api.KScriptDetailView.as_view()),
     path("apps/<int:app_id>/kscripts/<int:method_id>/revisions/", methods_api.KScriptRevisionListView.as_view()),
     path(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -129,10 +130,12 @@ class FieldDetailView(AppScopedAPIView):
     def patch(self, request: Request, app_id: int, table_id: int, field_id: int) -> Response:
         field = queries.get_field(queries.get_table(self.app, table_id), field_id)
         data = _valid(FieldUpdateSerializer, request.data)
-        if "name" in data:
-            field = services.rename_field(field, data["name"])
-        if "type" in data:
-            field = services.change_field_type(field, data["type"])
+        # A rename and a type change sent together succeed or fail together.
+        with transaction.atomic():
+            if "name" in data:
+                field = services.rename_field(field, data["name"])
+            if "type" in data:
+                field = services.change_field_type(field, data["type"])
         return Response(_field(field))
 
     def delete(self, request: Request, app_id: int, table_id: int, field_id: int) -> Response:

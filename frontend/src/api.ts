@@ -196,7 +196,7 @@ function isNotAuthenticated(status: number, detail: string): boolean {
   );
 }
 
-type Method = "GET" | "POST" | "PATCH" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export interface RequestOptions {
   /** Do not announce a lost session (used by `me()`, which expects 403). */

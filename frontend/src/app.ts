@@ -11,12 +11,22 @@ import { toast } from "./toast";
 import { renderLogin } from "./pages/login";
 import { appsPage } from "./pages/apps";
 import { appSettingsPage } from "./pages/appSettings";
+import { kscriptsPage } from "./pages/kscripts";
+import { kscriptEditorPage } from "./pages/kscriptEditor";
 import { platformPage } from "./pages/platform";
+import { tablesPage } from "./pages/tables";
+import { tableDesignerPage } from "./pages/tableDesigner";
+import { dataBrowserPage } from "./pages/dataBrowser";
 import { notFoundPage } from "./pages/notFound";
 
 const PAGES: Partial<Record<RouteName, Page>> = {
   apps: appsPage,
   "app-settings": appSettingsPage,
+  "app-kscripts": kscriptsPage,
+  "app-kscript": kscriptEditorPage,
+  "app-tables": tablesPage,
+  "app-table": tableDesignerPage,
+  "app-table-data": dataBrowserPage,
   platform: platformPage,
 };
 

@@ -55,6 +55,102 @@
  *   [new-user-username], "Email" [new-user-email], "Password" [new-user-password],
  *   "Platform administrator (staff)" [new-user-staff], "Create user" [new-user-submit].
  *
+ * KScript list (/apps/<id>/kscripts); sidebar link [nav-app-kscripts]
+ *   KScript switched off: only the message [kscript-disabled]
+ *   button "New method" [new-kscript], button "Deploy" [deploy]; empty state [kscript-empty]
+ *   methods table [kscript-table], rows [kscript-row] (data-name = method name) with link
+ *   [kscript-open], live badge [kscript-live] (data-state="live|changed|not-deployed"),
+ *   buttons "Edit details of <title>" [kscript-edit], "Delete <title>" [kscript-delete]
+ *   -> dialog [kscript-delete-dialog], "Delete method" [kscript-delete-confirm]
+ *   live deployment line [live-deployment]; deployments table [deployments-table], rows
+ *   [deployment-row] (data-number)
+ *   method dialog [kscript-dialog]: "Title" [kscript-title] (error [kscript-title-error]),
+ *   name preview [kscript-name-preview], "Returns" [kscript-return-type] (error
+ *   [kscript-return-type-error]), button "Add parameter" [kscript-add-param], each
+ *   parameter "Parameter <n> name" [kscript-param-name] and "Parameter <n> type"
+ *   [kscript-param-type], "Remove parameter" [kscript-param-remove]; errors
+ *   [kscript-params-error], [kscript-form-error]; submit [kscript-form-submit]
+ *
+ * KScript IDE (/apps/<id>/kscripts/<method id>)
+ *   [kscript-ide]; back link [kscript-back]; title [kscript-editor-title], name
+ *   [kscript-editor-name], params summary [kscript-editor-params]; live badge
+ *   [kscript-live] (data-state as above); buttons "Details" [kscript-details] (opens the
+ *   method dialog), "Deploy" [deploy]
+ *   Monaco host [kscript-editor] with data-error-lines="2 5" (lines of Kiln's error
+ *   markers: save syntax errors and Run It! errors). Type with keyboard.insert_text
+ *   after ControlOrMeta+A (Monaco auto-closes brackets and quotes).
+ *   save status [save-status] (data-state="saved|dirty|saving|invalid|conflict|retry"),
+ *   with [resolve-conflict] / [retry-save] buttons when not saved
+ *   tabs [tab-run] "Run It!", [tab-history] "History"
+ *   Run It!: one input per parameter [run-param-<name>], button "Run It!" [run] (also
+ *   Ctrl/Cmd+Enter), output [run-output]: [run-status] (data-state="ok|error"),
+ *   [run-result] (pretty JSON), logs [run-logs] with [run-log] lines, error box
+ *   [run-error] with place [run-error-where] ("Line 2, column 8") and [run-error-goto]
+ *   History: [history-panel], rows [revision-row] (data-revision) with buttons
+ *   [revision-view], [revision-compare], [revision-restore]; view dialog
+ *   [revision-dialog] ([view-restore], [view-close]); diff dialog [revision-diff]
+ *   ([diff-close])
+ *   overwrite warning [conflict-dialog]: text [conflict-message], buttons
+ *   [conflict-compare], [conflict-load-theirs], [conflict-overwrite], [conflict-later];
+ *   compare dialog [conflict-diff] (labels [diff-original-label] / [diff-modified-label]),
+ *   buttons [diff-close], [diff-load-theirs], [diff-overwrite]
+ *   text left unsaved on an earlier visit: dialog [stash-dialog] with [stash-compare],
+ *   [stash-discard], [stash-restore]
+ *
+ * Tables list (/apps/<id>/tables); sidebar link [nav-app-tables]
+ *   table [tables-table], rows [table-row] (data-table) with link [table-link], alias
+ *   <code> [table-row-alias] + copy [table-row-alias-copy], count [table-row-count],
+ *   [browse-table] "Browse data", "Delete table <name>" [delete-table]; empty
+ *   state [tables-empty]. "New table" [new-table] (use .first: the empty state has
+ *   one too) -> dialog [new-table-dialog]: "Table name" [new-table-name] (error
+ *   [new-table-name-error]), [new-table-submit]; opens the new table's designer.
+ *   Deleting: dialog [delete-table-dialog], [delete-table-confirm]; when other
+ *   tables belong to it the dialog lists them in [delete-table-children].
+ *
+ * Table pages (/apps/<id>/tables/<t> and .../<t>/data): title [table-title], alias
+ *   [table-alias] + [table-alias-copy], count [table-count], tabs [tab-structure]
+ *   [tab-data].
+ * Designer (/apps/<id>/tables/<t>)
+ *   fields table [fields-table]: rows [system-field-row] and [field-row] (data-field),
+ *   type cell [field-type], Belongs To details [field-relation]; "Edit field <name>"
+ *   [edit-field] -> dialog [edit-field-dialog]: "Field name" [edit-field-name],
+ *   "Type" [edit-field-type] (errors [edit-field-name-error] [edit-field-type-error]),
+ *   [edit-field-submit]; "Delete field <name>" [delete-field] -> [delete-field-confirm]
+ *   add a field: "New field name" [new-field-name], "Type" [new-field-type] (values as
+ *   the API's: string, text, integer, float, boolean, datetime, data, belongs_to),
+ *   for Belongs To "Belongs to table" [new-field-target] and "When the parent is
+ *   deleted" [new-field-on-delete]; [new-field-submit]; errors beside each field
+ *   ([new-field-name-error] ...), others in [new-field-error]
+ *   relations: [belongs-to-item], [has-many-item]
+ *   indexes: rows [index-row] with [delete-index] -> [delete-index-confirm]; add:
+ *   selects "Index column N" [new-index-column], [new-index-more] adds a column,
+ *   [new-index-submit], error [new-index-error]
+ *   "Rename" [rename-table] -> [rename-table-name], [rename-table-submit];
+ *   [browse-data]; danger zone [table-danger-zone] with [delete-table]
+ * Data browser (/apps/<id>/tables/<t>/data[?filter_field=&filter_op=&filter_value=])
+ *   [add-record], [import-csv], [export-csv] (a download link)
+ *   filter: "Filter field" [filter-field], "Filter operator" [filter-op] (API op
+ *   values: eq, contains, lt, is_null...), "Filter value" [filter-value],
+ *   [filter-apply], [filter-clear], error [filter-error]; count [grid-count]
+ *   grid [records-grid] in [grid-scroll] (aria-busy while loading): header buttons
+ *   [sort] (data-field; the th has aria-sort), rows [record-row] (data-record-id),
+ *   cells td[data-field]; per row [edit-record], [delete-record] ->
+ *   [delete-record-dialog], [delete-record-confirm]; empty [grid-empty], error
+ *   [grid-error]; paging [page-first] [page-prev] [page-next], "Rows per page"
+ *   [page-size], text [grid-range] ("Rows 51–100 · page 2")
+ *   record dialog [record-dialog]: each field's editor is labelled with the field
+ *   name, [field-<name>] (switch for Boolean, datetime-local for DateTime, file input
+ *   for Data with [field-<name>-download], a "Choose…" button for Belongs To), errors
+ *   [field-<name>-error], others [record-error]; [record-meta], [record-save],
+ *   [record-cancel], [record-delete]
+ *   record picker [record-picker]: [record-picker-field], [record-picker-search],
+ *   rows [record-picker-row] (data-record-id), [record-picker-choose]
+ *   CSV import [csv-dialog]: file input [csv-file]; preview [csv-summary],
+ *   [csv-preview-table] rows [csv-preview-row], errors [csv-preview-errors] with
+ *   [csv-error] items; [csv-again], [csv-cancel], [csv-import] (disabled while the
+ *   file has errors); progress [csv-progress] [csv-progress-text] (more than 1,000
+ *   rows run in a Celery worker; [csv-hide] closes while it goes on); result
+ *   [csv-done] or [csv-import-errors]; [csv-close] *
  * Dialogs: role=dialog, Esc closes, Tab stays inside, focus returns on close.
  */
 import "./styles.css";

@@ -17,7 +17,8 @@ export interface AppSection {
 
 export const APP_SECTIONS: readonly AppSection[] = [
   { id: "app-settings", label: "Settings", icon: "settings", segment: "settings" },
-  // { id: "app-tables", label: "Tables", icon: "table", segment: "tables" },
+  { id: "app-kscripts", label: "KScript", icon: "code", segment: "kscripts" },
+  { id: "app-tables", label: "Tables", icon: "table", segment: "tables" },
 ];
 
 export interface GlobalNavItem {

@@ -7,6 +7,11 @@ export const ROUTES = [
   { name: "apps", pattern: "/apps" },
   { name: "app", pattern: "/apps/:id" },
   { name: "app-settings", pattern: "/apps/:id/settings" },
+  { name: "app-kscripts", pattern: "/apps/:id/kscripts" },
+  { name: "app-kscript", pattern: "/apps/:id/kscripts/:method" },
+  { name: "app-tables", pattern: "/apps/:id/tables" },
+  { name: "app-table", pattern: "/apps/:id/tables/:table" },
+  { name: "app-table-data", pattern: "/apps/:id/tables/:table/data" },
   { name: "platform", pattern: "/platform" },
 ] as const satisfies readonly Route[];
 

@@ -32,7 +32,7 @@ BIND = Bind(
     js=JS,
     k_members=("params",),
     dts="""
-  /** Parameters posted to this method (values arrive as strings). */
-  readonly params: { [name: string]: any; /** True when a non-empty value was passed. */ has(key: string): boolean };
+  /** Parameters posted to this method, converted to their declared types. */
+  readonly params: KParams;
 """,
 )

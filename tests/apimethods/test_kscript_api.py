@@ -13,6 +13,9 @@ from apimethods.models import KScriptMethod, KScriptRevision
 from console.apps import services as app_services
 from console.apps.models import App
 
+# App data lives behind connections of its own (console.tables.isolation): tests commit.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.fixture
 def kapp(app: App) -> App:
@@ -73,13 +76,21 @@ def test_saving_on_an_old_revision_is_a_conflict_naming_the_newer_one(
 ) -> None:
     first = create(client_for(owner), kapp).json()
     url = f"/api/apps/{kapp.id}/kscripts/{first['id']}/"
-    assert client_for(member).put(url, {**first, "code": "// member", "base_revision": 1}, format="json").status_code == 200
+    assert (
+        client_for(member).put(url, {**first, "code": "// member", "base_revision": 1}, format="json").status_code
+        == 200
+    )
     stale = client_for(owner).put(url, {**first, "code": "// owner", "base_revision": 1}, format="json")
     assert stale.status_code == 409
     assert stale.json()["latest_revision"] == 2 and stale.json()["author"] == member.username
-    forced = client_for(owner).put(url, {**first, "code": "// owner", "base_revision": 1, "overwrite": True}, format="json")
+    forced = client_for(owner).put(
+        url, {**first, "code": "// owner", "base_revision": 1, "overwrite": True}, format="json"
+    )
     assert forced.json()["revision"] == 3
-    assert list(KScriptRevision.objects.order_by("number").values_list("code", flat=True))[1:] == ["// member", "// owner"]
+    assert list(KScriptRevision.objects.order_by("number").values_list("code", flat=True))[1:] == [
+        "// member",
+        "// owner",
+    ]
     history = client_for(owner).get(url + "revisions/").json()
     assert [h["revision"] for h in history] == [3, 2, 1]
 
@@ -203,7 +214,9 @@ def test_sessions_follow_the_session_token_in_redis(
     import uuid
 
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
-    counts = [requests.post(url, auth=auth, data={"sessionToken": first}, timeout=30).json()["payload"] for _ in range(3)]
+    counts = [
+        requests.post(url, auth=auth, data={"sessionToken": first}, timeout=30).json()["payload"] for _ in range(3)
+    ]
     other = requests.post(url, auth=auth, data={"sessionToken": second}, timeout=30).json()["payload"]
     assert counts == [1, 2, 3] and other == 1
 
@@ -219,3 +232,76 @@ def test_an_app_with_a_live_deployment_can_still_be_deleted(kapp: App, owner: An
     assert client.post(f"/api/apps/{kapp.id}/deployments/").status_code == 201
     assert client.delete(f"/api/apps/{kapp.id}/").status_code == 204
     assert not App.objects.filter(pk=kapp.pk).exists()
+
+
+def test_the_list_shows_latest_revision_author_and_what_is_live(
+    kapp: App, owner: Any, member: Any, client_for: Callable
+) -> None:
+    method = create(client_for(owner), kapp).json()
+    create(client_for(owner), kapp, title="Other", return_type="number", params=[])
+    client_for(owner).post(f"/api/apps/{kapp.id}/deployments/")
+    url = f"/api/apps/{kapp.id}/kscripts/{method['id']}/"
+    client_for(member).put(url, {**method, "code": "// changed", "base_revision": 1}, format="json")
+
+    listed = client_for(owner).get(f"/api/apps/{kapp.id}/kscripts/").json()
+
+    assert [(m["name"], m["latest_revision"], m["deployed_revision"], m["author"]) for m in listed] == [
+        ("greetUser", 2, 1, member.username),
+        ("other", 1, 1, owner.username),
+    ]
+    assert listed[0]["params"] == [{"name": "name", "type": "string"}]
+    assert listed[1]["return_type"] == "number"
+
+
+def test_a_method_created_after_the_deploy_is_not_live(kapp: App, owner: Any, client_for: Callable) -> None:
+    client = client_for(owner)
+    client.post(f"/api/apps/{kapp.id}/deployments/")
+    create(client, kapp)
+    assert [m["deployed_revision"] for m in client.get(f"/api/apps/{kapp.id}/kscripts/").json()] == [None]
+
+
+def test_deployments_list_marks_the_live_one_with_its_revisions(kapp: App, owner: Any, client_for: Callable) -> None:
+    client = client_for(owner)
+    method = create(client, kapp).json()
+    client.post(f"/api/apps/{kapp.id}/deployments/")
+    client.put(
+        f"/api/apps/{kapp.id}/kscripts/{method['id']}/",
+        {**method, "code": "// two", "base_revision": 1},
+        format="json",
+    )
+    second = client.post(f"/api/apps/{kapp.id}/deployments/").json()
+    assert (second["number"], second["live"], second["revisions"]) == (2, True, {"greetUser": 2})
+
+    listed = client.get(f"/api/apps/{kapp.id}/deployments/").json()
+
+    assert [(d["number"], d["live"], d["revisions"], d["created_by"]) for d in listed] == [
+        (2, True, {"greetUser": 2}, owner.username),
+        (1, False, {"greetUser": 1}, owner.username),
+    ]
+
+
+def test_typings_declare_the_k_api_for_members_only(
+    kapp: App, member: Any, outsider: Any, client_for: Callable
+) -> None:
+    from runtime.typings import render_dts
+
+    response = client_for(member).get(f"/api/apps/{kapp.id}/kscripts/typings.d.ts")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/typescript")
+    assert response.content.decode() == render_dts()
+    assert "declare const K: KApi;" in response.content.decode()
+    assert client_for(outsider).get(f"/api/apps/{kapp.id}/kscripts/typings.d.ts").status_code == 404
+
+
+def test_typings_for_a_method_type_its_params(kapp: App, member: Any, client_for: Callable) -> None:
+    client = client_for(member)
+    method = create(client, kapp, params=[{"name": "name", "type": "string"}, {"name": "age", "type": "integer"}])
+    dts = client.get(f"/api/apps/{kapp.id}/kscripts/typings.d.ts?method={method.json()['id']}").content.decode()
+    assert "readonly name?: string | null;" in dts and "readonly age?: number | null;" in dts
+    assert "readonly params: KParams;" in dts
+    assert client.get(f"/api/apps/{kapp.id}/kscripts/typings.d.ts?method=x").status_code == 400
+    assert client.get(f"/api/apps/{kapp.id}/kscripts/typings.d.ts?method=99999").status_code == 404
+
+
+def test_typings_need_kscript_enabled(app: App, owner: Any, client_for: Callable) -> None:
+    assert client_for(owner).get(f"/api/apps/{app.id}/kscripts/typings.d.ts").status_code == 403

@@ -1,0 +1,239 @@
+/** The create / edit-details dialog of a KScript method: title, return type, parameters. */
+import { ApiError } from "../api";
+import { openDialog } from "../dialog";
+import { button, h, inputField, selectField, uniqueId, withBusy } from "../dom";
+import { icon } from "../icons";
+import { PARAM_TYPES, type Definition, type Param, type ReturnType } from "../kscriptApi";
+import { isParamName, methodName } from "../kscriptLogic";
+
+const RETURN_TYPES: { value: ReturnType; label: string }[] = [
+  { value: "objects", label: "Objects (records, lists, any JSON)" },
+  { value: "number", label: "Number" },
+];
+
+export interface DefinitionDialogOptions {
+  title: string;
+  submitLabel: string;
+  initial?: Definition;
+  /** Saves; an ApiError's field messages are shown beside the fields. */
+  submit: (definition: Definition) => Promise<void>;
+}
+
+/** Resolves true when saved, false when cancelled. */
+export function definitionDialog(options: DefinitionDialogOptions): Promise<boolean> {
+  let done = false;
+  const initial = options.initial ?? { title: "", return_type: "objects", params: [] };
+
+  const title = inputField({
+    label: "Title",
+    name: "title",
+    value: initial.title,
+    testid: "kscript-title",
+    autocomplete: "off",
+    placeholder: "e.g. Get user by name",
+  });
+  const preview = h("code", { testid: "kscript-name-preview" });
+  const previewLine = h("p", { class: "hint" }, "Clients call it as ", preview);
+  title.wrap.insertBefore(previewLine, title.wrap.querySelector(".field-error"));
+  const paintPreview = (): void => {
+    preview.textContent = methodName(title.input.value) || "…";
+  };
+  title.input.addEventListener("input", paintPreview);
+  paintPreview();
+
+  const returnType = selectField({
+    label: "Returns",
+    name: "return_type",
+    options: RETURN_TYPES,
+    value: initial.return_type,
+    testid: "kscript-return-type",
+  });
+
+  interface Row {
+    el: HTMLElement;
+    name: HTMLInputElement;
+    type: HTMLSelectElement;
+    error: HTMLElement;
+  }
+  const rows: Row[] = [];
+  const list = h("div", { class: "ks-param-rows", testid: "kscript-params" });
+  const empty = h("p", { class: "hint" }, "No input parameters.");
+  const paramsError = h("p", {
+    class: "field-error",
+    hidden: true,
+    testid: "kscript-params-error",
+  });
+
+  const relabel = (): void => {
+    rows.forEach((row, i) => {
+      row.name.setAttribute("aria-label", `Parameter ${i + 1} name`);
+      row.type.setAttribute("aria-label", `Parameter ${i + 1} type`);
+    });
+    empty.hidden = rows.length > 0;
+  };
+  const addRow = (param: Param = { name: "", type: "string" }): Row => {
+    const errorId = uniqueId("param-err");
+    const name = h("input", {
+      class: "input mono",
+      value: param.name,
+      placeholder: "name",
+      autocomplete: "off",
+      spellcheck: "false",
+      testid: "kscript-param-name",
+      "aria-describedby": errorId,
+    });
+    const type = h(
+      "select",
+      { class: "input select", testid: "kscript-param-type" },
+      PARAM_TYPES.map((t) =>
+        h("option", { value: t.value, selected: t.value === param.type }, t.label),
+      ),
+    );
+    const remove = button(icon("close", 14), {
+      variant: "ghost",
+      size: "sm",
+      testid: "kscript-param-remove",
+      "aria-label": "Remove parameter",
+    });
+    const error = h("p", { class: "field-error", id: errorId, hidden: true });
+    const el = h("div", { class: "ks-param-row" }, name, type, remove, error);
+    const row: Row = { el, name, type, error };
+    remove.addEventListener("click", () => {
+      rows.splice(rows.indexOf(row), 1);
+      el.remove();
+      relabel();
+    });
+    rows.push(row);
+    list.appendChild(el);
+    relabel();
+    return row;
+  };
+  initial.params.forEach((p) => addRow(p));
+  const add = button([icon("plus", 14), "Add parameter"], {
+    size: "sm",
+    testid: "kscript-add-param",
+  });
+  add.addEventListener("click", () => addRow().name.focus());
+
+  const params = h(
+    "fieldset",
+    { class: "field ks-params" },
+    h("legend", { class: "label" }, "Input parameters"),
+    empty,
+    list,
+    paramsError,
+    h("div", null, add),
+  );
+
+  const formError = h("p", {
+    class: "form-error",
+    role: "alert",
+    hidden: true,
+    testid: "kscript-form-error",
+  });
+  const submit = button(options.submitLabel, {
+    variant: "primary",
+    type: "submit",
+    testid: "kscript-form-submit",
+  });
+  const cancel = button("Cancel", { testid: "dialog-cancel" });
+  const form = h(
+    "form",
+    { class: "dialog-form", novalidate: true },
+    title.wrap,
+    returnType.wrap,
+    params,
+    formError,
+    h("div", { class: "dialog-footer" }, cancel, submit),
+  );
+
+  const setParamsError = (message: string): void => {
+    paramsError.textContent = message;
+    paramsError.hidden = message === "";
+  };
+  const clearErrors = (): void => {
+    title.setError("");
+    returnType.setError("");
+    setParamsError("");
+    formError.hidden = true;
+    for (const row of rows) {
+      row.error.hidden = true;
+      row.name.removeAttribute("aria-invalid");
+    }
+  };
+  const rowError = (row: Row, message: string): void => {
+    row.error.textContent = message;
+    row.error.hidden = false;
+    row.name.setAttribute("aria-invalid", "true");
+  };
+
+  const dialog = openDialog({
+    title: options.title,
+    body: form,
+    testid: "kscript-dialog",
+    initialFocus: () => title.input,
+  });
+  dialog.panel.classList.add("ks-dialog-form");
+  cancel.addEventListener("click", () => dialog.close());
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearErrors();
+    const value = title.input.value.trim();
+    let ok = true;
+    if (!value) {
+      title.setError("Give the method a title.");
+      ok = false;
+    } else if (!/^[A-Za-z_]/.test(methodName(value))) {
+      title.setError("Start the title with a letter.");
+      ok = false;
+    }
+    const seen = new Set<string>();
+    for (const row of rows) {
+      const name = row.name.value.trim();
+      if (!isParamName(name)) {
+        rowError(row, "Use letters, digits and _, starting with a letter.");
+        ok = false;
+      } else if (seen.has(name)) {
+        rowError(row, "Another parameter has this name.");
+        ok = false;
+      }
+      seen.add(name);
+    }
+    if (!ok) return;
+    const definition: Definition = {
+      title: value,
+      return_type: returnType.input.value as ReturnType,
+      params: rows.map((row) => ({
+        name: row.name.value.trim(),
+        type: row.type.value as Param["type"],
+      })),
+    };
+    void withBusy(submit, () => options.submit(definition)).then(
+      () => {
+        done = true;
+        dialog.close();
+      },
+      (err: unknown) => {
+        if (err instanceof ApiError && Object.keys(err.fields).length) {
+          title.setError(err.fieldMessage("title"));
+          returnType.setError(err.fieldMessage("return_type"));
+          setParamsError(err.fieldMessage("params"));
+          const other = Object.keys(err.fields).filter(
+            (k) => !["title", "return_type", "params"].includes(k),
+          );
+          if (other.length) {
+            formError.textContent = other
+              .map((k) => `${k}: ${err.fieldMessage(k)}`)
+              .join(" ");
+            formError.hidden = false;
+          }
+        } else {
+          formError.textContent = err instanceof Error ? err.message : String(err);
+          formError.hidden = false;
+        }
+      },
+    );
+  });
+  return dialog.closed.then(() => done);
+}

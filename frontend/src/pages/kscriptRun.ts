@@ -1,0 +1,270 @@
+/** The Run It! panel: typed inputs for the parameters, the result, logs and errors. */
+import { button, h, uniqueId } from "../dom";
+import { icon } from "../icons";
+import type { LogEntry, Param, RunError, RunResult } from "../kscriptApi";
+import { convertParams } from "../kscriptLogic";
+
+export interface RunPanelOptions {
+  /** Saves the draft, runs it with `values`; rejects with a readable error. */
+  run: (values: Record<string, unknown>) => Promise<RunResult>;
+  /** The error's place in this method's code (to mark it in the editor). */
+  onError: (error: RunError | null) => void;
+  methodName: () => string;
+  goTo: (line: number, column: number) => void;
+}
+
+export interface RunPanel {
+  el: HTMLElement;
+  setParams(params: Param[]): void;
+  trigger(): void;
+}
+
+const isMac = /Mac|iPhone|iPad/.test(navigator.platform);
+
+export function runPanel(options: RunPanelOptions): RunPanel {
+  let params: Param[] = [];
+  const raw: Record<string, string | boolean> = {};
+  const inputs = h("div", { class: "ks-run-inputs", testid: "run-params" });
+  const errors: Record<string, HTMLElement> = {};
+  const runBtn = button([icon("play", 14), "Run It!"], {
+    variant: "primary",
+    testid: "run",
+    title: `Run the current draft (${isMac ? "⌘" : "Ctrl"}+Enter)`,
+  });
+  const shortcut = h("span", { class: "hint" }, `${isMac ? "⌘" : "Ctrl"}+Enter`);
+  const output = h("div", {
+    class: "ks-run-output",
+    testid: "run-output",
+    "aria-live": "polite",
+  });
+  output.append(
+    h(
+      "p",
+      { class: "muted small" },
+      "Runs the latest draft (saved first). Clients still get the deployed revision.",
+    ),
+  );
+
+  const inputFor = (param: Param): HTMLElement => {
+    const id = uniqueId(`run-${param.name}`);
+    const common = {
+      id,
+      class: "input mono",
+      testid: `run-param-${param.name}`,
+      autocomplete: "off",
+      spellcheck: "false",
+    };
+    let control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+    switch (param.type) {
+      case "boolean":
+        control = h(
+          "select",
+          { ...common, class: "input select" },
+          h("option", { value: "" }, "(not passed)"),
+          h("option", { value: "true" }, "true"),
+          h("option", { value: "false" }, "false"),
+        );
+        break;
+      case "text":
+      case "data":
+        control = h("textarea", {
+          ...common,
+          class: "input mono ks-textarea",
+          rows: 3,
+          placeholder: param.type === "data" ? "base64" : "",
+        });
+        break;
+      case "datetime":
+        control = h("input", { ...common, type: "datetime-local", step: "1" });
+        break;
+      default:
+        control = h("input", {
+          ...common,
+          type: "text",
+          inputmode:
+            param.type === "integer"
+              ? "numeric"
+              : param.type === "float"
+                ? "decimal"
+                : undefined,
+          placeholder:
+            param.type === "integer" ? "0" : param.type === "float" ? "0.0" : "",
+        });
+    }
+    const previous = raw[param.name];
+    if (typeof previous === "string") control.value = previous;
+    control.addEventListener("input", () => {
+      raw[param.name] = control.value;
+    });
+    const error = h("p", { class: "field-error", hidden: true });
+    errors[param.name] = error;
+    return h(
+      "div",
+      { class: "field" },
+      h(
+        "label",
+        { for: id, class: "label" },
+        h("span", { class: "mono" }, param.name),
+        h("span", { class: "hint" }, ` ${param.type}`),
+      ),
+      control,
+      error,
+    );
+  };
+
+  const setParams = (next: Param[]): void => {
+    params = next;
+    inputs.replaceChildren(
+      ...(params.length
+        ? params.map(inputFor)
+        : [h("p", { class: "muted small" }, "This method takes no parameters.")]),
+    );
+  };
+
+  const logLine = (entry: LogEntry): HTMLElement => {
+    const text = entry.args
+      .map((a) => (typeof a === "string" ? a : JSON.stringify(a)))
+      .join(" ");
+    const where =
+      entry.line !== null
+        ? `${entry.script && entry.script !== options.methodName() ? `${entry.script}:` : ""}${entry.line}`
+        : "";
+    return h(
+      "li",
+      { class: `ks-log ks-log-${entry.level}`, testid: "run-log" },
+      h("span", { class: "ks-log-where" }, where),
+      h("span", { class: "ks-log-text" }, text),
+    );
+  };
+
+  const showResult = (result: RunResult, ms: number): void => {
+    const parts: HTMLElement[] = [];
+    if (result.ok) {
+      options.onError(null);
+      parts.push(
+        h(
+          "p",
+          { class: "ks-run-status", "data-state": "ok", testid: "run-status" },
+          h("span", { class: "badge badge-success" }, "OK"),
+          ` ${result.duration_ms.toFixed(1)} ms in V8 · ${Math.round(ms)} ms round trip`,
+        ),
+        h("h3", { class: "ks-run-heading" }, "Result"),
+        h(
+          "pre",
+          { class: "ks-pre", testid: "run-result" },
+          JSON.stringify(result.result, null, 2),
+        ),
+      );
+    } else {
+      const error = result.error;
+      options.onError(error);
+      const here = error.line && (!error.method || error.method === options.methodName());
+      const where = error.line
+        ? `${error.method && !here ? `${error.method}, ` : ""}Line ${error.line}${error.column ? `, column ${error.column}` : ""}`
+        : "";
+      const goto = here
+        ? button("Go to line", { size: "sm", variant: "ghost", testid: "run-error-goto" })
+        : null;
+      goto?.addEventListener("click", () =>
+        options.goTo(error.line ?? 1, error.column ?? 1),
+      );
+      parts.push(
+        h(
+          "p",
+          { class: "ks-run-status", "data-state": "error", testid: "run-status" },
+          h("span", { class: "badge badge-danger" }, error.type),
+          ` failed after ${Math.round(ms)} ms`,
+        ),
+        h(
+          "div",
+          { class: "ks-run-error", role: "alert", testid: "run-error" },
+          where ? h("strong", { testid: "run-error-where" }, where) : null,
+          h("div", { class: "mono" }, error.message),
+          goto,
+        ),
+      );
+    }
+    parts.push(h("h3", { class: "ks-run-heading" }, `Logs (${result.logs.length})`));
+    parts.push(
+      result.logs.length
+        ? h("ol", { class: "ks-logs", testid: "run-logs" }, result.logs.map(logLine))
+        : h(
+            "p",
+            { class: "muted small", testid: "run-logs" },
+            "Nothing logged. Use K.log(…) to write here.",
+          ),
+    );
+    if (result.ok && result.logs_dropped) {
+      parts.push(
+        h("p", { class: "hint" }, `${result.logs_dropped} more log lines were dropped.`),
+      );
+    }
+    output.replaceChildren(...parts);
+  };
+
+  let running = false;
+  const trigger = (): void => {
+    if (running) return;
+    for (const el of Object.values(errors)) el.hidden = true;
+    const { values, errors: bad } = convertParams(params, raw);
+    const names = Object.keys(bad);
+    if (names.length) {
+      for (const name of names) {
+        const el = errors[name];
+        if (el) {
+          el.textContent = bad[name] ?? "";
+          el.hidden = false;
+        }
+      }
+      return;
+    }
+    running = true;
+    runBtn.disabled = true;
+    runBtn.setAttribute("aria-busy", "true");
+    output.replaceChildren(
+      h(
+        "p",
+        { class: "loading small", role: "status" },
+        h("span", { class: "spinner" }),
+        "Running…",
+      ),
+    );
+    const started = performance.now();
+    options
+      .run(values)
+      .then(
+        (result) => showResult(result, performance.now() - started),
+        (err: unknown) => {
+          output.replaceChildren(
+            h(
+              "div",
+              { class: "ks-run-error", role: "alert", testid: "run-error" },
+              h("strong", null, "Not run"),
+              h("div", null, err instanceof Error ? err.message : String(err)),
+            ),
+          );
+        },
+      )
+      .finally(() => {
+        running = false;
+        runBtn.disabled = false;
+        runBtn.removeAttribute("aria-busy");
+      });
+  };
+  runBtn.addEventListener("click", trigger);
+
+  const el = h(
+    "div",
+    { class: "ks-run", testid: "run-panel" },
+    inputs,
+    h("div", { class: "ks-run-actions" }, runBtn, shortcut),
+    output,
+  );
+  el.addEventListener("keydown", (event: KeyboardEvent) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      trigger();
+    }
+  });
+  return { el, setParams, trigger };
+}

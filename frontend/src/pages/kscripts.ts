@@ -1,0 +1,415 @@
+/** /apps/<id>/kscripts: the app's KScript methods, what is live, and deploying. */
+import "./kscripts.css";
+import { api, ApiError, type AppDetail } from "../api";
+import type { PageContext } from "../context";
+import { confirmDialog } from "../dialog";
+import { badge, button, h, withBusy, type Child } from "../dom";
+import { formatRelative } from "../format";
+import { icon } from "../icons";
+import { kscriptApi, type Deployment, type MethodSummary } from "../kscriptApi";
+import { deployState, formatSavedAt } from "../kscriptLogic";
+import { toast, toastError } from "../toast";
+import { appHome } from "./apps";
+import { definitionDialog } from "./kscriptForm";
+
+export const kscriptsPath = (appId: string | number): string =>
+  `/apps/${encodeURIComponent(String(appId))}/kscripts`;
+
+function loading(text: string): HTMLElement {
+  return h(
+    "div",
+    { class: "loading", role: "status" },
+    h("span", { class: "spinner" }),
+    text,
+  );
+}
+
+/**
+ * Loads the app; when its KScript switch is off, says so and returns null (the page
+ * offers nothing else then).
+ */
+export async function loadKScriptApp(ctx: PageContext): Promise<AppDetail | null> {
+  ctx.main.replaceChildren(loading("Loading KScript…"));
+  const app = await api.getApp(ctx.params.id ?? "");
+  if (ctx.signal.aborted) return null;
+  if (app.kscript_enabled) return app;
+  ctx.setTitle(`${app.name} · KScript`);
+  ctx.setCrumbs([
+    { label: "Apps", href: "/apps" },
+    { label: app.name, href: appHome(app) },
+    { label: "KScript" },
+  ]);
+  ctx.main.replaceChildren(
+    h(
+      "div",
+      { class: "page" },
+      h(
+        "div",
+        { class: "card empty", testid: "kscript-disabled" },
+        h("span", { class: "empty-icon" }, icon("code", 22)),
+        h("h1", { class: "empty-title" }, "KScript is not enabled for this app"),
+        h(
+          "p",
+          { class: "muted" },
+          "Server-side JavaScript is switched on per app by a platform administrator. Ask one to enable KScript for ",
+          h("strong", null, app.name),
+          ".",
+        ),
+      ),
+    ),
+  );
+  ctx.refreshNav();
+  return null;
+}
+
+export function liveBadge(method: MethodSummary): HTMLElement {
+  const state = deployState(method.latest_revision, method.deployed_revision);
+  const el =
+    state === "live"
+      ? badge(`Live · rev ${method.deployed_revision}`, "success", "kscript-live")
+      : state === "changed"
+        ? badge(
+            `Changed since deploy (live: rev ${method.deployed_revision})`,
+            "accent",
+            "kscript-live",
+          )
+        : badge("Not deployed", "neutral", "kscript-live");
+  el.dataset.state = state;
+  return el;
+}
+
+export function deploymentLine(live: Deployment | undefined): Child {
+  if (!live)
+    return h(
+      "span",
+      { class: "muted" },
+      "Nothing is deployed yet: clients cannot call any method.",
+    );
+  return h(
+    "span",
+    null,
+    h("strong", null, `Deployment #${live.number}`),
+    ` · ${live.created_by ?? "someone"} · ${formatSavedAt(live.created_at)} (${formatRelative(live.created_at)}) · `,
+    `${live.methods.length} method${live.methods.length === 1 ? "" : "s"}`,
+  );
+}
+
+export async function kscriptsPage(ctx: PageContext): Promise<void> {
+  ctx.setTitle("KScript");
+  ctx.setCrumbs([{ label: "Apps", href: "/apps" }, { label: "…" }, { label: "KScript" }]);
+  const app = await loadKScriptApp(ctx);
+  if (!app) return;
+  let [methods, deployments] = await Promise.all([
+    kscriptApi.list(app.id),
+    kscriptApi.deployments(app.id),
+  ]);
+  if (ctx.signal.aborted) return;
+  ctx.setTitle(`${app.name} · KScript`);
+  ctx.setCrumbs([
+    { label: "Apps", href: "/apps" },
+    { label: app.name, href: appHome(app) },
+    { label: "KScript" },
+  ]);
+
+  const reload = async (): Promise<void> => {
+    [methods, deployments] = await Promise.all([
+      kscriptApi.list(app.id),
+      kscriptApi.deployments(app.id),
+    ]);
+    if (!ctx.signal.aborted) render();
+  };
+
+  const editorHref = (m: { id: number }): string => `${kscriptsPath(app.id)}/${m.id}`;
+
+  const newMethod = (): void => {
+    void definitionDialog({
+      title: "New KScript method",
+      submitLabel: "Create method",
+      submit: async (definition) => {
+        const created = await kscriptApi.create(app.id, {
+          ...definition,
+          code: "// K.params holds the inputs; K.setResponse(...) sets the result.\nK.setResponse({});\n",
+        });
+        toast(`Created ${created.name}.`, "success");
+        ctx.navigate(editorHref(created));
+      },
+    });
+  };
+
+  const deploy = (btn: HTMLButtonElement): void => {
+    void withBusy(btn, () => kscriptApi.deploy(app.id)).then(
+      (deployment) => {
+        toast(`Deployment #${deployment.number} is live.`, "success");
+        void reload();
+      },
+      (err: unknown) => toastError(err, "Deploy failed"),
+    );
+  };
+
+  const methodRow = (m: MethodSummary): HTMLElement => {
+    const edit = button(icon("edit", 14), {
+      variant: "ghost",
+      size: "sm",
+      testid: "kscript-edit",
+      "aria-label": `Edit details of ${m.title}`,
+      title: "Edit title, return type and parameters",
+    });
+    edit.addEventListener("click", () => {
+      void definitionDialog({
+        title: `Edit ${m.title}`,
+        submitLabel: "Save details",
+        initial: m,
+        submit: async (definition) => {
+          const latest = await kscriptApi.get(app.id, m.id);
+          await kscriptApi.save(app.id, m.id, {
+            ...definition,
+            code: latest.code,
+            base_revision: latest.revision,
+          });
+          toast("Saved.", "success");
+          await reload();
+        },
+      });
+    });
+    const remove = button(icon("trash", 14), {
+      variant: "ghost",
+      size: "sm",
+      testid: "kscript-delete",
+      "aria-label": `Delete ${m.title}`,
+      title: "Delete",
+    });
+    remove.addEventListener("click", () => {
+      void confirmDialog({
+        title: `Delete ${m.title}?`,
+        message: h(
+          "p",
+          null,
+          "The method ",
+          h("code", null, m.name),
+          " and all its revisions are deleted. ",
+          m.deployed_revision !== null
+            ? "Clients keep calling the deployed copy until the next deploy."
+            : "",
+        ),
+        confirmLabel: "Delete method",
+        confirmTestid: "kscript-delete-confirm",
+        testid: "kscript-delete-dialog",
+        danger: true,
+        action: async () => {
+          await kscriptApi.remove(app.id, m.id);
+          toast(`Deleted ${m.name}.`, "success");
+          await reload();
+        },
+      });
+    });
+    const params = m.params.length
+      ? m.params.map((p) =>
+          h(
+            "span",
+            { class: "ks-chip" },
+            p.name,
+            h("span", { class: "muted" }, `: ${p.type}`),
+          ),
+        )
+      : h("span", { class: "muted" }, "none");
+    return h(
+      "tr",
+      { testid: "kscript-row", "data-name": m.name },
+      h(
+        "td",
+        null,
+        h(
+          "a",
+          { href: editorHref(m), class: "cell-title", testid: "kscript-open" },
+          m.title,
+        ),
+        h("div", null, h("code", { class: "ks-name" }, m.name)),
+      ),
+      h("td", null, m.return_type),
+      h("td", null, h("div", { class: "ks-chips" }, params)),
+      h(
+        "td",
+        { class: "small" },
+        h("div", null, `Revision ${m.latest_revision}`),
+        h(
+          "div",
+          { class: "muted", title: new Date(m.saved_at).toLocaleString() },
+          `${m.author ?? "someone"} · ${formatRelative(m.saved_at)}`,
+        ),
+      ),
+      h("td", null, liveBadge(m)),
+      h("td", { class: "col-actions" }, edit, remove),
+    );
+  };
+
+  const render = (): void => {
+    const create = button([icon("plus", 14), "New method"], {
+      variant: "primary",
+      testid: "new-kscript",
+    });
+    create.addEventListener("click", newMethod);
+    const deployBtn = button([icon("rocket", 14), "Deploy"], { testid: "deploy" });
+    deployBtn.addEventListener("click", () => deploy(deployBtn));
+    const live = deployments.find((d) => d.live);
+    const pending = methods.filter(
+      (m) => deployState(m.latest_revision, m.deployed_revision) !== "live",
+    ).length;
+
+    const table = methods.length
+      ? h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "table", testid: "kscript-table" },
+            h("caption", { class: "sr-only" }, "KScript methods"),
+            h(
+              "thead",
+              null,
+              h(
+                "tr",
+                null,
+                h("th", { scope: "col" }, "Method"),
+                h("th", { scope: "col" }, "Returns"),
+                h("th", { scope: "col" }, "Parameters"),
+                h("th", { scope: "col" }, "Last saved"),
+                h("th", { scope: "col" }, "Live"),
+                h(
+                  "th",
+                  { scope: "col", class: "col-actions" },
+                  h("span", { class: "sr-only" }, "Actions"),
+                ),
+              ),
+            ),
+            h("tbody", null, methods.map(methodRow)),
+          ),
+        )
+      : h(
+          "div",
+          { class: "empty empty-inline", testid: "kscript-empty" },
+          h("span", { class: "empty-icon" }, icon("code", 22)),
+          h("p", { class: "empty-title" }, "No KScript methods yet"),
+          h(
+            "p",
+            { class: "muted" },
+            "Write server-side JavaScript that clients call like any API method.",
+          ),
+        );
+
+    const history = deployments.length
+      ? h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "table", testid: "deployments-table" },
+            h("caption", { class: "sr-only" }, "Deployments"),
+            h(
+              "thead",
+              null,
+              h(
+                "tr",
+                null,
+                h("th", { scope: "col" }, "#"),
+                h("th", { scope: "col" }, "When"),
+                h("th", { scope: "col" }, "By"),
+                h("th", { scope: "col" }, "Methods"),
+              ),
+            ),
+            h(
+              "tbody",
+              null,
+              deployments.map((d) =>
+                h(
+                  "tr",
+                  { testid: "deployment-row", "data-number": String(d.number) },
+                  h(
+                    "td",
+                    null,
+                    `#${d.number} `,
+                    d.live ? badge("Live", "success") : null,
+                  ),
+                  h(
+                    "td",
+                    { title: new Date(d.created_at).toLocaleString() },
+                    formatSavedAt(d.created_at),
+                  ),
+                  h("td", null, d.created_by ?? "—"),
+                  h(
+                    "td",
+                    { class: "small" },
+                    Object.entries(d.revisions).length
+                      ? Object.entries(d.revisions)
+                          .map(([name, rev]) => `${name} (rev ${rev})`)
+                          .join(", ")
+                      : d.methods.join(", ") || "—",
+                  ),
+                ),
+              ),
+            ),
+          ),
+        )
+      : null;
+
+    ctx.main.replaceChildren(
+      h(
+        "div",
+        { class: "page ks-page" },
+        h(
+          "header",
+          { class: "page-head" },
+          h(
+            "div",
+            null,
+            h("h1", { class: "page-title" }, "KScript"),
+            h(
+              "p",
+              { class: "muted" },
+              "Server-side JavaScript methods. Clients see only what is deployed.",
+            ),
+          ),
+          h("div", { class: "ks-head-actions" }, deployBtn, create),
+        ),
+        h(
+          "section",
+          { class: "card section", "aria-label": "Methods" },
+          h(
+            "div",
+            { class: "section-head-row" },
+            h("h2", { class: "section-title" }, "Methods"),
+            pending && live
+              ? h(
+                  "span",
+                  { class: "muted small", testid: "kscript-pending" },
+                  `${pending} not live yet — deploy to publish`,
+                )
+              : null,
+          ),
+          table,
+        ),
+        h(
+          "section",
+          {
+            class: "card section",
+            "aria-labelledby": "ks-deploy-title",
+            testid: "deployments",
+          },
+          h(
+            "div",
+            { class: "section-head" },
+            h("h2", { class: "section-title", id: "ks-deploy-title" }, "Deployments"),
+            h("p", { testid: "live-deployment" }, deploymentLine(live)),
+          ),
+          history,
+        ),
+      ),
+    );
+    ctx.refreshNav();
+  };
+
+  render();
+}
+
+export function isNetwork(err: unknown): boolean {
+  return err instanceof ApiError && err.network;
+}

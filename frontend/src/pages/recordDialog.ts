@@ -1,0 +1,200 @@
+/**
+ * The record dialog of the data browser (add / edit with one editor per field, errors
+ * from the API beside their field) and the delete confirmation, which says what
+ * happens to records of other tables that belong to the one deleted.
+ */
+import { ApiError, type App } from "../api";
+import { confirmDialog, openDialog } from "../dialog";
+import { button, h, withBusy } from "../dom";
+import { collectValues, fieldEditor, type Editor } from "../editors";
+import { icon } from "../icons";
+import { tablesApi, type Table, type TableRecord } from "../tablesApi";
+import { formatEpoch, onDeleteLabel } from "../tableValues";
+import { toast } from "../toast";
+import { errorText } from "./tables";
+
+export interface RecordContext {
+  app: App;
+  table: Table;
+  /** Runs after a record was added, changed or deleted. */
+  onChange: () => void;
+}
+
+export function recordDialog(
+  { app, table, onChange }: RecordContext,
+  record: TableRecord | null,
+): void {
+  const editing = record !== null;
+  const recordId = editing ? record[table.id_field] : null;
+  const editors: Editor[] = table.fields.map((field) =>
+    fieldEditor({
+      appId: app.id,
+      field,
+      // A new record's switch starts off (false) rather than empty.
+      value: record
+        ? (record[field.name] ?? null)
+        : field.type === "boolean"
+          ? false
+          : null,
+    }),
+  );
+  const error = h("p", {
+    class: "form-error",
+    role: "alert",
+    hidden: true,
+    testid: "record-error",
+  });
+  const save = button(editing ? "Save changes" : "Add record", {
+    variant: "primary",
+    type: "submit",
+    testid: "record-save",
+  });
+  const cancel = button("Cancel", { testid: "record-cancel" });
+  const del = editing
+    ? button([icon("trash", 14), "Delete"], {
+        variant: "danger",
+        testid: "record-delete",
+      })
+    : null;
+  const meta = editing
+    ? h(
+        "dl",
+        { class: "record-meta", testid: "record-meta" },
+        [
+          [table.id_field, String(recordId)],
+          ["timeCreated", formatEpoch(record.timeCreated as number | null)],
+          ["timeUpdated", formatEpoch(record.timeUpdated as number | null)],
+        ].map(([k, v]) => h("div", null, h("dt", null, k), h("dd", null, v))),
+      )
+    : null;
+  const form = h(
+    "form",
+    { class: "dialog-form record-form", novalidate: true },
+    meta,
+    editors.length
+      ? h(
+          "div",
+          { class: "editors" },
+          editors.map((e) => e.wrap),
+        )
+      : h(
+          "p",
+          { class: "muted" },
+          "This table has no fields of its own yet; the record gets only its ID and times.",
+        ),
+    error,
+    h(
+      "div",
+      { class: "dialog-footer" },
+      del,
+      h("span", { class: "spacer" }),
+      cancel,
+      save,
+    ),
+  );
+  const dialog = openDialog({
+    title: editing
+      ? `Edit ${table.name} #${String(recordId)}`
+      : `New ${table.name} record`,
+    body: form,
+    testid: "record-dialog",
+  });
+  dialog.panel.classList.add("dialog-wide");
+  cancel.addEventListener("click", () => dialog.close());
+  del?.addEventListener("click", () => {
+    if (record)
+      void deleteRecord({ app, table, onChange }, record).then(
+        (done) => done && dialog.close(),
+      );
+  });
+  form.addEventListener("submit", (event: Event) => {
+    event.preventDefault();
+    error.hidden = true;
+    const values = collectValues(editors, editing);
+    if (!values) return;
+    if (editing && Object.keys(values).length === 0) {
+      dialog.close();
+      return;
+    }
+    void withBusy(save, () =>
+      editing
+        ? tablesApi.update(app.id, table.id, recordId as number, values)
+        : tablesApi.insert(app.id, table.id, values),
+    ).then(
+      (saved) => {
+        dialog.close();
+        toast(
+          editing
+            ? `Saved ${table.name} #${String(saved[table.id_field])}.`
+            : `Added ${table.name} #${String(saved[table.id_field])}.`,
+          "success",
+          2500,
+        );
+        onChange();
+      },
+      (err: unknown) => {
+        let shown = false;
+        if (err instanceof ApiError) {
+          for (const editor of editors) {
+            const message = err.fieldMessage(editor.name);
+            if (message) {
+              if (!shown) editor.focus();
+              editor.setError(message);
+              shown = true;
+            }
+          }
+          const others = Object.keys(err.fields).filter(
+            (k) => !editors.some((e) => e.name === k),
+          );
+          if (others.length || !shown) {
+            error.textContent =
+              others.length && !err.detail
+                ? others.map((k) => `${k}: ${err.fieldMessage(k)}`).join(" ")
+                : err.message;
+            error.hidden = false;
+          }
+        } else {
+          error.textContent = errorText(err);
+          error.hidden = false;
+        }
+      },
+    );
+  });
+}
+
+export function deleteRecord(
+  { app, table, onChange }: RecordContext,
+  record: TableRecord,
+): Promise<boolean> {
+  const id = record[table.id_field] as number;
+  const effects = table.has_many.map((rel) => {
+    const what = `${rel.table.name} linked by ${rel.field}`;
+    if (rel.on_delete === "cascade") return `${what} are deleted too`;
+    if (rel.on_delete === "set_empty") return `${what} lose the link`;
+    return `it cannot be deleted while ${what} exist (${onDeleteLabel(rel.on_delete).toLowerCase()})`;
+  });
+  return confirmDialog({
+    title: `Delete ${table.name} #${id}?`,
+    message: h(
+      "div",
+      null,
+      h("p", null, "The record is deleted for good."),
+      effects.length
+        ? h(
+            "ul",
+            { class: "relation-list" },
+            effects.map((e) => h("li", null, e)),
+          )
+        : null,
+    ),
+    confirmLabel: "Delete record",
+    confirmTestid: "delete-record-confirm",
+    testid: "delete-record-dialog",
+    danger: true,
+    action: async () => {
+      await tablesApi.removeRecord(app.id, table.id, id);
+      toast(`Deleted ${table.name} #${id}.`, "success", 2500);
+      onChange();
+    },
+  });
+}
