@@ -3,7 +3,7 @@ import { api, ApiError, onApiEvent, type App, type Id, type User } from "./api";
 import type { AppsCache, Crumb, Page, PageContext } from "./context";
 import { append, clear, h } from "./dom";
 import { icon } from "./icons";
-import { initials } from "./format";
+import { errorText, initials } from "./format";
 import { activeAppSection, APP_SECTIONS, appSectionPath, visibleGlobalNav } from "./nav";
 import { Router, type Match } from "./router";
 import { ROUTES, safeNext, type RouteName } from "./routes";
@@ -233,7 +233,7 @@ export class Console {
         } else if (error instanceof ApiError && error.status === 404) {
           notFoundPage(ctx);
         } else {
-          const message = error instanceof Error ? error.message : String(error);
+          const message = errorText(error);
           shell.main.replaceChildren(errorState(message, () => this.router.refresh()));
         }
       });
@@ -300,10 +300,7 @@ export class Console {
     } catch (error) {
       btn.disabled = false;
       if (!(error instanceof ApiError && error.network)) {
-        toast(
-          `Sign out failed: ${error instanceof Error ? error.message : String(error)}`,
-          "error",
-        );
+        toast(`Sign out failed: ${errorText(error)}`, "error");
       }
       return;
     }

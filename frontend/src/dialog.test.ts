@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { confirmDialog, openDialog } from "./dialog";
+import { confirmDialog, formDialog, openDialog } from "./dialog";
 import { h } from "./dom";
 
 afterEach(() => {
@@ -98,5 +98,76 @@ describe("confirmDialog", () => {
     expect(error?.hasAttribute("hidden")).toBe(false);
     document.querySelector<HTMLButtonElement>('[data-testid="dialog-cancel"]')?.click();
     await expect(result).resolves.toBe(false);
+  });
+});
+
+describe("formDialog", () => {
+  it("lays out fields, error line and a Cancel / submit footer", () => {
+    const field = h("input", { testid: "name" });
+    const { form, submit, cancel, dialog } = formDialog({
+      title: "New thing",
+      description: "Things are nice.",
+      testid: "new-thing-dialog",
+      formClass: "stack",
+      fields: [field],
+      submitLabel: "Create thing",
+      submitTestid: "new-thing-submit",
+      cancelTestid: "new-thing-cancel",
+      errorTestid: "new-thing-error",
+      onSubmit: () => undefined,
+    });
+    expect(dialog.panel.getAttribute("data-testid")).toBe("new-thing-dialog");
+    expect(form.className).toBe("stack");
+    expect(form.hasAttribute("novalidate")).toBe(true);
+    expect(Array.from(form.children).map((el) => el.outerHTML)).toEqual([
+      '<input data-testid="name">',
+      '<p class="form-error" role="alert" hidden="" data-testid="new-thing-error"></p>',
+      `<div class="dialog-footer">${cancel.outerHTML}${submit.outerHTML}</div>`,
+    ]);
+    expect(submit.outerHTML).toBe(
+      '<button type="submit" class="btn btn-primary" data-testid="new-thing-submit">Create thing</button>',
+    );
+    expect(cancel.outerHTML).toBe(
+      '<button type="button" class="btn btn-secondary" data-testid="new-thing-cancel">Cancel</button>',
+    );
+    expect(document.activeElement).toBe(field);
+  });
+
+  it("runs onSubmit without leaving the page, shows and hides errors", () => {
+    let submits = 0;
+    const handle = formDialog({
+      title: "Edit",
+      formClass: "dialog-form",
+      fields: [],
+      submitLabel: "Save",
+      onSubmit: () => {
+        submits += 1;
+      },
+    });
+    const event = new Event("submit", { cancelable: true });
+    handle.form.dispatchEvent(event);
+    expect(event.defaultPrevented).toBe(true);
+    expect(submits).toBe(1);
+    const error = handle.form.querySelector<HTMLElement>(".form-error");
+    handle.showError("Name taken.");
+    expect(error?.textContent).toBe("Name taken.");
+    expect(error?.hidden).toBe(false);
+    handle.hideError();
+    expect(error?.hidden).toBe(true);
+  });
+
+  it("closes on Cancel and hands the cancel button to initialFocus", async () => {
+    const handle = formDialog({
+      title: "Edit",
+      formClass: "dialog-form",
+      fields: [h("input")],
+      submitLabel: "Save",
+      initialFocus: (cancel) => cancel,
+      onSubmit: () => undefined,
+    });
+    expect(document.activeElement).toBe(handle.cancel);
+    handle.cancel.click();
+    await handle.dialog.closed;
+    expect(document.querySelector(".dialog")).toBeNull();
   });
 });

@@ -2,8 +2,8 @@
  * Modal dialogs: role="dialog" + aria-modal, Esc closes, Tab is trapped inside, the
  * page behind is made inert, and focus returns to where it was on close.
  */
-import { button, h, type Child, uniqueId, withBusy } from "./dom";
-import { ApiError } from "./api";
+import { button, h, type ButtonVariant, type Child, uniqueId, withBusy } from "./dom";
+import { errorText } from "./format";
 
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
@@ -172,24 +172,92 @@ export interface ConfirmOptions {
   action: () => Promise<void>;
 }
 
-/** Resolves true when the action ran and succeeded, false when cancelled. */
-export function confirmDialog(options: ConfirmOptions): Promise<boolean> {
-  let done = false;
+export interface FormDialogOptions {
+  title: string;
+  description?: Child;
+  testid?: string;
+  /** Class of the `<form>`. */
+  formClass: string;
+  /** What stands above the error line. */
+  fields: Child[];
+  submitLabel: Child;
+  submitTestid?: string;
+  submitVariant?: ButtonVariant;
+  cancelTestid?: string;
+  errorTestid?: string;
+  /** Element to focus first; gets the cancel button. */
+  initialFocus?: (cancel: HTMLButtonElement) => HTMLElement | null;
+  /** Runs on submit (the browser's own submit is prevented). */
+  onSubmit: () => void;
+}
+
+export interface FormDialog {
+  dialog: DialogHandle;
+  form: HTMLFormElement;
+  submit: HTMLButtonElement;
+  cancel: HTMLButtonElement;
+  /** Shows a message in the form's error line. */
+  showError(message: string): void;
+  hideError(): void;
+}
+
+/**
+ * A dialog holding a form: the fields, an error line, and a Cancel / submit footer.
+ * Cancel closes the dialog.
+ */
+export function formDialog(options: FormDialogOptions): FormDialog {
   const error = h("p", {
     class: "form-error",
     role: "alert",
     hidden: true,
-    testid: "dialog-error",
+    testid: options.errorTestid,
   });
-  const confirm = button(options.confirmLabel, {
-    variant: options.danger ? "danger" : "primary",
-    testid: options.confirmTestid,
+  const submit = button(options.submitLabel, {
+    variant: options.submitVariant ?? "primary",
     type: "submit",
+    testid: options.submitTestid,
   });
-  const cancel = button("Cancel", { variant: "secondary", testid: "dialog-cancel" });
+  const cancel = button("Cancel", { testid: options.cancelTestid });
+  const form = h(
+    "form",
+    { class: options.formClass, novalidate: true },
+    ...options.fields,
+    error,
+    h("div", { class: "dialog-footer" }, cancel, submit),
+  );
+  const initialFocus = options.initialFocus;
+  const dialog = openDialog({
+    title: options.title,
+    description: options.description,
+    body: form,
+    testid: options.testid,
+    initialFocus: initialFocus ? () => initialFocus(cancel) : undefined,
+  });
+  cancel.addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    options.onSubmit();
+  });
+  return {
+    dialog,
+    form,
+    submit,
+    cancel,
+    showError(message) {
+      error.textContent = message;
+      error.hidden = false;
+    },
+    hideError() {
+      error.hidden = true;
+    },
+  };
+}
 
+/** Resolves true when the action ran and succeeded, false when cancelled. */
+export function confirmDialog(options: ConfirmOptions): Promise<boolean> {
+  let done = false;
   let typed: HTMLInputElement | null = null;
-  const bodyParts: Child[] = [];
+  const fields: Child[] = [];
   if (options.requireText !== undefined) {
     const id = uniqueId("confirm-text");
     typed = h("input", {
@@ -199,7 +267,7 @@ export function confirmDialog(options: ConfirmOptions): Promise<boolean> {
       spellcheck: "false",
       testid: options.requireTestid,
     });
-    bodyParts.push(
+    fields.push(
       h(
         "div",
         { class: "field" },
@@ -211,44 +279,37 @@ export function confirmDialog(options: ConfirmOptions): Promise<boolean> {
         typed,
       ),
     );
-    confirm.disabled = true;
-    const input = typed;
-    input.addEventListener("input", () => {
-      confirm.disabled = input.value !== options.requireText;
-    });
   }
-  bodyParts.push(error);
-
-  const form = h(
-    "form",
-    { class: "dialog-form", novalidate: true },
-    ...bodyParts,
-    h("div", { class: "dialog-footer" }, cancel, confirm),
-  );
-
-  const dialog = openDialog({
+  const { dialog, submit, showError, hideError } = formDialog({
     title: options.title,
     description: options.message,
-    body: form,
     testid: options.testid,
-    initialFocus: () => typed ?? cancel,
+    formClass: "dialog-form",
+    fields,
+    submitLabel: options.confirmLabel,
+    submitTestid: options.confirmTestid,
+    submitVariant: options.danger ? "danger" : "primary",
+    cancelTestid: "dialog-cancel",
+    errorTestid: "dialog-error",
+    initialFocus: (cancel) => typed ?? cancel,
+    onSubmit: () => {
+      if (submit.disabled) return;
+      hideError();
+      void withBusy(submit, options.action).then(
+        () => {
+          done = true;
+          dialog.close();
+        },
+        (err: unknown) => showError(errorText(err)),
+      );
+    },
   });
-  cancel.addEventListener("click", () => dialog.close());
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    if (confirm.disabled) return;
-    error.hidden = true;
-    void withBusy(confirm, options.action).then(
-      () => {
-        done = true;
-        dialog.close();
-      },
-      (err: unknown) => {
-        error.textContent =
-          err instanceof ApiError || err instanceof Error ? err.message : String(err);
-        error.hidden = false;
-      },
-    );
-  });
+  if (typed) {
+    const input = typed;
+    submit.disabled = true;
+    input.addEventListener("input", () => {
+      submit.disabled = input.value !== options.requireText;
+    });
+  }
   return dialog.closed.then(() => done);
 }

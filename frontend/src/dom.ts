@@ -231,3 +231,41 @@ export function badge(
 ): HTMLSpanElement {
   return h("span", { class: `badge badge-${tone}`, testid }, text);
 }
+
+/** The spinner line a page or section shows while its data loads. */
+export function loadingStatus(text: string): HTMLDivElement {
+  return h(
+    "div",
+    { class: "loading", role: "status" },
+    h("span", { class: "spinner" }),
+    text,
+  );
+}
+
+export interface SectionHead {
+  title: string;
+  /** Goes on the section's `data-testid`. */
+  testid: string;
+  /** The heading's id, which labels the section. */
+  id: string;
+  /** A muted line under the heading; left out when empty. */
+  description?: Child;
+  /** Controls beside the heading (the head then lays out as a row). */
+  actions?: Child;
+}
+
+/** A card section: a heading that labels it, an optional description, then the body. */
+export function cardSection(head: SectionHead, ...body: Child[]): HTMLElement {
+  return h(
+    "section",
+    { class: "card section", "aria-labelledby": head.id, testid: head.testid },
+    h(
+      "div",
+      { class: head.actions ? "section-head section-head-row" : "section-head" },
+      h("h2", { class: "section-title", id: head.id }, head.title),
+      head.description ? h("p", { class: "muted" }, head.description) : null,
+      head.actions,
+    ),
+    ...body,
+  );
+}

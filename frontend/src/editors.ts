@@ -31,6 +31,7 @@ import {
   typeLabel,
 } from "./tableValues";
 import { ApiError } from "./api";
+import { errorText } from "./format";
 
 export interface Editor {
   name: string;
@@ -626,11 +627,7 @@ export function pickRecord(
     },
     (error: unknown) => {
       body.replaceChildren(
-        h(
-          "p",
-          { class: "form-error", role: "alert" },
-          error instanceof Error ? error.message : String(error),
-        ),
+        h("p", { class: "form-error", role: "alert" }, errorText(error)),
       );
     },
   );

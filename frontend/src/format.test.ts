@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   curlExample,
+  errorText,
   formatDate,
   formatRelative,
   initials,
@@ -107,5 +108,13 @@ describe("curlExample", () => {
     });
     expect(text).toContain("http://localhost:8000/b2.2/k/getUser.json");
     expect(text).toContain(`-d '{"id": 1}'`);
+  });
+});
+
+describe("errorText", () => {
+  it("reads an Error's message and stringifies anything else", () => {
+    expect(errorText(new Error("Name taken."))).toBe("Name taken.");
+    expect(errorText("plain")).toBe("plain");
+    expect(errorText(404)).toBe("404");
   });
 });

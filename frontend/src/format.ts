@@ -105,3 +105,8 @@ export function initials(name: string): string {
     .join("")
     .toUpperCase();
 }
+
+/** The readable message of any thrown value (an ApiError's message is already readable). */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

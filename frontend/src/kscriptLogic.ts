@@ -1,6 +1,7 @@
 /** Pure parts of the KScript IDE: names, error locations, parameter values, save failures. */
 import { ApiError } from "./api";
 import { RevisionConflict, type ParamType, type Revision } from "./kscriptApi";
+import { errorText } from "./format";
 
 /**
  * The name clients call, as the server derives it from the title (apimethods/naming.py):
@@ -130,7 +131,7 @@ export function classifySaveError(error: unknown): SaveFailure {
   if (error instanceof ApiError) return { kind: "retry", message: error.message };
   return {
     kind: "retry",
-    message: error instanceof Error ? error.message : String(error),
+    message: errorText(error),
   };
 }
 

@@ -1,5 +1,6 @@
 /** Toast notifications in a live region (bottom right). */
 import { h } from "./dom";
+import { errorText } from "./format";
 
 export type ToastTone = "success" | "error" | "info";
 
@@ -54,6 +55,6 @@ export function toast(
 
 /** Shows any thrown value as an error toast (ApiError messages are readable). */
 export function toastError(error: unknown, prefix = ""): void {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorText(error);
   toast(prefix ? `${prefix}: ${message}` : message, "error");
 }

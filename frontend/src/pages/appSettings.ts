@@ -3,9 +3,19 @@ import { api, ApiError, type AppDetail, type Member, type Role } from "../api";
 import { copyWithToast } from "../clipboard";
 import type { PageContext } from "../context";
 import { confirmDialog } from "../dialog";
-import { button, h, inputField, selectField, withBusy, type Child } from "../dom";
-import { curlExample, maskSecret } from "../format";
+import {
+  button,
+  cardSection,
+  h,
+  inputField,
+  loadingStatus,
+  selectField,
+  withBusy,
+  type Child,
+} from "../dom";
+import { curlExample, errorText, maskSecret } from "../format";
 import { icon } from "../icons";
+import { ACTIONS_COLUMN, dataTable } from "../tableMarkup";
 import { toast, toastError } from "../toast";
 import { appBadges, appHome } from "./apps";
 
@@ -20,18 +30,7 @@ function card(
   testid: string,
   ...body: Child[]
 ): HTMLElement {
-  const id = `card-${testid}`;
-  return h(
-    "section",
-    { class: "card section", "aria-labelledby": id, testid },
-    h(
-      "div",
-      { class: "section-head" },
-      h("h2", { class: "section-title", id }, title),
-      description ? h("p", { class: "muted" }, description) : null,
-    ),
-    ...body,
-  );
+  return cardSection({ title, description, testid, id: `card-${testid}` }, ...body);
 }
 
 function sameId(a: unknown, b: unknown): boolean {
@@ -46,14 +45,7 @@ export async function appSettingsPage(ctx: PageContext): Promise<void> {
     { label: "…" },
     { label: "Settings" },
   ]);
-  ctx.main.replaceChildren(
-    h(
-      "div",
-      { class: "loading", role: "status" },
-      h("span", { class: "spinner" }),
-      "Loading app…",
-    ),
-  );
+  ctx.main.replaceChildren(loadingStatus("Loading app…"));
 
   let app: AppDetail = await api.getApp(id);
   if (ctx.signal.aborted) return;
@@ -277,33 +269,12 @@ export async function appSettingsPage(ctx: PageContext): Promise<void> {
       const rows = [...app.members]
         .sort((a, b) => a.username.localeCompare(b.username))
         .map((member) => memberRow(member));
-      return h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          { class: "table", testid: "members-table" },
-          h("caption", { class: "sr-only" }, "Members of this app"),
-          h(
-            "thead",
-            null,
-            h(
-              "tr",
-              null,
-              h("th", { scope: "col" }, "User"),
-              h("th", { scope: "col" }, "Role"),
-              isOwner
-                ? h(
-                    "th",
-                    { scope: "col", class: "col-actions" },
-                    h("span", { class: "sr-only" }, "Actions"),
-                  )
-                : null,
-            ),
-          ),
-          h("tbody", null, rows),
-        ),
-      );
+      return dataTable({
+        testid: "members-table",
+        caption: "Members of this app",
+        columns: ["User", "Role", isOwner && ACTIONS_COLUMN],
+        rows,
+      });
     }
 
     function memberRow(member: Member): HTMLElement {
@@ -589,8 +560,4 @@ export async function appSettingsPage(ctx: PageContext): Promise<void> {
 
 function roleLabel(role: Role): string {
   return role === "owner" ? "Owner" : "Developer";
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

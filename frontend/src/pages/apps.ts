@@ -1,9 +1,9 @@
 /** /apps: the apps the user belongs to, and the "New app" dialog. */
 import { api, ApiError, type App } from "../api";
 import type { PageContext } from "../context";
-import { openDialog } from "../dialog";
-import { badge, button, h, inputField, withBusy } from "../dom";
-import { formatDate, titleCase } from "../format";
+import { formDialog } from "../dialog";
+import { badge, button, h, inputField, loadingStatus, withBusy } from "../dom";
+import { errorText, formatDate, titleCase } from "../format";
 import { icon } from "../icons";
 import { APP_SECTIONS, appSectionPath } from "../nav";
 import { toast } from "../toast";
@@ -64,54 +64,41 @@ export function openNewAppDialog(ctx: PageContext): void {
     autocomplete: "off",
     required: true,
   });
-  const error = h("p", { class: "form-error", role: "alert", hidden: true });
-  const cancel = button("Cancel", { testid: "new-app-cancel" });
-  const create = button("Create app", {
-    variant: "primary",
-    type: "submit",
-    testid: "new-app-submit",
-  });
-  const form = h(
-    "form",
-    { class: "stack", novalidate: true },
-    name.wrap,
-    error,
-    h("div", { class: "dialog-footer" }, cancel, create),
-  );
-  const dialog = openDialog({
+  const { dialog, submit, showError, hideError } = formDialog({
     title: "New app",
     description: "An app gets its own API key, secret key, data and scripts.",
-    body: form,
     testid: "new-app-dialog",
-  });
-  cancel.addEventListener("click", () => dialog.close());
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    error.hidden = true;
-    name.setError("");
-    const value = name.input.value.trim();
-    if (!value) {
-      name.setError("Give the app a name.");
-      name.input.focus();
-      return;
-    }
-    void withBusy(create, () => api.createApp({ name: value })).then(
-      (app) => {
-        ctx.apps.upsert(app);
-        dialog.close();
-        toast(`Created “${app.name}”.`, "success");
-        ctx.navigate(appHome(app));
-      },
-      (err: unknown) => {
-        if (err instanceof ApiError && err.fields.name) {
-          name.setError(err.fieldMessage("name"));
-          name.input.focus();
-        } else if (!(err instanceof ApiError && err.network)) {
-          error.textContent = err instanceof Error ? err.message : String(err);
-          error.hidden = false;
-        }
-      },
-    );
+    formClass: "stack",
+    fields: [name.wrap],
+    submitLabel: "Create app",
+    submitTestid: "new-app-submit",
+    cancelTestid: "new-app-cancel",
+    onSubmit: () => {
+      hideError();
+      name.setError("");
+      const value = name.input.value.trim();
+      if (!value) {
+        name.setError("Give the app a name.");
+        name.input.focus();
+        return;
+      }
+      void withBusy(submit, () => api.createApp({ name: value })).then(
+        (app) => {
+          ctx.apps.upsert(app);
+          dialog.close();
+          toast(`Created “${app.name}”.`, "success");
+          ctx.navigate(appHome(app));
+        },
+        (err: unknown) => {
+          if (err instanceof ApiError && err.fields.name) {
+            name.setError(err.fieldMessage("name"));
+            name.input.focus();
+          } else if (!(err instanceof ApiError && err.network)) {
+            showError(errorText(err));
+          }
+        },
+      );
+    },
   });
 }
 
@@ -123,12 +110,7 @@ export async function appsPage(ctx: PageContext): Promise<void> {
     testid: "new-app",
   });
   newApp.addEventListener("click", () => openNewAppDialog(ctx));
-  const body = h(
-    "div",
-    { class: "loading", role: "status" },
-    h("span", { class: "spinner" }),
-    "Loading apps…",
-  );
+  const body = loadingStatus("Loading apps…");
   ctx.main.replaceChildren(
     h(
       "div",

@@ -6,6 +6,7 @@
 import type { App } from "../api";
 import { openDialog } from "../dialog";
 import { append, button, clear, h, withBusy, type Child } from "../dom";
+import { errorText } from "../format";
 import { icon } from "../icons";
 import {
   tablesApi,
@@ -16,7 +17,6 @@ import {
 } from "../tablesApi";
 import { formatCell, typeLabel } from "../tableValues";
 import { toast } from "../toast";
-import { errorText } from "./tables";
 
 const POLL_MS = 1000;
 

@@ -7,6 +7,7 @@ import { ApiError } from "../api";
 import { forgetParentTables, parentTable } from "../editors";
 import type { PageContext } from "../context";
 import { button, h } from "../dom";
+import { errorText } from "../format";
 import { icon } from "../icons";
 import {
   tablesApi,
@@ -33,10 +34,9 @@ import {
 import { csvImportDialog } from "./csvImport";
 import { deleteRecord, recordDialog, type RecordContext } from "./recordDialog";
 import {
-  errorText,
-  loading,
-  pageApp,
+  pageTableId,
   setTableCrumbs,
+  startTablesAreaPage,
   tableDataPath,
   tableHeader,
 } from "./tables";
@@ -81,12 +81,8 @@ function columnsOf(table: Table): Column[] {
 }
 
 export async function dataBrowserPage(ctx: PageContext): Promise<void> {
-  ctx.setTitle("Data");
-  ctx.setCrumbs([{ label: "Apps", href: "/apps" }, { label: "…" }, { label: "Tables" }]);
-  ctx.main.replaceChildren(loading("Loading table…"));
-  const app = await pageApp(ctx);
-  const tableId = Number(ctx.params.table);
-  if (!Number.isInteger(tableId)) throw new ApiError(404, "No such table.");
+  const app = await startTablesAreaPage(ctx, "Data", "Loading table…");
+  const tableId = pageTableId(ctx);
   const table = await tablesApi.get(app.id, tableId, ctx.signal);
   if (ctx.signal.aborted) return;
   ctx.setTitle(`${table.name} data · ${app.name}`);

@@ -9,7 +9,7 @@ import { Autosaver, type SaveStatus } from "../autosave";
 import type { PageContext } from "../context";
 import { openDialog } from "../dialog";
 import { badge, button, h, withBusy } from "../dom";
-import { formatRelative } from "../format";
+import { errorText, formatRelative } from "../format";
 import { icon } from "../icons";
 import {
   kscriptApi,
@@ -720,9 +720,7 @@ class Ide {
       entries = await kscriptApi.revisions(this.app.id, this.methodId);
     } catch (err) {
       this.historyStale = true;
-      body.replaceChildren(
-        h("p", { class: "form-error" }, err instanceof Error ? err.message : String(err)),
-      );
+      body.replaceChildren(h("p", { class: "form-error" }, errorText(err)));
       return;
     }
     if (this.ctx.signal.aborted) return;

@@ -1,7 +1,8 @@
 /** The create / edit-details dialog of a KScript method: title, return type, parameters. */
 import { ApiError } from "../api";
-import { openDialog } from "../dialog";
+import { formDialog } from "../dialog";
 import { button, h, inputField, selectField, uniqueId, withBusy } from "../dom";
+import { errorText } from "../format";
 import { icon } from "../icons";
 import { PARAM_TYPES, type Definition, type Param, type ReturnType } from "../kscriptApi";
 import { isParamName, methodName } from "../kscriptLogic";
@@ -125,41 +126,9 @@ export function definitionDialog(options: DefinitionDialogOptions): Promise<bool
     h("div", null, add),
   );
 
-  const formError = h("p", {
-    class: "form-error",
-    role: "alert",
-    hidden: true,
-    testid: "kscript-form-error",
-  });
-  const submit = button(options.submitLabel, {
-    variant: "primary",
-    type: "submit",
-    testid: "kscript-form-submit",
-  });
-  const cancel = button("Cancel", { testid: "dialog-cancel" });
-  const form = h(
-    "form",
-    { class: "dialog-form", novalidate: true },
-    title.wrap,
-    returnType.wrap,
-    params,
-    formError,
-    h("div", { class: "dialog-footer" }, cancel, submit),
-  );
-
   const setParamsError = (message: string): void => {
     paramsError.textContent = message;
     paramsError.hidden = message === "";
-  };
-  const clearErrors = (): void => {
-    title.setError("");
-    returnType.setError("");
-    setParamsError("");
-    formError.hidden = true;
-    for (const row of rows) {
-      row.error.hidden = true;
-      row.name.removeAttribute("aria-invalid");
-    }
   };
   const rowError = (row: Row, message: string): void => {
     row.error.textContent = message;
@@ -167,73 +136,81 @@ export function definitionDialog(options: DefinitionDialogOptions): Promise<bool
     row.name.setAttribute("aria-invalid", "true");
   };
 
-  const dialog = openDialog({
+  const { dialog, submit, showError, hideError } = formDialog({
     title: options.title,
-    body: form,
     testid: "kscript-dialog",
+    formClass: "dialog-form",
+    fields: [title.wrap, returnType.wrap, params],
+    submitLabel: options.submitLabel,
+    submitTestid: "kscript-form-submit",
+    cancelTestid: "dialog-cancel",
+    errorTestid: "kscript-form-error",
     initialFocus: () => title.input,
-  });
-  dialog.panel.classList.add("ks-dialog-form");
-  cancel.addEventListener("click", () => dialog.close());
-
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    clearErrors();
-    const value = title.input.value.trim();
-    let ok = true;
-    if (!value) {
-      title.setError("Give the method a title.");
-      ok = false;
-    } else if (!/^[A-Za-z_]/.test(methodName(value))) {
-      title.setError("Start the title with a letter.");
-      ok = false;
-    }
-    const seen = new Set<string>();
-    for (const row of rows) {
-      const name = row.name.value.trim();
-      if (!isParamName(name)) {
-        rowError(row, "Use letters, digits and _, starting with a letter.");
+    onSubmit: () => {
+      clearErrors();
+      const value = title.input.value.trim();
+      let ok = true;
+      if (!value) {
+        title.setError("Give the method a title.");
         ok = false;
-      } else if (seen.has(name)) {
-        rowError(row, "Another parameter has this name.");
+      } else if (!/^[A-Za-z_]/.test(methodName(value))) {
+        title.setError("Start the title with a letter.");
         ok = false;
       }
-      seen.add(name);
-    }
-    if (!ok) return;
-    const definition: Definition = {
-      title: value,
-      return_type: returnType.input.value as ReturnType,
-      params: rows.map((row) => ({
-        name: row.name.value.trim(),
-        type: row.type.value as Param["type"],
-      })),
-    };
-    void withBusy(submit, () => options.submit(definition)).then(
-      () => {
-        done = true;
-        dialog.close();
-      },
-      (err: unknown) => {
-        if (err instanceof ApiError && Object.keys(err.fields).length) {
-          title.setError(err.fieldMessage("title"));
-          returnType.setError(err.fieldMessage("return_type"));
-          setParamsError(err.fieldMessage("params"));
-          const other = Object.keys(err.fields).filter(
-            (k) => !["title", "return_type", "params"].includes(k),
-          );
-          if (other.length) {
-            formError.textContent = other
-              .map((k) => `${k}: ${err.fieldMessage(k)}`)
-              .join(" ");
-            formError.hidden = false;
-          }
-        } else {
-          formError.textContent = err instanceof Error ? err.message : String(err);
-          formError.hidden = false;
+      const seen = new Set<string>();
+      for (const row of rows) {
+        const name = row.name.value.trim();
+        if (!isParamName(name)) {
+          rowError(row, "Use letters, digits and _, starting with a letter.");
+          ok = false;
+        } else if (seen.has(name)) {
+          rowError(row, "Another parameter has this name.");
+          ok = false;
         }
-      },
-    );
+        seen.add(name);
+      }
+      if (!ok) return;
+      const definition: Definition = {
+        title: value,
+        return_type: returnType.input.value as ReturnType,
+        params: rows.map((row) => ({
+          name: row.name.value.trim(),
+          type: row.type.value as Param["type"],
+        })),
+      };
+      void withBusy(submit, () => options.submit(definition)).then(
+        () => {
+          done = true;
+          dialog.close();
+        },
+        (err: unknown) => {
+          if (err instanceof ApiError && Object.keys(err.fields).length) {
+            title.setError(err.fieldMessage("title"));
+            returnType.setError(err.fieldMessage("return_type"));
+            setParamsError(err.fieldMessage("params"));
+            const other = Object.keys(err.fields).filter(
+              (k) => !["title", "return_type", "params"].includes(k),
+            );
+            if (other.length) {
+              showError(other.map((k) => `${k}: ${err.fieldMessage(k)}`).join(" "));
+            }
+          } else {
+            showError(errorText(err));
+          }
+        },
+      );
+    },
   });
+  dialog.panel.classList.add("ks-dialog-form");
+  const clearErrors = (): void => {
+    title.setError("");
+    returnType.setError("");
+    setParamsError("");
+    hideError();
+    for (const row of rows) {
+      row.error.hidden = true;
+      row.name.removeAttribute("aria-invalid");
+    }
+  };
   return dialog.closed.then(() => done);
 }

@@ -3,6 +3,7 @@ import { button, h, uniqueId } from "../dom";
 import { icon } from "../icons";
 import type { LogEntry, Param, RunError, RunResult } from "../kscriptApi";
 import { convertParams } from "../kscriptLogic";
+import { errorText } from "../format";
 
 export interface RunPanelOptions {
   /** Saves the draft, runs it with `values`; rejects with a readable error. */
@@ -240,7 +241,7 @@ export function runPanel(options: RunPanelOptions): RunPanel {
               "div",
               { class: "ks-run-error", role: "alert", testid: "run-error" },
               h("strong", null, "Not run"),
-              h("div", null, err instanceof Error ? err.message : String(err)),
+              h("div", null, errorText(err)),
             ),
           );
         },

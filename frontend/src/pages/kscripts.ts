@@ -3,11 +3,12 @@ import "./kscripts.css";
 import { api, ApiError, type AppDetail } from "../api";
 import type { PageContext } from "../context";
 import { confirmDialog } from "../dialog";
-import { badge, button, h, withBusy, type Child } from "../dom";
+import { badge, button, h, loadingStatus, withBusy, type Child } from "../dom";
 import { formatRelative } from "../format";
 import { icon } from "../icons";
 import { kscriptApi, type Deployment, type MethodSummary } from "../kscriptApi";
 import { deployState, formatSavedAt } from "../kscriptLogic";
+import { ACTIONS_COLUMN, dataTable } from "../tableMarkup";
 import { toast, toastError } from "../toast";
 import { appHome } from "./apps";
 import { definitionDialog } from "./kscriptForm";
@@ -15,21 +16,12 @@ import { definitionDialog } from "./kscriptForm";
 export const kscriptsPath = (appId: string | number): string =>
   `/apps/${encodeURIComponent(String(appId))}/kscripts`;
 
-function loading(text: string): HTMLElement {
-  return h(
-    "div",
-    { class: "loading", role: "status" },
-    h("span", { class: "spinner" }),
-    text,
-  );
-}
-
 /**
  * Loads the app; when its KScript switch is off, says so and returns null (the page
  * offers nothing else then).
  */
 export async function loadKScriptApp(ctx: PageContext): Promise<AppDetail | null> {
-  ctx.main.replaceChildren(loading("Loading KScript…"));
+  ctx.main.replaceChildren(loadingStatus("Loading KScript…"));
   const app = await api.getApp(ctx.params.id ?? "");
   if (ctx.signal.aborted) return null;
   if (app.kscript_enabled) return app;
@@ -256,34 +248,19 @@ export async function kscriptsPage(ctx: PageContext): Promise<void> {
     ).length;
 
     const table = methods.length
-      ? h(
-          "div",
-          { class: "table-wrap" },
-          h(
-            "table",
-            { class: "table", testid: "kscript-table" },
-            h("caption", { class: "sr-only" }, "KScript methods"),
-            h(
-              "thead",
-              null,
-              h(
-                "tr",
-                null,
-                h("th", { scope: "col" }, "Method"),
-                h("th", { scope: "col" }, "Returns"),
-                h("th", { scope: "col" }, "Parameters"),
-                h("th", { scope: "col" }, "Last saved"),
-                h("th", { scope: "col" }, "Live"),
-                h(
-                  "th",
-                  { scope: "col", class: "col-actions" },
-                  h("span", { class: "sr-only" }, "Actions"),
-                ),
-              ),
-            ),
-            h("tbody", null, methods.map(methodRow)),
-          ),
-        )
+      ? dataTable({
+          testid: "kscript-table",
+          caption: "KScript methods",
+          columns: [
+            "Method",
+            "Returns",
+            "Parameters",
+            "Last saved",
+            "Live",
+            ACTIONS_COLUMN,
+          ],
+          rows: methods.map(methodRow),
+        })
       : h(
           "div",
           { class: "empty empty-inline", testid: "kscript-empty" },
@@ -297,58 +274,33 @@ export async function kscriptsPage(ctx: PageContext): Promise<void> {
         );
 
     const history = deployments.length
-      ? h(
-          "div",
-          { class: "table-wrap" },
-          h(
-            "table",
-            { class: "table", testid: "deployments-table" },
-            h("caption", { class: "sr-only" }, "Deployments"),
+      ? dataTable({
+          testid: "deployments-table",
+          caption: "Deployments",
+          columns: ["#", "When", "By", "Methods"],
+          rows: deployments.map((d) =>
             h(
-              "thead",
-              null,
+              "tr",
+              { testid: "deployment-row", "data-number": String(d.number) },
+              h("td", null, `#${d.number} `, d.live ? badge("Live", "success") : null),
               h(
-                "tr",
-                null,
-                h("th", { scope: "col" }, "#"),
-                h("th", { scope: "col" }, "When"),
-                h("th", { scope: "col" }, "By"),
-                h("th", { scope: "col" }, "Methods"),
+                "td",
+                { title: new Date(d.created_at).toLocaleString() },
+                formatSavedAt(d.created_at),
               ),
-            ),
-            h(
-              "tbody",
-              null,
-              deployments.map((d) =>
-                h(
-                  "tr",
-                  { testid: "deployment-row", "data-number": String(d.number) },
-                  h(
-                    "td",
-                    null,
-                    `#${d.number} `,
-                    d.live ? badge("Live", "success") : null,
-                  ),
-                  h(
-                    "td",
-                    { title: new Date(d.created_at).toLocaleString() },
-                    formatSavedAt(d.created_at),
-                  ),
-                  h("td", null, d.created_by ?? "—"),
-                  h(
-                    "td",
-                    { class: "small" },
-                    Object.entries(d.revisions).length
-                      ? Object.entries(d.revisions)
-                          .map(([name, rev]) => `${name} (rev ${rev})`)
-                          .join(", ")
-                      : d.methods.join(", ") || "—",
-                  ),
-                ),
+              h("td", null, d.created_by ?? "—"),
+              h(
+                "td",
+                { class: "small" },
+                Object.entries(d.revisions).length
+                  ? Object.entries(d.revisions)
+                      .map(([name, rev]) => `${name} (rev ${rev})`)
+                      .join(", ")
+                  : d.methods.join(", ") || "—",
               ),
             ),
           ),
-        )
+        })
       : null;
 
     ctx.main.replaceChildren(

@@ -7,10 +7,20 @@ import {
   type UpdatePlatformAppRequest,
 } from "../api";
 import type { PageContext } from "../context";
-import { openDialog } from "../dialog";
-import { badge, button, checkboxField, h, inputField, withBusy } from "../dom";
-import { formatDate } from "../format";
+import { formDialog } from "../dialog";
+import {
+  badge,
+  button,
+  cardSection,
+  checkboxField,
+  h,
+  inputField,
+  loadingStatus,
+  withBusy,
+} from "../dom";
+import { errorText, formatDate } from "../format";
 import { icon } from "../icons";
+import { dataTable } from "../tableMarkup";
 import { toast, toastError } from "../toast";
 
 type Flag = keyof Required<UpdatePlatformAppRequest>;
@@ -129,27 +139,12 @@ function appsTable(apps: PlatformApp[]): HTMLElement {
         h("td", null, flagSwitch(app, "suspended", paintState)),
       );
     });
-  return h(
-    "div",
-    { class: "table-wrap" },
-    h(
-      "table",
-      { class: "table", testid: "platform-apps-table" },
-      h("caption", { class: "sr-only" }, "All apps"),
-      h(
-        "thead",
-        null,
-        h(
-          "tr",
-          null,
-          ["App", "Owners", "Created", "Status", "KScript", "Suspended"].map((t) =>
-            h("th", { scope: "col" }, t),
-          ),
-        ),
-      ),
-      h("tbody", null, rows),
-    ),
-  );
+  return dataTable({
+    testid: "platform-apps-table",
+    caption: "All apps",
+    columns: ["App", "Owners", "Created", "Status", "KScript", "Suspended"],
+    rows,
+  });
 }
 
 function userRow(user: PlatformUser): HTMLElement {
@@ -190,68 +185,58 @@ function openNewUserDialog(onCreated: (user: PlatformUser) => void): void {
     testid: "new-user-staff",
     hint: "Can see every app and user, and manage them here.",
   });
-  const error = h("p", { class: "form-error", role: "alert", hidden: true });
-  const cancel = button("Cancel", { testid: "new-user-cancel" });
-  const create = button("Create user", {
-    variant: "primary",
-    type: "submit",
-    testid: "new-user-submit",
-  });
-  const form = h(
-    "form",
-    { class: "stack", novalidate: true },
-    username.wrap,
-    email.wrap,
-    password.wrap,
-    staff.wrap,
-    error,
-    h("div", { class: "dialog-footer" }, cancel, create),
-  );
-  const dialog = openDialog({ title: "New user", body: form, testid: "new-user-dialog" });
-  cancel.addEventListener("click", () => dialog.close());
   const fields = { username, email, password, is_staff: staff };
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    for (const f of Object.values(fields)) f.setError("");
-    error.hidden = true;
-    const body = {
-      username: username.input.value.trim(),
-      email: email.input.value.trim(),
-      password: password.input.value,
-      is_staff: staff.input.checked,
-    };
-    if (!body.username) {
-      username.setError("Enter a username.");
-      username.input.focus();
-      return;
-    }
-    void withBusy(create, () => api.createPlatformUser(body)).then(
-      (user) => {
-        dialog.close();
-        toast(`Created user ${user.username}.`, "success");
-        onCreated(user);
-      },
-      (err: unknown) => {
-        if (err instanceof ApiError && !err.network) {
-          let shown = false;
-          for (const [name, field] of Object.entries(fields)) {
-            const msg = err.fieldMessage(name);
-            field.setError(msg);
-            if (msg && !shown) {
-              field.input.focus();
-              shown = true;
+  const { dialog, submit, showError, hideError } = formDialog({
+    title: "New user",
+    testid: "new-user-dialog",
+    formClass: "stack",
+    fields: [username.wrap, email.wrap, password.wrap, staff.wrap],
+    submitLabel: "Create user",
+    submitTestid: "new-user-submit",
+    cancelTestid: "new-user-cancel",
+    onSubmit: () => {
+      for (const f of Object.values(fields)) f.setError("");
+      hideError();
+      const body = {
+        username: username.input.value.trim(),
+        email: email.input.value.trim(),
+        password: password.input.value,
+        is_staff: staff.input.checked,
+      };
+      if (!body.username) {
+        username.setError("Enter a username.");
+        username.input.focus();
+        return;
+      }
+      void withBusy(submit, () => api.createPlatformUser(body)).then(
+        (user) => {
+          dialog.close();
+          toast(`Created user ${user.username}.`, "success");
+          onCreated(user);
+        },
+        (err: unknown) => {
+          if (err instanceof ApiError && !err.network) {
+            let shown = false;
+            for (const [name, field] of Object.entries(fields)) {
+              const msg = err.fieldMessage(name);
+              field.setError(msg);
+              if (msg && !shown) {
+                field.input.focus();
+                shown = true;
+              }
+            }
+            const other = Object.keys(err.fields).some((k) => !(k in fields));
+            if (!shown || other) {
+              showError(
+                err.fields.non_field_errors
+                  ? err.fieldMessage("non_field_errors")
+                  : err.detail,
+              );
             }
           }
-          const other = Object.keys(err.fields).some((k) => !(k in fields));
-          if (!shown || other) {
-            error.textContent = err.fields.non_field_errors
-              ? err.fieldMessage("non_field_errors")
-              : err.detail;
-            error.hidden = false;
-          }
-        }
-      },
-    );
+        },
+      );
+    },
   });
 }
 
@@ -271,18 +256,8 @@ export async function platformPage(ctx: PageContext): Promise<void> {
     return;
   }
 
-  const appsBody = h(
-    "div",
-    { class: "loading", role: "status" },
-    h("span", { class: "spinner" }),
-    "Loading apps…",
-  );
-  const usersBody = h(
-    "div",
-    { class: "loading", role: "status" },
-    h("span", { class: "spinner" }),
-    "Loading users…",
-  );
+  const appsBody = loadingStatus("Loading apps…");
+  const usersBody = loadingStatus("Loading users…");
   const newUser = button([icon("plus", 14), "New user"], {
     variant: "primary",
     size: "sm",
@@ -307,33 +282,17 @@ export async function platformPage(ctx: PageContext): Promise<void> {
           ),
         ),
       ),
-      h(
-        "section",
-        {
-          class: "card section",
-          "aria-labelledby": "platform-apps-title",
-          testid: "platform-apps",
-        },
-        h(
-          "div",
-          { class: "section-head" },
-          h("h2", { class: "section-title", id: "platform-apps-title" }, "Apps"),
-        ),
+      cardSection(
+        { title: "Apps", testid: "platform-apps", id: "platform-apps-title" },
         appsBody,
       ),
-      h(
-        "section",
+      cardSection(
         {
-          class: "card section",
-          "aria-labelledby": "platform-users-title",
+          title: "Users",
           testid: "platform-users",
+          id: "platform-users-title",
+          actions: newUser,
         },
-        h(
-          "div",
-          { class: "section-head section-head-row" },
-          h("h2", { class: "section-title", id: "platform-users-title" }, "Users"),
-          newUser,
-        ),
         usersBody,
       ),
     ),
@@ -343,27 +302,12 @@ export async function platformPage(ctx: PageContext): Promise<void> {
   const paintUsers = (): void => {
     const sorted = [...users].sort((a, b) => a.username.localeCompare(b.username));
     usersBody.replaceChildren(
-      h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          { class: "table", testid: "platform-users-table" },
-          h("caption", { class: "sr-only" }, "All users"),
-          h(
-            "thead",
-            null,
-            h(
-              "tr",
-              null,
-              ["Username", "Email", "Role", "Joined"].map((t) =>
-                h("th", { scope: "col" }, t),
-              ),
-            ),
-          ),
-          h("tbody", null, sorted.map(userRow)),
-        ),
-      ),
+      dataTable({
+        testid: "platform-users-table",
+        caption: "All users",
+        columns: ["Username", "Email", "Role", "Joined"],
+        rows: sorted.map(userRow),
+      }),
     );
     usersBody.className = "";
     usersBody.removeAttribute("role");
@@ -381,11 +325,7 @@ export async function platformPage(ctx: PageContext): Promise<void> {
   ]);
   if (ctx.signal.aborted) return;
   const failed = (reason: unknown): HTMLElement =>
-    h(
-      "p",
-      { class: "form-error", role: "alert" },
-      reason instanceof Error ? reason.message : String(reason),
-    );
+    h("p", { class: "form-error", role: "alert" }, errorText(reason));
 
   appsBody.replaceWith(
     appsResult.status === "fulfilled"

@@ -6,12 +6,12 @@
 import { ApiError, type App } from "../api";
 import { confirmDialog, openDialog } from "../dialog";
 import { button, h, withBusy } from "../dom";
+import { errorText } from "../format";
 import { collectValues, fieldEditor, type Editor } from "../editors";
 import { icon } from "../icons";
 import { tablesApi, type Table, type TableRecord } from "../tablesApi";
 import { formatEpoch, onDeleteLabel } from "../tableValues";
 import { toast } from "../toast";
-import { errorText } from "./tables";
 
 export interface RecordContext {
   app: App;

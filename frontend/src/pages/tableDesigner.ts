@@ -4,10 +4,21 @@
  */
 import { ApiError } from "../api";
 import type { PageContext } from "../context";
-import { confirmDialog, openDialog } from "../dialog";
-import { badge, button, h, inputField, selectField, withBusy, type Child } from "../dom";
+import { confirmDialog, formDialog } from "../dialog";
+import {
+  badge,
+  button,
+  cardSection,
+  h,
+  inputField,
+  selectField,
+  withBusy,
+  type Child,
+} from "../dom";
 import { forgetParentTables } from "../editors";
+import { errorText } from "../format";
 import { icon } from "../icons";
+import { ACTIONS_COLUMN, dataTable } from "../tableMarkup";
 import {
   tablesApi,
   type FieldType,
@@ -18,12 +29,10 @@ import {
 import { FIELD_TYPES, ON_DELETE, onDeleteLabel, typeLabel } from "../tableValues";
 import { toast, toastError } from "../toast";
 import {
-  cardSection,
   deleteTableFlow,
-  errorText,
-  loading,
-  pageApp,
+  pageTableId,
   setTableCrumbs,
+  startTablesAreaPage,
   tableDataPath,
   tableHeader,
   tableNameDialog,
@@ -47,12 +56,8 @@ function typeCell(type: FieldType): HTMLElement {
 }
 
 export async function tableDesignerPage(ctx: PageContext): Promise<void> {
-  ctx.setTitle("Table");
-  ctx.setCrumbs([{ label: "Apps", href: "/apps" }, { label: "…" }, { label: "Tables" }]);
-  ctx.main.replaceChildren(loading("Loading table…"));
-  const app = await pageApp(ctx);
-  const tableId = Number(ctx.params.table);
-  if (!Number.isInteger(tableId)) throw new ApiError(404, "No such table.");
+  const app = await startTablesAreaPage(ctx, "Table", "Loading table…");
+  const tableId = pageTableId(ctx);
   let [table, tables] = await Promise.all([
     tablesApi.get(app.id, tableId, ctx.signal),
     tablesApi.list(app.id, ctx.signal),
@@ -138,38 +143,22 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
       ),
     );
     const rows = table.fields.map((field) => fieldRow(field));
-    const list = h(
-      "div",
-      { class: "table-wrap" },
-      h(
-        "table",
-        { class: "table fields-table", testid: "fields-table" },
-        h("caption", { class: "sr-only" }, `Fields of ${table.name}`),
-        h(
-          "thead",
-          null,
-          h(
-            "tr",
-            null,
-            h("th", { scope: "col" }, "Field"),
-            h("th", { scope: "col" }, "Type"),
-            h("th", { scope: "col" }, "Details"),
-            h(
-              "th",
-              { scope: "col", class: "col-actions" },
-              h("span", { class: "sr-only" }, "Actions"),
-            ),
-          ),
-        ),
-        h("tbody", null, systemRows, rows),
-      ),
-    );
+    const list = dataTable({
+      testid: "fields-table",
+      caption: `Fields of ${table.name}`,
+      columns: ["Field", "Type", "Details", ACTIONS_COLUMN],
+      rows: [systemRows, rows],
+      tableClass: "fields-table",
+    });
     return cardSection(
-      "Fields",
-      table.fields.length
-        ? null
-        : "Only the system fields so far. Add the fields your records need below.",
-      "fields",
+      {
+        title: "Fields",
+        description: table.fields.length
+          ? null
+          : "Only the system fields so far. Add the fields your records need below.",
+        testid: "fields",
+        id: "sec-fields",
+      },
       list,
       addFieldForm(),
     );
@@ -398,62 +387,47 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
         : "Changing the type converts every value. If one does not convert, nothing changes.",
     );
     type.wrap.insertBefore(warn, type.wrap.querySelector(".field-error"));
-    const error = h("p", { class: "form-error", role: "alert", hidden: true });
-    const save = button("Save field", {
-      variant: "primary",
-      type: "submit",
-      testid: "edit-field-submit",
-    });
-    const cancel = button("Cancel");
-    const form = h(
-      "form",
-      { class: "dialog-form", novalidate: true },
-      name.wrap,
-      type.wrap,
-      error,
-      h("div", { class: "dialog-footer" }, cancel, save),
-    );
-    const dialog = openDialog({
+    const { dialog, submit, showError, hideError } = formDialog({
       title: `Edit field ${field.name}`,
-      body: form,
       testid: "edit-field-dialog",
-    });
-    cancel.addEventListener("click", () => dialog.close());
-    form.addEventListener("submit", (event: Event) => {
-      event.preventDefault();
-      name.setError("");
-      type.setError("");
-      error.hidden = true;
-      const body: { name?: string; type?: FieldType } = {};
-      const newName = name.input.value.trim();
-      if (!newName) {
-        name.setError("The name cannot be empty.");
-        return;
-      }
-      if (newName !== field.name) body.name = newName;
-      if (type.input.value !== field.type) body.type = type.input.value as FieldType;
-      if (!body.name && !body.type) {
-        dialog.close();
-        return;
-      }
-      void withBusy(save, () =>
-        tablesApi.updateField(app.id, table.id, field.id, body),
-      ).then(
-        async (updated) => {
+      formClass: "dialog-form",
+      fields: [name.wrap, type.wrap],
+      submitLabel: "Save field",
+      submitTestid: "edit-field-submit",
+      onSubmit: () => {
+        name.setError("");
+        type.setError("");
+        hideError();
+        const body: { name?: string; type?: FieldType } = {};
+        const newName = name.input.value.trim();
+        if (!newName) {
+          name.setError("The name cannot be empty.");
+          return;
+        }
+        if (newName !== field.name) body.name = newName;
+        if (type.input.value !== field.type) body.type = type.input.value as FieldType;
+        if (!body.name && !body.type) {
           dialog.close();
-          toast(`Saved ${updated.name} (${typeLabel(updated.type)}).`, "success", 2500);
-          await reload();
-        },
-        (err: unknown) => {
-          if (err instanceof ApiError && (err.fields.name || err.fields.type)) {
-            name.setError(err.fieldMessage("name"));
-            type.setError(err.fieldMessage("type"));
-          } else {
-            error.textContent = errorText(err);
-            error.hidden = false;
-          }
-        },
-      );
+          return;
+        }
+        void withBusy(submit, () =>
+          tablesApi.updateField(app.id, table.id, field.id, body),
+        ).then(
+          async (updated) => {
+            dialog.close();
+            toast(`Saved ${updated.name} (${typeLabel(updated.type)}).`, "success", 2500);
+            await reload();
+          },
+          (err: unknown) => {
+            if (err instanceof ApiError && (err.fields.name || err.fields.type)) {
+              name.setError(err.fieldMessage("name"));
+              type.setError(err.fieldMessage("type"));
+            } else {
+              showError(errorText(err));
+            }
+          },
+        );
+      },
     });
   }
 
@@ -499,17 +473,20 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
       ),
     ];
     return cardSection(
-      "Relations",
-      items.length
-        ? null
-        : h(
-            "span",
-            null,
-            "No links yet. A Belongs To field links this table to another; a Belongs To field in another table that points here appears as ",
-            h("em", null, "has many"),
-            ".",
-          ),
-      "relations",
+      {
+        title: "Relations",
+        description: items.length
+          ? null
+          : h(
+              "span",
+              null,
+              "No links yet. A Belongs To field links this table to another; a Belongs To field in another table that points here appears as ",
+              h("em", null, "has many"),
+              ".",
+            ),
+        testid: "relations",
+        id: "sec-relations",
+      },
       items.length ? h("ul", { class: "relation-items" }, items) : null,
     );
   }

@@ -4,11 +4,12 @@
  */
 import { ApiError, type App } from "../api";
 import { confirmDialog } from "../dialog";
-import { button, h, withBusy } from "../dom";
+import { button, cardSection, h, withBusy } from "../dom";
+import { errorText } from "../format";
 import { icon } from "../icons";
+import { ACTIONS_COLUMN, dataTable } from "../tableMarkup";
 import { tablesApi, type Table } from "../tablesApi";
 import { toast } from "../toast";
-import { cardSection, errorText } from "./tables";
 
 export interface DesignerContext {
   app: App;
@@ -63,37 +64,21 @@ export function indexesSection({ app, table, reload }: DesignerContext): HTMLEle
     );
   });
   const list = rows.length
-    ? h(
-        "div",
-        { class: "table-wrap" },
-        h(
-          "table",
-          { class: "table", testid: "indexes-table" },
-          h(
-            "thead",
-            null,
-            h(
-              "tr",
-              null,
-              h("th", { scope: "col" }, "Columns (in order)"),
-              h("th", { scope: "col" }, "Index name"),
-              h(
-                "th",
-                { scope: "col", class: "col-actions" },
-                h("span", { class: "sr-only" }, "Actions"),
-              ),
-            ),
-          ),
-          h("tbody", null, rows),
-        ),
-      )
+    ? dataTable({
+        testid: "indexes-table",
+        columns: ["Columns (in order)", "Index name", ACTIONS_COLUMN],
+        rows,
+      })
     : null;
   return cardSection(
-    "Indexes",
-    rows.length
-      ? "Indexes make sorting and filtering by their columns fast on big tables."
-      : "No indexes. Add one for the fields you sort or filter big tables by; a composite index serves its first columns too.",
-    "indexes",
+    {
+      title: "Indexes",
+      description: rows.length
+        ? "Indexes make sorting and filtering by their columns fast on big tables."
+        : "No indexes. Add one for the fields you sort or filter big tables by; a composite index serves its first columns too.",
+      testid: "indexes",
+      id: "sec-indexes",
+    },
     list,
     addIndexForm({ app, table, reload }),
   );

@@ -6,9 +6,11 @@ import "../tables.css";
 import { ApiError, type App } from "../api";
 import { copyWithToast } from "../clipboard";
 import type { PageContext } from "../context";
-import { confirmDialog, openDialog } from "../dialog";
-import { button, h, inputField, withBusy, type Child } from "../dom";
+import { confirmDialog, formDialog } from "../dialog";
+import { button, h, inputField, loadingStatus, withBusy, type Child } from "../dom";
+import { errorText } from "../format";
 import { icon } from "../icons";
+import { ACTIONS_COLUMN, dataTable } from "../tableMarkup";
 import { tablesApi, type Table } from "../tablesApi";
 import { countLabel } from "../tableValues";
 import { toast } from "../toast";
@@ -21,15 +23,6 @@ export const tablePath = (appId: string | number, tableId: number): string =>
 export const tableDataPath = (appId: string | number, tableId: number): string =>
   `${tablePath(appId, tableId)}/data`;
 
-export function loading(text: string): HTMLElement {
-  return h(
-    "div",
-    { class: "loading", role: "status" },
-    h("span", { class: "spinner" }),
-    text,
-  );
-}
-
 /** The app of the page, from the shell's cache; a 404 when the user has no such app. */
 export async function pageApp(ctx: PageContext): Promise<App> {
   const id = ctx.params.id ?? "";
@@ -39,8 +32,26 @@ export async function pageApp(ctx: PageContext): Promise<App> {
   return app;
 }
 
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/**
+ * Opens a page of the tables area: a provisional title and crumbs and a loading line
+ * until the page's app is known.
+ */
+export async function startTablesAreaPage(
+  ctx: PageContext,
+  title: string,
+  loadingText: string,
+): Promise<App> {
+  ctx.setTitle(title);
+  ctx.setCrumbs([{ label: "Apps", href: "/apps" }, { label: "…" }, { label: "Tables" }]);
+  ctx.main.replaceChildren(loadingStatus(loadingText));
+  return pageApp(ctx);
+}
+
+/** The page's table id; a 404 when it is not a number. */
+export function pageTableId(ctx: PageContext): number {
+  const tableId = Number(ctx.params.table);
+  if (!Number.isInteger(tableId)) throw new ApiError(404, "No such table.");
+  return tableId;
 }
 
 /** An alias in a code chip with a copy button: K.query uses it as the SQL table name. */
@@ -62,27 +73,6 @@ export function aliasChip(alias: string, testid = "table-alias"): HTMLElement {
     { class: "alias" },
     h("code", { class: "alias-code", testid, title: "Use this name in K.query" }, alias),
     copy,
-  );
-}
-
-/** A card with a heading, an optional description and a body. */
-export function cardSection(
-  title: string,
-  description: Child,
-  testid: string,
-  ...body: Child[]
-): HTMLElement {
-  const id = `sec-${testid}`;
-  return h(
-    "section",
-    { class: "card section", "aria-labelledby": id, testid },
-    h(
-      "div",
-      { class: "section-head" },
-      h("h2", { class: "section-title", id }, title),
-      description ? h("p", { class: "muted" }, description) : null,
-    ),
-    ...body,
   );
 }
 
@@ -195,49 +185,36 @@ export function tableNameDialog(options: {
     hint: "Letters, digits and underscores; usually a plural noun like photos.",
   });
   name.input.classList.add("mono");
-  const submit = button(options.submitLabel, {
-    variant: "primary",
-    type: "submit",
-    testid: `${options.testid}-submit`,
-  });
-  const cancel = button("Cancel", { testid: `${options.testid}-cancel` });
-  const error = h("p", { class: "form-error", role: "alert", hidden: true });
-  const form = h(
-    "form",
-    { class: "dialog-form", novalidate: true },
-    name.wrap,
-    error,
-    h("div", { class: "dialog-footer" }, cancel, submit),
-  );
-  const dialog = openDialog({
+  const { dialog, submit, showError, hideError } = formDialog({
     title: options.title,
     description: options.description,
-    body: form,
     testid: `${options.testid}-dialog`,
-  });
-  cancel.addEventListener("click", () => dialog.close());
-  form.addEventListener("submit", (event: Event) => {
-    event.preventDefault();
-    name.setError("");
-    error.hidden = true;
-    const value = name.input.value.trim();
-    if (!value) {
-      name.setError("Give the table a name.");
-      name.input.focus();
-      return;
-    }
-    void withBusy(submit, () => options.submit(value)).then(
-      () => dialog.close(),
-      (err: unknown) => {
-        if (err instanceof ApiError && err.fields.name) {
-          name.setError(err.fieldMessage("name"));
-          name.input.focus();
-        } else {
-          error.textContent = errorText(err);
-          error.hidden = false;
-        }
-      },
-    );
+    formClass: "dialog-form",
+    fields: [name.wrap],
+    submitLabel: options.submitLabel,
+    submitTestid: `${options.testid}-submit`,
+    cancelTestid: `${options.testid}-cancel`,
+    onSubmit: () => {
+      name.setError("");
+      hideError();
+      const value = name.input.value.trim();
+      if (!value) {
+        name.setError("Give the table a name.");
+        name.input.focus();
+        return;
+      }
+      void withBusy(submit, () => options.submit(value)).then(
+        () => dialog.close(),
+        (err: unknown) => {
+          if (err instanceof ApiError && err.fields.name) {
+            name.setError(err.fieldMessage("name"));
+            name.input.focus();
+          } else {
+            showError(errorText(err));
+          }
+        },
+      );
+    },
   });
 }
 
@@ -315,10 +292,7 @@ export function setTableCrumbs(ctx: PageContext, app: App, table?: Table): void 
 }
 
 export async function tablesPage(ctx: PageContext): Promise<void> {
-  ctx.setTitle("Tables");
-  ctx.setCrumbs([{ label: "Apps", href: "/apps" }, { label: "…" }, { label: "Tables" }]);
-  ctx.main.replaceChildren(loading("Loading tables…"));
-  const app = await pageApp(ctx);
+  const app = await startTablesAreaPage(ctx, "Tables", "Loading tables…");
   let tables = await tablesApi.list(app.id, ctx.signal);
   if (ctx.signal.aborted) return;
   ctx.setTitle(`${app.name} · Tables`);
@@ -458,33 +432,19 @@ export async function tablesPage(ctx: PageContext): Promise<void> {
         h(
           "div",
           { class: "card" },
-          h(
-            "div",
-            { class: "table-wrap table-wrap-flush" },
-            h(
-              "table",
-              { class: "table", testid: "tables-table" },
-              h("caption", { class: "sr-only" }, "Tables of this app"),
-              h(
-                "thead",
-                null,
-                h(
-                  "tr",
-                  null,
-                  h("th", { scope: "col" }, "Name"),
-                  h("th", { scope: "col" }, "Alias (for K.query)"),
-                  h("th", { scope: "col", class: "num" }, "Fields"),
-                  h("th", { scope: "col", class: "num" }, "Records"),
-                  h(
-                    "th",
-                    { scope: "col", class: "col-actions" },
-                    h("span", { class: "sr-only" }, "Actions"),
-                  ),
-                ),
-              ),
-              h("tbody", null, rows),
-            ),
-          ),
+          dataTable({
+            testid: "tables-table",
+            caption: "Tables of this app",
+            columns: [
+              "Name",
+              "Alias (for K.query)",
+              { label: "Fields", class: "num" },
+              { label: "Records", class: "num" },
+              ACTIONS_COLUMN,
+            ],
+            rows,
+            wrapClass: "table-wrap-flush",
+          }),
         ),
       ),
     );

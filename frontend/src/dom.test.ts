@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { cardSection, h, loadingStatus } from "./dom";
+
+describe("loadingStatus", () => {
+  it("is a status line with a spinner", () => {
+    expect(loadingStatus("Loading apps…").outerHTML).toBe(
+      '<div class="loading" role="status"><span class="spinner"></span>Loading apps…</div>',
+    );
+  });
+});
+
+describe("cardSection", () => {
+  it("is labelled by its heading and shows the description", () => {
+    const section = cardSection(
+      {
+        title: "Members",
+        description: "Who can work on it.",
+        testid: "members",
+        id: "card-members",
+      },
+      h("p", null, "body"),
+    );
+    expect(section.outerHTML).toBe(
+      '<section class="card section" aria-labelledby="card-members" data-testid="members">' +
+        '<div class="section-head"><h2 class="section-title" id="card-members">Members</h2>' +
+        '<p class="muted">Who can work on it.</p></div><p>body</p></section>',
+    );
+  });
+
+  it("leaves out an empty description and lays out actions in a row", () => {
+    const add = h("button", null, "Add");
+    const section = cardSection({
+      title: "Users",
+      description: null,
+      testid: "users",
+      id: "users-title",
+      actions: add,
+    });
+    const head = section.querySelector(".section-head");
+    expect(head?.className).toBe("section-head section-head-row");
+    expect(head?.querySelector("p")).toBeNull();
+    expect(head?.lastElementChild).toBe(add);
+  });
+});
