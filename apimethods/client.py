@@ -3,6 +3,10 @@
 Every protocol-level outcome is HTTP 200 with a full envelope in the requested format;
 the codec in apimethods.wire does the parsing and rendering, this view the order of
 checks: verb, path and format, size, body, credentials, suspension, method, result.
+
+`ClientEndpointMiddleware` sends versioned client paths straight here, past the URL
+resolver and the browser middleware (sessions, CSRF, auth, messages) that this endpoint
+never uses.
 """
 
 from __future__ import annotations
@@ -10,12 +14,15 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -39,12 +46,48 @@ logger = logging.getLogger(__name__)
 FORMATS = ("json", "plist")
 
 
+_APP_COLUMNS = ("id", "secret_key", "suspended", "script_timeout_seconds", "live__deployment_id", "schema_version")
+_app_sql: str | None = None
+
+
+def _app_query() -> str:
+    """App, live deployment and schema version in one statement (built once from the models).
+
+    Read on every call, never cached: a rotated secret, a suspension or a new deployment
+    takes effect with the next request in every process.
+    """
+    global _app_sql
+    if _app_sql is None:
+        from apimethods.models import LiveDeployment
+        from console.tables.models import TableSequence
+
+        app, live, sequence = App._meta.db_table, LiveDeployment._meta.db_table, TableSequence._meta.db_table
+        _app_sql = (
+            f'SELECT a."id", a."secret_key", a."suspended", a."script_timeout_seconds", l."deployment_id",'
+            f' s."schema_version" FROM "{app}" a LEFT JOIN "{live}" l ON l."app_id" = a."id"'
+            f' LEFT JOIN "{sequence}" s ON s."app_id" = a."id" WHERE a."api_key" = %s'
+        )
+    return _app_sql
+
+
 def _app_row(api_key: str) -> dict[str, Any] | None:
-    return (
-        App.objects.filter(api_key=api_key)
-        .values("id", "secret_key", "suspended", "script_timeout_seconds", "live__deployment_id")
-        .first()
-    )
+    # TRICKY: straight on the psycopg connection, past Django's cursor wrapper and its
+    # per-request health check (a SELECT 1 round trip): this read is its own health
+    # check — on a connection that died in between, reconnect once and ask again. It is
+    # a prepared statement (planned once per connection), so the join costs no planning.
+    query = _app_query()
+    for attempt in (1, 2):
+        with connection.wrap_database_errors:
+            connection.ensure_connection()
+            raw = connection.connection
+            try:
+                row = psycopg.Cursor(raw).execute(query, [api_key], prepare=True).fetchone()
+                break
+            except psycopg.OperationalError:
+                if attempt == 2 or not (raw.closed or raw.broken):
+                    raise
+        connection.close()
+    return None if row is None else dict(zip(_APP_COLUMNS, row, strict=True))
 
 
 def _authorised(
@@ -63,6 +106,25 @@ def _authorised(
     if hashed_key and salt is not None:
         return hashed_key_matches(secret, salt, hashed_key)
     return False
+
+
+# The first client route of console/urls.py, matched against the path without its leading
+# "/" as the resolver does (tests/apimethods/test_client_protocol.py checks they agree).
+VERSIONED_PATH = re.compile(r"^/*b2(?:\.[0-9]+)?/")
+
+
+class ClientEndpointMiddleware:
+    """Route versioned client calls to `client_endpoint` directly. Placed right after
+    SecurityMiddleware: the host is still checked against ALLOWED_HOSTS."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if VERSIONED_PATH.match(request.path_info[1:]):
+            request.get_host()  # raises DisallowedHost (a 400) like CommonMiddleware would
+            return client_endpoint(request)
+        return self.get_response(request)
 
 
 def _wire_message(exc: WireError) -> str:
@@ -159,6 +221,8 @@ def _handle(request: HttpRequest) -> HttpResponse:
             params=params,
             session_token=session_token or str(uuid.uuid4()),
             timeout_s=timeout,
+            # No TableSequence row yet: the app never had a table (scripting.NO_TABLES_YET).
+            schema_version=-1 if app["schema_version"] is None else app["schema_version"],
         )
         session_token = context.session_token
         payload = method.invoke(context)

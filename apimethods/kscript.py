@@ -48,13 +48,16 @@ def _limits(timeout_s: float) -> RunLimits:
     return RunLimits(timeout_s=float(timeout_s), memory_bytes=settings.KILN_SCRIPT_MEMORY_MIB * 1024 * 1024)
 
 
-def database_scope(app_id: int) -> AbstractContextManager[Any]:
-    """The app's database for one invocation (a transaction), when tables exist."""
+def database_scope(app_id: int, schema_version: Any = None) -> AbstractContextManager[Any]:
+    """The app's database for one invocation (a transaction), when tables exist.
+
+    schema_version: the app's schema version if the caller read it with the app (saves a
+    query), or None to read it here."""
     try:
-        from console.tables.scripting import script_database
+        from console.tables.scripting import UNKNOWN_VERSION, script_database
     except ImportError:
         return nullcontext(None)
-    return script_database(app_id)
+    return script_database(app_id, version=UNKNOWN_VERSION if schema_version is None else schema_version)
 
 
 def run(scope: ScriptScope, spec: ScriptSpec, params: Mapping[str, Any]) -> RunResult:
@@ -96,10 +99,15 @@ def run(scope: ScriptScope, spec: ScriptSpec, params: Mapping[str, Any]) -> RunR
 
 
 def run_top_level(
-    app_id: int, timeout_s: float, scripts: Mapping[str, ScriptSpec], spec: ScriptSpec, params: Mapping[str, Any],
+    app_id: int,
+    timeout_s: float,
+    scripts: Mapping[str, ScriptSpec],
+    spec: ScriptSpec,
+    params: Mapping[str, Any],
     session_token: str,
+    schema_version: int | None = None,
 ) -> RunResult:
-    with database_scope(app_id) as database:
+    with database_scope(app_id, schema_version) as database:
         scope = ScriptScope(app_id, timeout_s, scripts, session_token, database)
         # An exception here leaves the `with` by raising, which rolls the transaction back.
         return run(scope, spec, params)
@@ -168,7 +176,7 @@ def build_live_method(app_id: int, alias: str, spec: dict[str, Any], siblings: M
     me = scripts[alias]
 
     def invoke(ctx: CallContext) -> Any:
-        result = run_top_level(app_id, ctx.timeout_s, scripts, me, ctx.params, ctx.session_token)
+        result = run_top_level(app_id, ctx.timeout_s, scripts, me, ctx.params, ctx.session_token, ctx.schema_version)
         return payload_of(result, me.return_type)
 
     return LiveMethod(alias, me.params, invoke)

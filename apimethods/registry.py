@@ -22,6 +22,8 @@ class CallContext:
     params: Mapping[str, Any]
     session_token: str
     timeout_s: float = 30.0
+    # The app's schema version, read with the app (keys the per-process table metadata cache).
+    schema_version: int | None = None
 
 
 @dataclass(frozen=True)

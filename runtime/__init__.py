@@ -104,8 +104,10 @@ def run_script(
             failure = _failure(error, invocation)
         run_done = time.perf_counter()
         if not engine.broken:
+            # The cleanup runs in V8 while we return; the next checkout collects its verdict.
             try:
-                healthy = engine.call(context.cleanup, Deadline(limits.cleanup_timeout_s)) is True
+                context.cleaning = (engine.start(context.cleanup), Deadline(limits.cleanup_timeout_s))
+                healthy = True
             except RawEngineError:
                 healthy = False
     finally:

@@ -90,6 +90,7 @@ class Engine:
         self._serving = False
         self._memory_limit = 0
         self._keep: list[Any] = []
+        self._started: tuple[int, int] | None = None  # a `start`ed call not yet finished
         self.channel: Channel | None = None
 
         @mr_callback_func
@@ -218,6 +219,24 @@ class Engine:
         )
         return self._result(raw)
 
+    def start(self, function: Any) -> tuple[int, int]:
+        """Start calling a JS function handle with no arguments and return at once; the
+        isolate works on it meanwhile. No host calls are served (the function must not
+        make any). Collect the result with `finish`, before anything else runs here."""
+        if self.broken:
+            raise RawEngineError("broken", "context is broken")
+        callback_id = next(self._callback_ids)
+        argv, this = self._no_args
+        task_id = self._dll.mr_call_function(self._ctx, function, this, argv, callback_id)
+        self._started = (callback_id, task_id)
+        return callback_id, task_id
+
+    def finish(self, started: tuple[int, int], deadline: Deadline) -> Any:
+        """The result of a call begun with `start` (waits for it, cancels it at the deadline)."""
+        callback_id, task_id = started
+        self._started = None
+        return self._result(self._wait(task_id, callback_id, deadline, None))
+
     def item(self, obj: Any, index: int) -> Any:
         key = self._dll.mr_alloc_int_val(self._ctx, index, T_INT)
         try:
@@ -259,9 +278,16 @@ class Engine:
             self._memory_limit = limit
 
     def close(self) -> None:
-        ctx, self._ctx = self._ctx, None
-        if ctx is None:
+        if self._ctx is None:
             return
+        if self._started is not None and not self.broken:
+            # TRICKY: freeing a context whose result callback is still undelivered hangs
+            # mr_free_context (seen at interpreter exit); take the result first.
+            try:
+                self.finish(self._started, Deadline(_CANCEL_GRACE_S))
+            except RawEngineError:
+                pass
+        ctx, self._ctx = self._ctx, None
         self.broken = True
         self.channel = None
         self._keep.clear()

@@ -1,14 +1,19 @@
 """Warm V8 contexts per process, keyed by app; never shared between apps.
 
-`checkout(app_id)` hands out an idle context of that app or builds one; `checkin`
-returns it unless it is broken or dirty (then it is closed). Idle contexts are capped per
+`checkout(app_id)` hands out an idle, clean context of that app or builds one; `checkin`
+returns it unless it is broken (then it is closed). A context may come back with its
+after-run cleanup still running in V8 (`cleaning`): the isolate restores the globals while
+Python sends the response, and the next checkout collects the verdict — a context that
+could not be cleaned is closed then and never handed out. Idle contexts are capped per
 app and in total (least recently used app loses one first). Thread-safe.
 """
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +21,7 @@ from typing import Any
 from runtime import prelude
 from runtime.binds import all_binds
 from runtime.engine import Engine
+from runtime.errors import RawEngineError
 from runtime.limits import Deadline
 
 BUFFER_BYTES = 256 * 1024
@@ -30,6 +36,19 @@ class Context:
     run: Any
     cleanup: Any
     created: float
+    # A cleanup started with Engine.start and not yet collected, and its deadline.
+    cleaning: tuple[tuple[int, int], Deadline] | None = None
+
+    def settle(self) -> bool:
+        """Collect a pending cleanup: True when the context is clean and usable."""
+        if self.cleaning is None:
+            return not self.engine.broken
+        started, deadline = self.cleaning
+        self.cleaning = None
+        try:
+            return self.engine.finish(started, deadline) is True and not self.engine.broken
+        except RawEngineError:
+            return False
 
     @property
     def app_id(self) -> str:
@@ -71,13 +90,19 @@ class Pool:
         self._lock = threading.Lock()
         self.created = 0
         self.discarded = 0
+        _pools.add(self)
 
     def checkout(self, app_id: str) -> Context:
-        with self._lock:
-            contexts = self._idle.get(app_id)
-            if contexts:
+        while True:
+            with self._lock:
+                contexts = self._idle.get(app_id)
+                if not contexts:
+                    break
                 self._idle.move_to_end(app_id)
-                return contexts.pop()
+                context = contexts.pop()
+            if context.settle():
+                return context
+            self._close(context)
         context = create_context(app_id)
         with self._lock:
             self.created += 1
@@ -126,6 +151,7 @@ class Pool:
             contexts = [c for group in self._idle.values() for c in group]
             self._idle.clear()
         for context in contexts:
+            context.settle()
             context.engine.close()
 
 
@@ -139,3 +165,15 @@ def default_pool() -> Pool:
         if _default is None:
             _default = Pool()
         return _default
+
+
+_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_pools() -> None:
+    # TRICKY: a cleanup still running when the interpreter finalises would call back into
+    # Python after it can no longer take the GIL, and freeing its context then hangs the
+    # exit. Collect and close every pool's contexts while Python is still whole.
+    for pool in list(_pools):
+        pool.close()

@@ -232,7 +232,10 @@ function hiddenIntrinsics() {
   return out;
 }
 
-const OBJS = [], PROTOS = [], EXTS = [], KEYS = [], DESCS = [];
+// DESCS keeps null-prototype descriptors to restore from; FLAT the same facts as plain
+// array entries (5 per key: is-data, value|get, writable|set, enumerable, configurable),
+// because reading fields of null-prototype objects is slow and cleanup() compares every key.
+const OBJS = [], PROTOS = [], EXTS = [], KEYS = [], DESCS = [], FLAT = [];
 function snapshot() {
   const seen = new WeakSetCtor();
   const stack = [G];
@@ -247,24 +250,27 @@ function snapshot() {
     if (wsHas(seen, o)) continue;
     wsAdd(seen, o);
     const keys = ownKeys(o);
-    const descs = [];
+    const descs = [], flat = [];
     for (let i = 0; i < keys.length; i++) {
       const d = gOPD(o, keys[i]);
+      const isData = hasOwn(d, 'value');
+      arrayPush(flat, isData, isData ? d.value : d.get, isData ? d.writable : d.set, d.enumerable, d.configurable);
       setProto(d, null);
       arrayPush(descs, d);
-      if (hasOwn(d, 'value')) push(d.value); else { push(d.get); push(d.set); }
+      if (isData) push(d.value); else { push(d.get); push(d.set); }
     }
     push(getProto(o));
     if (isFrozen(o) && o !== G) continue;  // cannot change; nothing to restore
     arrayPush(OBJS, o); arrayPush(PROTOS, getProto(o)); arrayPush(EXTS, isExtensible(o));
-    arrayPush(KEYS, keys); arrayPush(DESCS, descs);
+    arrayPush(KEYS, keys); arrayPush(DESCS, descs); arrayPush(FLAT, flat);
   }
 }
 
-function sameDescriptor(d, s) {
-  if (d.enumerable !== s.enumerable || d.configurable !== s.configurable) return false;
-  if (hasOwn(s, 'value')) return hasOwn(d, 'value') && objectIs(d.value, s.value) && d.writable === s.writable;
-  return hasOwn(d, 'get') && d.get === s.get && d.set === s.set;
+// d: a fresh descriptor from gOPD (its fields are own); flat[at..at+4]: the snapshot's.
+function sameDescriptor(d, flat, at) {
+  if (d.enumerable !== flat[at + 3] || d.configurable !== flat[at + 4]) return false;
+  if (flat[at]) return hasOwn(d, 'value') && objectIs(d.value, flat[at + 1]) && d.writable === flat[at + 2];
+  return hasOwn(d, 'get') && d.get === flat[at + 1] && d.set === flat[at + 2];
 }
 
 const RESET_REGEXP = /(?:)/;
@@ -274,10 +280,10 @@ function cleanup() {
     const o = OBJS[i];
     if (getProto(o) !== PROTOS[i] && !setProto(o, PROTOS[i])) clean = false;
     if (EXTS[i] && !isExtensible(o)) clean = false;
-    const keys = KEYS[i], descs = DESCS[i];
+    const keys = KEYS[i], descs = DESCS[i], flat = FLAT[i];
     for (let j = 0; j < keys.length; j++) {
       const d = gOPD(o, keys[j]);
-      if (d === undefined || !sameDescriptor(d, descs[j])) {
+      if (d === undefined || !sameDescriptor(d, flat, 5 * j)) {
         if (!reflectDefine(o, keys[j], descs[j])) clean = false;
       }
     }

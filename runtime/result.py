@@ -18,9 +18,9 @@ class LogEntry:
 
 @dataclass(frozen=True)
 class Timings:
-    checkout_s: float
+    checkout_s: float  # includes collecting the previous run's cleanup of that context
     run_s: float
-    cleanup_s: float
+    cleanup_s: float  # starting the cleanup; V8 finishes it after the run returns
     bridge_calls: int
     bridge_s: float
 

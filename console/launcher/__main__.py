@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from console.launcher.embedded import EmbeddedPostgres, EmbeddedRedis
+from console.launcher.web import gunicorn_command
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"
@@ -117,26 +118,7 @@ def command_run(args: argparse.Namespace) -> int:
         manage("ensure_admin")
         host, port, ws_port = args.host, args.port, args.ws_port
         os.environ.setdefault("KILN_WS_URL", f"ws://{{host}}:{ws_port}")
-        workers = os.environ.get("KILN_WEB_WORKERS", "2")
-        children.append(
-            spawn(
-                "web",
-                [
-                    PY,
-                    "-m",
-                    "gunicorn",
-                    "console.wsgi:application",
-                    "-b",
-                    f"{host}:{port}",
-                    "-w",
-                    workers,
-                    "--access-logfile",
-                    "-",
-                    "--graceful-timeout",
-                    "10",
-                ],
-            )
-        )
+        children.append(spawn("web", gunicorn_command(f"{host}:{port}", python=PY)))
         children.append(spawn("ws", [PY, "-m", "daphne", "-b", host, "-p", str(ws_port), "console.asgi:application"]))
         children.append(
             spawn(

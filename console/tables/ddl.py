@@ -114,12 +114,18 @@ def _column_type(field_type: str) -> sql.SQL:
     return sql.SQL(COLUMN_TYPES[field_type])
 
 
-def create_app_space(schema: str, role: str) -> sql.Composed:
-    """The app's role (no login, no inherited rights) and its schema, reachable by it only."""
+def create_app_space(schema: str, role: str, password: str) -> sql.Composed:
+    """The app's login role (no inherited rights, no powers) and its schema, reachable by it only.
+
+    The role logs in itself: app SQL runs on a connection whose session user is this
+    role, so there is no other identity for it to switch to (see isolation.py).
+    """
     s, r = sql.Identifier(check_identifier(schema, "schema")), sql.Identifier(check_identifier(role, "role"))
     return sql.SQL(";\n").join(
         [
-            sql.SQL("CREATE ROLE {} NOLOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION").format(r),
+            sql.SQL(
+                "CREATE ROLE {} LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD {}"
+            ).format(r, _password(password)),
             sql.SQL("CREATE SCHEMA {}").format(s),
             sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(s),
             sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, r),
@@ -129,6 +135,21 @@ def create_app_space(schema: str, role: str) -> sql.Composed:
             ).format(s, sql.Identifier(TOUCH_FUNCTION)),
         ]
     )
+
+
+def allow_app_login(role: str, password: str) -> sql.Composed:
+    """Let an existing app role log in with `password` (older NOLOGIN roles, a changed SECRET_KEY)."""
+    return sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+        sql.Identifier(check_identifier(role, "role")), _password(password)
+    )
+
+
+def _password(password: str) -> sql.Composable:
+    # TRICKY: CREATE/ALTER ROLE take no bind parameters; the password is our own HMAC hex
+    # digest (isolation.role_password), checked here, and quoted by psycopg all the same.
+    if not re.fullmatch(r"[0-9a-f]{32,128}", password):
+        raise ValueError("an app role password is a hex digest")
+    return sql.Literal(password)
 
 
 def drop_app_space(schema: str, role: str) -> sql.Composed:
@@ -274,19 +295,3 @@ def drop_index(schema: str, index: str) -> sql.Composed:
 def index_name(table_number: int, columns: list[str]) -> str:
     digest = hashlib.sha256("\0".join(columns).encode()).hexdigest()[:10]
     return f"t{int(table_number)}_ix_{digest}"
-
-
-def enter_app(schema: str, role: str) -> sql.Composed:
-    """Statements that put the current transaction in the app's place (see isolation.py)."""
-    r = sql.Identifier(check_identifier(role, "role"))
-    return sql.SQL(";\n").join(
-        [
-            sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(check_identifier(schema, "schema"))),
-            sql.SQL("SET LOCAL SESSION AUTHORIZATION {}").format(r),
-            sql.SQL("SET LOCAL ROLE {}").format(r),
-        ]
-    )
-
-
-def leave_app() -> sql.Composed:
-    return sql.Composed([sql.SQL("SET LOCAL SESSION AUTHORIZATION DEFAULT;\nSET LOCAL ROLE NONE")])

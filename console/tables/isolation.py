@@ -1,26 +1,44 @@
-"""The one way to run SQL against an app's data: inside the app's schema, as the app's role.
+"""The one way to run SQL against an app's data: on a connection that logged in as the app's role.
 
-`app_cursor(app_id)` opens a transaction (a savepoint when nested) in which the session
-authorization and the role are the app's own NOLOGIN role, `search_path` is the app's
-schema only and a `statement_timeout` applies. Because the session authorization is the
-app role too, `SET ROLE` to anything else and `set_config('role', …)` are refused by
-PostgreSQL itself, and `RESET ROLE` lands on the app role again. `RESET SESSION
-AUTHORIZATION` is still open to SQL running there (the login user is a superuser), so
-user-written SQL must also pass `sqlgate.compile_query` — `run_user_sql` does both.
+Every app has a schema (`app_<id>`) and a LOGIN role with rights on that schema only
+(ddl.create_app_space). App SQL never runs on the platform's (superuser) connection:
+`app_cursor` (and scripting.script_database) lease a connection whose *session user* is
+the app role, started with `search_path` = the app's schema, a `statement_timeout` and
+`TimeZone=UTC`, so a block needs no set-up round trips and there is nobody to become:
+`RESET SESSION AUTHORIZATION` stays the app role, `SET SESSION AUTHORIZATION`, `SET ROLE`
+and `set_config('role', …)` are refused by PostgreSQL itself. User-written SQL still
+passes `sqlgate` first (one statement, allowlisted functions) — `run_user_sql` does both.
+
+Connections are kept per thread in a small LRU (`KILN_APP_CONNECTIONS`), keyed by server,
+database and app. When the server asks for a password it is an HMAC of SECRET_KEY and the
+role name, so nothing new is stored; a role that cannot log in (made before roles could,
+or after SECRET_KEY changed) is repaired once on the way. The app's transaction is its
+own: it commits or rolls back with the outermost `app_cursor` block (or the script
+invocation), never with the platform's transaction; DDL stays on the platform connection.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.utils import DatabaseErrorWrapper
+from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from console.tables import ddl
 
 DEFAULT_TIMEOUT_MS = 5_000
+DEFAULT_CONNECTIONS = 8
 _known_spaces: set[tuple[str, int]] = set()
 
 
@@ -32,6 +50,11 @@ def app_role(app_id: int) -> str:
     return ddl.role_name(app_id, database_name())
 
 
+def role_password(role: str) -> str:
+    """The app role's password: derived from SECRET_KEY, so it is never stored."""
+    return hmac.new(settings.SECRET_KEY.encode(), f"kiln app role {role}".encode(), hashlib.sha256).hexdigest()
+
+
 def ensure_app_space(app_id: int) -> None:
     """Create the app's role and schema if they are missing (idempotent, in the caller's transaction)."""
     key = (database_name(), int(app_id))
@@ -39,53 +62,311 @@ def ensure_app_space(app_id: int) -> None:
         return
     schema, role = ddl.schema_name(app_id), app_role(app_id)
     with connection.cursor() as cur:
-        cur.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s),"
-            " EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)",
-            [schema, role],
-        )
-        has_schema, has_role = cur.fetchone()
-        if not has_schema:
-            if has_role:
-                # A role left behind by a dropped database of the same name: start clean.
-                cur.execute(ddl.drop_app_space(schema, role))
-            cur.execute(ddl.create_app_space(schema, role))
+        _create_space(cur, schema, role)
     # Remember it only once this transaction has committed (a rollback may undo it).
     transaction.on_commit(lambda: _known_spaces.add(key))
 
 
+def _create_space(cur: Any, schema: str, role: str) -> None:
+    cur.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s),"
+        " EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)",
+        [schema, role],
+    )
+    has_schema, has_role = cur.fetchone()
+    if not has_schema:
+        if has_role:
+            # A role left behind by a dropped database of the same name: start clean.
+            cur.execute(ddl.drop_app_space(schema, role))
+        cur.execute(ddl.create_app_space(schema, role, role_password(role)))
+
+
 def drop_app_space(app_id: int) -> None:
     """Drop the app's schema (with every table) and its role; call inside the app's deletion."""
+    close_app_connections(app_id)
     with connection.cursor() as cur:
         cur.execute(ddl.drop_app_space(ddl.schema_name(app_id), app_role(app_id)))
     _known_spaces.discard((database_name(), int(app_id)))
 
 
-def _timeout_ms(timeout_ms: int | None) -> int:
+def default_timeout_ms(timeout_ms: int | None = None) -> int:
     if timeout_ms is not None:
         return int(timeout_ms)
     return int(getattr(settings, "KILN_APP_SQL_TIMEOUT_MS", DEFAULT_TIMEOUT_MS))
 
 
+# ── errors: the app connection raises Django's exceptions, like the platform's ────────
+
+
+class _DriverErrors:
+    Database = psycopg
+    errors_occurred = False
+
+
+_ERRORS = DatabaseErrorWrapper(_DriverErrors())
+
+
+class AppCursor:
+    """A psycopg cursor on an app connection whose errors are Django's DatabaseError family
+    (with the psycopg error as `__cause__`). `.cursor` is the raw one, e.g. for COPY."""
+
+    def __init__(self, raw: psycopg.ClientCursor[Any]) -> None:
+        self.cursor = raw
+
+    def execute(self, query: Any, params: Sequence[Any] | None = None, *, prepare: bool | None = None) -> AppCursor:
+        with _ERRORS:
+            self.cursor.execute(query, params, prepare=prepare)
+        return self
+
+    def fetchone(self) -> Any:
+        with _ERRORS:
+            return self.cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        with _ERRORS:
+            return self.cursor.fetchall()
+
+    def fetchmany(self, size: int = 0) -> list[Any]:
+        with _ERRORS:
+            return self.cursor.fetchmany(size)
+
+    @property
+    def description(self) -> Any:
+        return self.cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self.cursor.rowcount
+
+
+# ── the connections ───────────────────────────────────────────────────────────────
+
+
+class AppConnection:
+    """One connection logged in as an app's role. The outermost user ends its transaction."""
+
+    def __init__(self, app_id: int, conn: psycopg.Connection[Any], timeout_ms: int) -> None:
+        self.app_id = app_id
+        self.conn = conn
+        self.timeout_ms = timeout_ms  # the statement_timeout the connection started with
+        self.users = 0
+        self._savepoints = 0
+        self._prepared: AppCursor | None = None
+
+    def cursor(self) -> AppCursor:
+        return AppCursor(self.conn.cursor())
+
+    def prepared_cursor(self) -> AppCursor:
+        """A server-side binding cursor, for Kiln's own statements run with `prepare=True`
+        (planned once per connection). User SQL keeps the client-side binding of `cursor`."""
+        if self._prepared is None:
+            self._prepared = AppCursor(psycopg.Cursor(self.conn))
+        return self._prepared
+
+    def usable(self) -> bool:
+        return not self.conn.closed and not self.conn.broken
+
+    def in_transaction(self) -> bool:
+        return self.conn.info.transaction_status != TransactionStatus.IDLE
+
+    def _control(self, statement: Any) -> None:
+        with _ERRORS:
+            self.conn.execute(statement)
+
+    def begin(self, timeout_ms: int) -> None:
+        if timeout_ms == self.timeout_ms:
+            self._control("BEGIN")
+        else:
+            self._control(sql.SQL("BEGIN; SET LOCAL statement_timeout = {}").format(sql.Literal(int(timeout_ms))))
+
+    def commit(self) -> None:
+        self._control("COMMIT")
+
+    def rollback(self) -> None:
+        if self.usable() and self.in_transaction():
+            self._control("ROLLBACK")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        self._savepoints += 1
+        name = sql.Identifier(f"kiln_{self._savepoints}")
+        self._control(sql.SQL("SAVEPOINT {}").format(name))
+        try:
+            yield
+        except BaseException:
+            if self.usable():
+                self._control(sql.SQL("ROLLBACK TO SAVEPOINT {0}; RELEASE SAVEPOINT {0}").format(name))
+            raise
+        self._control(sql.SQL("RELEASE SAVEPOINT {}").format(name))
+
+    @contextmanager
+    def block(self, timeout_ms: int, atomic: bool = True) -> Iterator[None]:
+        """All-or-nothing work: a savepoint inside an open transaction, else a transaction
+        (which the outermost user commits). Non-atomic reads run without one."""
+        if self.in_transaction():
+            with self.savepoint():
+                yield
+        elif atomic or timeout_ms != self.timeout_ms:
+            self.begin(timeout_ms)
+            try:
+                yield
+            except BaseException:
+                self.rollback()  # begun here: nothing else is in it
+                raise
+        else:
+            yield
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            pass
+
+
+class _Connections(threading.local):
+    def __init__(self) -> None:
+        self.by_key: OrderedDict[tuple[Any, ...], AppConnection] = OrderedDict()
+
+
+_local = _Connections()
+_every: weakref.WeakSet[AppConnection] = weakref.WeakSet()  # of every thread, for close_app_connections
+
+
+def _key(app_id: int) -> tuple[Any, ...]:
+    s = connection.settings_dict
+    return (s["NAME"], s.get("HOST"), s.get("PORT"), int(app_id))
+
+
+def _connect_params(app_id: int, timeout_ms: int) -> dict[str, Any]:
+    params = dict(connection.get_connection_params())
+    role = app_role(app_id)
+    startup = f"-c search_path={ddl.schema_name(app_id)} -c statement_timeout={int(timeout_ms)} -c TimeZone=UTC"
+    params.update(
+        user=role,
+        password=role_password(role),
+        options=f"{params.get('options', '')} {startup}".strip(),
+        application_name=f"kiln app {int(app_id)}",
+        autocommit=True,
+    )
+    # Django's cursor class (client-side binding) is kept, its adapters are not: they load
+    # timestamptz in Python, psycopg's own (C) loaders give the same aware UTC datetimes
+    # here because the connection starts with TimeZone=UTC; app tables have no JSON or inet
+    # columns, the other things Django's adapters change.
+    params.pop("context", None)
+    return params
+
+
+def _open(app_id: int) -> AppConnection:
+    timeout_ms = default_timeout_ms()
+    params = _connect_params(app_id, timeout_ms)
+    try:
+        conn = psycopg.Connection.connect(**params)
+    except psycopg.OperationalError:
+        # The role may be missing, unable to log in, or have an old password: repair, retry once.
+        _repair_login(app_id)
+        with _ERRORS:
+            conn = psycopg.Connection.connect(**params)
+    opened = AppConnection(int(app_id), conn, timeout_ms)
+    _every.add(opened)
+    return opened
+
+
+def _repair_login(app_id: int) -> None:
+    """Make the app's role able to log in, on a platform connection of its own that commits
+    at once (the caller may be inside a platform transaction)."""
+    params = dict(connection.get_connection_params())
+    params["options"] = f"{params.get('options', '')} -c lock_timeout=2000".strip()
+    schema, role = ddl.schema_name(app_id), app_role(app_id)
+    with _ERRORS, psycopg.Connection.connect(**params, autocommit=True) as admin:
+        with admin.transaction(), admin.cursor() as cur:
+            cur.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", [schema])
+            if cur.fetchone()[0]:
+                cur.execute(ddl.allow_app_login(role, role_password(role)))
+            else:
+                _create_space(cur, schema, role)
+
+
+def lease(app_id: int) -> AppConnection:
+    """The app's connection for this thread (opened if needed); pair with `release`."""
+    key = _key(app_id)
+    pool = _local.by_key
+    current = pool.get(key)
+    if current is not None and not current.usable() and current.users == 0:
+        pool.pop(key).close()
+        current = None
+    if current is None:
+        current = _open(app_id)
+        pool[key] = current
+        limit = int(getattr(settings, "KILN_APP_CONNECTIONS", DEFAULT_CONNECTIONS))
+        while len(pool) > limit:
+            idle = next((k for k, c in pool.items() if c.users == 0 and k != key), None)
+            if idle is None:
+                break
+            pool.pop(idle).close()
+    else:
+        pool.move_to_end(key)
+    current.users += 1
+    return current
+
+
+def release(leased: AppConnection, *, commit: bool) -> None:
+    """Hand a leased connection back; the outermost user commits (or rolls back) what is open."""
+    try:
+        if leased.users == 1 and leased.usable() and leased.in_transaction():
+            if commit:
+                leased.commit()
+            else:
+                leased.rollback()
+    finally:
+        leased.users -= 1
+        if leased.users == 0 and not leased.usable():
+            _discard(leased)
+
+
+def _discard(leased: AppConnection) -> None:
+    pool = _local.by_key
+    for key, held in list(pool.items()):
+        if held is leased:
+            del pool[key]
+    leased.close()
+
+
 @contextmanager
-def app_cursor(app_id: int, *, timeout_ms: int | None = None) -> Iterator[Any]:
-    """A cursor whose statements run as the app's role, in its schema, with a time limit."""
-    with transaction.atomic():
-        ensure_app_space(app_id)
-        with connection.cursor() as cur:
-            cur.execute("SELECT current_setting('search_path'), current_setting('statement_timeout')")
-            search_path, timeout = cur.fetchone()
-            cur.execute("SELECT set_config('statement_timeout', %s, true)", [str(_timeout_ms(timeout_ms))])
-            cur.execute(ddl.enter_app(ddl.schema_name(app_id), app_role(app_id)))
-            yield cur
-            # TRICKY: when this block is a savepoint inside a larger transaction, SET LOCAL
-            # would outlive it; put the platform's own identity back before going on. (On
-            # an error the savepoint rollback undoes the SET LOCALs by itself.)
-            cur.execute(ddl.leave_app())
-            cur.execute(
-                "SELECT set_config('search_path', %s, true), set_config('statement_timeout', %s, true)",
-                [search_path, timeout],
-            )
+def leased(app_id: int) -> Iterator[AppConnection]:
+    current = lease(app_id)
+    try:
+        yield current
+    except BaseException:
+        release(current, commit=False)
+        raise
+    release(current, commit=True)
+
+
+def close_app_connections(app_id: int | None = None, *, every_thread: bool = False) -> None:
+    """Close idle app connections (of one app, or all) of this thread, or of every thread
+    (other threads find theirs closed and reconnect)."""
+    pool = _local.by_key
+    for key, held in list(pool.items()):
+        if (app_id is None or key[-1] == int(app_id)) and held.users == 0:
+            del pool[key]
+            held.close()
+    if every_thread:
+        for held in list(_every):
+            if (app_id is None or held.app_id == int(app_id)) and held.users == 0:
+                held.close()
+
+
+@contextmanager
+def app_cursor(app_id: int, *, timeout_ms: int | None = None, atomic: bool = True) -> Iterator[AppCursor]:
+    """A cursor whose statements run as the app's role, in its schema, with a time limit.
+
+    atomic (the default): the block is one transaction (a savepoint when nested in another
+    block of the same app) that commits when the outermost block ends and rolls back if it
+    raises. atomic=False: reads that need no transaction (each statement stands alone).
+    """
+    wanted = default_timeout_ms(timeout_ms)
+    with leased(app_id) as current, current.block(wanted, atomic):
+        yield current.cursor()
 
 
 def run_user_sql(app_id: int, aliases: dict[str, Any], query: str, params: Sequence[Any] = ()) -> Any:

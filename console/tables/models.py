@@ -30,10 +30,14 @@ class OnDelete(models.TextChoices):
 
 
 class TableSequence(models.Model):
-    """The last table number handed out in an app, so numbers (and aliases) are never reused."""
+    """The last table number handed out in an app, so numbers (and aliases) are never reused,
+    and the app's schema version."""
 
     app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="table_sequence")
     last_number = models.PositiveIntegerField(default=0)
+    # Bumped in the transaction of every schema change (services._lock): processes cache
+    # table metadata under it (scripting.app_tables) and read it with the app on each call.
+    schema_version = models.PositiveBigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"app {self.app_id}: table {self.last_number}"

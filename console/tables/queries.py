@@ -65,7 +65,7 @@ def column_types(table: Table) -> dict[str, str]:
 def record_count(table: Table, cur: Any | None = None) -> tuple[int, bool]:
     """(count, exact). Exact up to COUNT_CAP rows; beyond, the planner's estimate."""
     if cur is None:
-        with app_cursor(table.app_id) as own:
+        with app_cursor(table.app_id, atomic=False) as own:
             return record_count(table, own)
     cur.execute(dml.estimate(), [table.schema, table.name])
     estimate = cur.fetchone()[0]
@@ -83,7 +83,7 @@ def _record(columns: list[str], row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def get_record(table: Table, record_id: int) -> dict[str, Any]:
-    with app_cursor(table.app_id) as cur:
+    with app_cursor(table.app_id, atomic=False) as cur:
         cur.execute(dml.select_row(table.schema, table.name, table.id_field), [record_id])
         row = cur.fetchone()
         if row is None:
@@ -197,7 +197,8 @@ def browse(table: Table, request: BrowseRequest) -> dict[str, Any]:
             filter_op=filter_op,
             nulls="only" if not request.descending else "none",
         )
-    with app_cursor(table.app_id) as cur:
+    # Reads only: no transaction, so a page is its statements and nothing else.
+    with app_cursor(table.app_id, atomic=False) as cur:
         cur.execute(dml.browse(table.schema, table.name, page), [*params, *keyset, request.limit, request.offset])
         columns = [c.name for c in cur.description]
         rows = cur.fetchall()

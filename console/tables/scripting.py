@@ -1,27 +1,37 @@
 """The database a KScript sees (runtime.host.Database): the app's own tables by alias.
 
-`script_database(app_id)` opens one transaction as the app's role for a whole
-invocation; every statement in it runs in its own savepoint, so a failed statement
-becomes a failure value in the script without poisoning the rest of the run, and an
-exception that ends the run rolls everything back. Structured requests (K.select,
+`script_database(app_id)` is one transaction on the app's own connection (see
+isolation.py) for a whole invocation: it commits when the run ends and rolls back when it
+raises, so a script that throws after writing leaves nothing written. The transaction
+starts lazily, at the first statement that may write; reads before it run on their own
+(READ COMMITTED gives each statement a fresh snapshot either way), so a read-only script
+costs one round trip per statement. A failed statement becomes a failure value in the
+script without poisoning the rest of the run: it runs in a savepoint once something has
+been written, and before that a failure simply ends the (empty) transaction.
+
+Table metadata is cached per process by app and schema version (`TableSequence.
+schema_version`, bumped by every schema change in the same transaction), so a change made
+by one process is seen by the next request in any other. Structured requests (K.select,
 K.insert, K.update, K.delete) compile to SQL through the pure `compose_*` functions
 below; K.query goes through the SQL gate.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection
 from psycopg import sql
 
 from console.tables import ddl
-from console.tables.isolation import app_cursor
-from console.tables.models import Table
+from console.tables.isolation import AppConnection, database_name, default_timeout_ms, lease, release
+from console.tables.models import Table, TableSequence
 from console.tables.values import BadValue, to_db, to_wire
 from runtime.host import FILTER_OPS, HostError
 
@@ -51,6 +61,46 @@ def load_tables(app_id: int) -> dict[str, TableInfo]:
         columns.update({f.name.lower(): (f.name, f.type) for f in table.fields.all()})
         tables[table.alias.lower()] = TableInfo(table.schema, table.name, table.id_field, columns)
     return tables
+
+
+UNKNOWN_VERSION = object()
+_MAX_CACHED_APPS = 1000
+# (database, app) -> (schema version, tables by lower-cased alias)
+_tables_cache: dict[tuple[str, int], tuple[int, dict[str, TableInfo]]] = {}
+NO_TABLES_YET = -1  # the version of an app that never had a table (no TableSequence row)
+
+
+def schema_version(app_id: int) -> int:
+    """The app's schema version (NO_TABLES_YET before its first table)."""
+    version = TableSequence.objects.filter(app_id=app_id).values_list("schema_version", flat=True).first()
+    return NO_TABLES_YET if version is None else int(version)
+
+
+def app_tables(app_id: int, version: Any = UNKNOWN_VERSION) -> dict[str, TableInfo]:
+    """The app's tables, from the cache when `version` (read before this call) still matches."""
+    return versioned_tables(app_id, version)[1]
+
+
+def versioned_tables(app_id: int, version: Any = UNKNOWN_VERSION) -> tuple[int, dict[str, TableInfo]]:
+    if version is UNKNOWN_VERSION:
+        version = schema_version(app_id)
+    key = (database_name(), int(app_id))
+    cached = _tables_cache.get(key)
+    if cached is not None and cached[0] == version:
+        return cached
+    tables = load_tables(app_id)
+    # Not from inside a platform transaction: its schema changes may still roll back.
+    if not connection.in_atomic_block:
+        if len(_tables_cache) >= _MAX_CACHED_APPS:
+            _tables_cache.clear()
+        _tables_cache[key] = (version, tables)
+    return version, tables
+
+
+def may_write(query: str) -> bool:
+    """Could this gated statement change data? Errs on yes: any DML word anywhere."""
+    words = query.upper()
+    return any(word in words for word in ("INSERT", "UPDATE", "DELETE"))
 
 
 # ── pure SQL composition for structured requests ───────────────────────────────
@@ -83,25 +133,74 @@ def _where(table: TableInfo, filters: Sequence[Mapping[str, Any]]) -> tuple[sql.
     return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(parts), params
 
 
-def compose_select(table: TableInfo, request: Mapping[str, Any]) -> tuple[sql.Composed, list[Any]]:
-    where, params = _where(table, request.get("filters") or [])
-    order = [
-        sql.SQL("{} {}").format(
-            sql.Identifier(table.column(str(s["field"]))[0]),
-            sql.SQL("DESC" if str(s.get("direction", "ASC")).upper() == "DESC" else "ASC"),
-        )
+def compose_select(table: TableInfo, request: Mapping[str, Any]) -> tuple[sql.Composable, list[Any]]:
+    text, params = select_statement(table, request)
+    return sql.SQL(text), params
+
+
+def select_statement(table: TableInfo, request: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """K.select as SQL text and parameters. The text depends only on the request's shape
+    (columns, operators, NULL tests, sort, limit/offset present), so it is built once per
+    shape: composing it is most of the Python time of a small select."""
+    filters: list[tuple[str, str, str]] = []  # (column, operator, "any" | "null" | "value")
+    params: list[Any] = []
+    for item in request.get("filters") or []:
+        column, kind = table.column(str(item["field"]))
+        op = str(item["op"]).upper()
+        value = item.get("value")
+        if op in {"IN", "NOT IN"}:
+            filters.append((column, op, "any"))
+            params.append([_bind(kind, v) for v in (value if isinstance(value, list) else [value])])
+        elif value is None and op in {"=", "!="}:
+            filters.append((column, op, "null"))
+        elif op in _OPS:
+            filters.append((column, op, "value"))
+            params.append(value if op.endswith("LIKE") else _bind(kind, value))
+        else:
+            raise HostError(f"Unknown filter operator {op!r}")
+    order = tuple(
+        (table.column(str(s["field"]))[0], "DESC" if str(s.get("direction", "ASC")).upper() == "DESC" else "ASC")
         for s in request.get("sort") or []
-    ]
-    query = sql.SQL("SELECT * FROM {}.{}{}").format(sql.Identifier(table.schema), sql.Identifier(table.name), where)
-    if order:
-        query += sql.SQL(" ORDER BY ") + sql.SQL(", ").join(order)
-    if request.get("limit") is not None:
-        query += sql.SQL(" LIMIT %s")
+    )
+    has_limit, has_offset = request.get("limit") is not None, bool(request.get("offset"))
+    if has_limit:
         params.append(int(request["limit"]))
-    if request.get("offset"):
-        query += sql.SQL(" OFFSET %s")
+    if has_offset:
         params.append(int(request["offset"]))
-    return query, params
+    return _select_text(table.schema, table.name, tuple(filters), order, has_limit, has_offset), params
+
+
+@lru_cache(maxsize=4096)
+def _select_text(
+    schema: str,
+    name: str,
+    filters: tuple[tuple[str, str, str], ...],
+    order: tuple[tuple[str, str], ...],
+    has_limit: bool,
+    has_offset: bool,
+) -> str:
+    parts: list[sql.Composable] = []
+    for column, op, form in filters:
+        ident = sql.Identifier(column)
+        if form == "any":
+            negate = sql.SQL("NOT ") if op == "NOT IN" else sql.SQL("")
+            parts.append(sql.SQL("{}({} = ANY(%s))").format(negate, ident))
+        elif form == "null":
+            parts.append(sql.SQL("{} IS {}NULL").format(ident, sql.SQL("NOT " if op == "!=" else "")))
+        else:
+            parts.append(sql.SQL("{} {} %s").format(ident, _OPS[op]))
+    query = sql.SQL("SELECT * FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+    if parts:
+        query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(parts)
+    if order:
+        query += sql.SQL(" ORDER BY ") + sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(direction)) for column, direction in order
+        )
+    if has_limit:
+        query += sql.SQL(" LIMIT %s")
+    if has_offset:
+        query += sql.SQL(" OFFSET %s")
+    return query.as_string(None)
 
 
 def compose_insert(table: TableInfo, values: Mapping[str, Any]) -> tuple[sql.Composed, list[Any]]:
@@ -156,20 +255,50 @@ def _bind(kind: str, value: Any) -> Any:
         raise HostError(str(exc)) from exc
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # already JSON: to_wire keeps them
+
+
 def _row(columns: list[str], row: Sequence[Any]) -> dict[str, Any]:
-    return {name: to_wire(value) for name, value in zip(columns, row, strict=True)}
+    out: dict[str, Any] = {}
+    for name, value in zip(columns, row, strict=True):
+        kind = type(value)
+        if kind in _PLAIN:
+            out[name] = value
+        elif kind is datetime and value.tzinfo is not None:
+            out[name] = math.floor(value.timestamp())  # values.epoch_seconds, in C
+        else:
+            out[name] = to_wire(value)
+    return out
 
 
 # ── the host object ────────────────────────────────────────────────────────────
 
 
 class ScriptDatabase:
-    def __init__(self, app_id: int, cursor: Any, tables: dict[str, TableInfo]) -> None:
+    def __init__(self, app_id: int, tables: dict[str, TableInfo], timeout_ms: int, version: int | None = None) -> None:
         self.app_id = app_id
-        self.cursor = cursor
-        # Loaded before the cursor took the app's identity: the app role cannot read
-        # Kiln's own tables, which is the point.
+        self.version = version
+        # Loaded from the platform connection: the app role cannot read Kiln's own tables,
+        # which is the point.
         self.tables = tables
+        self.timeout_ms = timeout_ms
+        self._connection: AppConnection | None = None
+        self._cursor: Any = None
+        self._gate_tables: dict[str, Any] | None = None
+
+    @property
+    def cursor(self) -> Any:
+        """The app connection's cursor (connected on first use)."""
+        if self._connection is None:
+            self._connection = lease(self.app_id)
+            self._cursor = self._connection.cursor()
+        return self._cursor
+
+    def finish(self, *, commit: bool) -> None:
+        """End the invocation: commit what it wrote, or roll it all back."""
+        if self._connection is not None:
+            leased, self._connection = self._connection, None
+            release(leased, commit=commit)
 
     def _table(self, alias: str) -> TableInfo:
         table = self.tables.get(str(alias).lower())
@@ -177,14 +306,36 @@ class ScriptDatabase:
             raise HostError(f"No table with the alias {alias!r} in this app")
         return table
 
-    def _execute(self, query: Any, params: Sequence[Any]) -> Any:
+    def _statement(self, query: Any, params: Sequence[Any], prepared: bool = False) -> Any:
+        cursor = self.cursor
+        if prepared:
+            assert self._connection is not None
+            cursor = self._connection.prepared_cursor()
+            cursor.execute(query, params, prepare=True)
+        else:
+            cursor.execute(query, params)
+        description = cursor.description
+        if description is None:
+            return None
+        columns = [c.name for c in description]
+        return [_row(columns, row) for row in cursor.fetchall()]
+
+    def _execute(self, query: Any, params: Sequence[Any], *, writes: bool = True, prepared: bool = False) -> Any:
+        self.cursor  # noqa: B018 - connects on first use
+        assert self._connection is not None
+        current = self._connection
         try:
-            with transaction.atomic():  # a savepoint: a failed statement spoils nothing else
-                self.cursor.execute(query, params)
-                if self.cursor.description is None:
-                    return None
-                columns = [c.name for c in self.cursor.description]
-                return [_row(columns, row) for row in self.cursor.fetchall()]
+            if current.in_transaction():
+                with current.savepoint():  # a failed statement spoils nothing else
+                    return self._statement(query, params, prepared)
+            if not writes and self.timeout_ms == current.timeout_ms:
+                return self._statement(query, params, prepared)  # a read before any write: no transaction
+            current.begin(self.timeout_ms)
+            try:
+                return self._statement(query, params, prepared)
+            except BaseException:
+                current.rollback()  # nothing was written before this statement
+                raise
         except DatabaseError as exc:
             raise HostError(str(exc).strip().splitlines()[0]) from exc
 
@@ -192,7 +343,11 @@ class ScriptDatabase:
         table = self._table(str(request["table"]))
         action = request["action"]
         if action == "select":
-            return self._execute(*compose_select(table, request)) or []
+            text, params = select_statement(table, request)
+            # TRICKY: a prepared `SELECT *` fails once the table's columns change ("cached plan
+            # must not change result type"); the schema version in the text makes a new one.
+            text = f"{text} /* schema {self.version} */"
+            return self._execute(text, params, writes=False, prepared=self.version is not None) or []
         if action == "insert":
             rows = self._execute(*compose_insert(table, request.get("values") or {}))
             return int(rows[0][table.id_field])
@@ -203,22 +358,33 @@ class ScriptDatabase:
     def query(self, query: str, params: Sequence[Any]) -> list[dict[str, Any]] | int:
         from console.tables import sqlgate
 
-        aliases = {
-            alias: sqlgate.GateTable(alias, table.name, [real for real, _ in table.columns.values()])
-            for alias, table in self.tables.items()
-        }
+        if self._gate_tables is None:
+            self._gate_tables = {
+                alias: sqlgate.GateTable(alias, table.name, [real for real, _ in table.columns.values()])
+                for alias, table in self.tables.items()
+            }
         try:
-            compiled = sqlgate.compile_query(query, aliases, ddl.schema_name(self.app_id), list(params))
+            compiled = sqlgate.compile_query(query, self._gate_tables, ddl.schema_name(self.app_id), list(params))
         except sqlgate.GateError as exc:
             raise HostError(str(exc)) from exc
-        rows = self._execute(compiled.sql, compiled.params)
+        writes = compiled.kind != "select" or may_write(compiled.sql)
+        rows = self._execute(compiled.sql, compiled.params, writes=writes)
         if rows is not None:
             return rows
         return int(self.cursor.rowcount)
 
 
 @contextmanager
-def script_database(app_id: int, timeout_ms: int | None = None) -> Iterator[ScriptDatabase]:
-    tables = load_tables(app_id)
-    with app_cursor(app_id, timeout_ms=timeout_ms) as cursor:
-        yield ScriptDatabase(app_id, cursor, tables)
+def script_database(
+    app_id: int, timeout_ms: int | None = None, version: Any = UNKNOWN_VERSION
+) -> Iterator[ScriptDatabase]:
+    """The app's database for one invocation: committed when the block ends, rolled back
+    when it raises. `version`: the app's schema version if the caller already read it."""
+    version, tables = versioned_tables(app_id, version)
+    database = ScriptDatabase(app_id, tables, default_timeout_ms(timeout_ms), version)
+    try:
+        yield database
+    except BaseException:
+        database.finish(commit=False)
+        raise
+    database.finish(commit=True)

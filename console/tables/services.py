@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 
@@ -38,6 +38,8 @@ def _run(statement: Any, params: Any = None) -> None:
 def _lock(app: App) -> None:
     # Schema changes of one app happen one at a time.
     App.objects.select_for_update().filter(pk=app.pk).values_list("pk").first()
+    # Every process's cached table metadata (scripting.app_tables) is stale once this commits.
+    TableSequence.objects.filter(app=app).update(schema_version=F("schema_version") + 1)
 
 
 def _check_name(name: Any, kind: str, key: str = "name") -> str:

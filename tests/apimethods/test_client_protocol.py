@@ -378,3 +378,21 @@ def test_only_the_live_deployment_is_served(deployed: App, call: Callable) -> No
     LiveDeployment.objects.filter(app=deployed).update(deployment=newer)
     assert envelope(call(deployed, "/b2.2/{key}/other.json"))["responseCode"] == 1
     assert envelope(call(deployed, "/b2.2/{key}/createUser.json"))["responseCode"] == 4
+
+
+# ── the fast path past the browser middleware ───────────────────────────────────
+
+
+def test_the_fast_path_matches_the_first_route_of_the_url_map() -> None:
+    from apimethods.client import VERSIONED_PATH, client_endpoint
+    from console.urls import urlpatterns
+
+    first = urlpatterns[0]
+    assert first.callback is client_endpoint and first.pattern.regex.pattern == VERSIONED_PATH.pattern
+
+
+def test_the_fast_path_sets_no_cookies_and_still_checks_the_host(deployed: App, call: Callable) -> None:
+    response = call(deployed, "/b2.2/{key}/createUser.json")
+    assert envelope(response)["payload"] == 57 and "Set-Cookie" not in response.headers
+    refused = call(deployed, "/b2.2/{key}/createUser.json", headers={"Host": "evil.example"})
+    assert refused.status_code == 400

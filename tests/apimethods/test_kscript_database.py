@@ -13,6 +13,9 @@ from console.apps.models import App
 from console.tables import services as table_services
 from runtime import ScriptError
 
+# App data lives behind connections of its own (console.tables.isolation): tests commit.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.fixture
 def posts(app: App) -> Any:
@@ -75,3 +78,72 @@ def test_another_apps_alias_is_unknown_here(app: App, posts: Any, make_user: Any
     spec = kscript.ScriptSpec("test", code, "objects", ())
     result = kscript.run_top_level(other.id, 5, {"test": spec}, spec, {}, "tok").value
     assert result["failed"] is True and "No table with the alias" in result["error"]
+
+
+def test_a_schema_change_is_seen_by_the_next_run_through_the_version(app: App, posts: Any) -> None:
+    from console.tables.scripting import app_tables, schema_version
+
+    code = f"K.setResponse(K.select('{posts.alias}').filter('title', '=', 'a').run().next().mood || 'none')"
+    before = schema_version(app.id)
+    assert run(app, code) == "none"
+    cached = app_tables(app.id, before)
+    field = table_services.add_field(posts, "mood", "string")
+    after = schema_version(app.id)
+    assert after > before and app_tables(app.id, before) is cached  # the old entry is only valid for `before`
+    table_services.update_record(posts, 1, {"mood": "sunny"})
+    # What the client endpoint does: the version read with the app selects the metadata.
+    assert (
+        kscript.run_top_level(
+            app.id,
+            5,
+            {"t": kscript.ScriptSpec("t", code, "objects", ())},
+            kscript.ScriptSpec("t", code, "objects", ()),
+            {},
+            "tok",
+            after,
+        ).value
+        == "sunny"
+    )
+    table_services.rename_field(field, "feeling")
+    assert run(app, code) == "none"
+
+
+def test_reads_before_the_first_write_need_no_transaction_and_a_throw_still_undoes_writes(app: App, posts: Any) -> None:
+    code = f"""
+    var before = K.select('{posts.alias}').run().length;
+    K.insert('{posts.alias}', {{title: 'e', score: 2}});
+    K.update('{posts.alias}', {{score: 100}}).filter('title', '=', 'a').run();
+    var bad = K.query('SELECT CAST(title AS BIGINT) FROM {posts.alias}', []);  // fails in PostgreSQL
+    K.insert('{posts.alias}', {{title: 'f', score: 3}});
+    if (K.params.fail) throw new Error('stop');
+    K.setResponse([before, K.select('{posts.alias}').run().length, failed(bad) && bad.error]);
+    """
+    with pytest.raises(ScriptError):
+        run(app, code, {"fail": True})
+    assert run(app, f"K.setResponse(K.select('{posts.alias}').run().length)") == 4
+    before, after, error = run(app, code, {"fail": False})
+    assert (before, after) == (4, 6) and "invalid input syntax" in error
+    assert run(app, f"K.setResponse(K.select('{posts.alias}').filter('title', '=', 'a').run().next().score)") == 100
+
+
+def test_prepared_selects_bind_every_filter_kind(app: App, posts: Any) -> None:
+    code = f"""
+    var t = '{posts.alias}';
+    function titles(q) {{
+      var rows = q.sort('title', 'ASC').run(), out = [];
+      if (failed(rows)) return rows.error;
+      while (rows.hasNext()) out.push(rows.next().title);
+      return out;
+    }}
+    K.setResponse([
+      titles(K.select(t).filter('title', 'IN', ['a', 'c', 'zz'])),
+      titles(K.select(t).filter('score', 'NOT IN', [1, 9, 2000000000000])),
+      titles(K.select(t).filter('score', 'IN', [1.0, 9])),
+      titles(K.select(t).filter('title', 'LIKE', '%b%')),
+      titles(K.select(t).filter('title', '!=', null)),
+      titles(K.select(t).filter('timeCreated', '>', 0).filter('score', '<=', 3)),
+      titles(K.select(t).filter('title', 'IN', [])),
+    ]);
+    """
+    for _ in range(7):  # past psycopg's preparing threshold: the same answers from prepared plans
+        assert run(app, code) == [["a", "c"], ["b", "c"], ["a", "d"], ["b"], ["a", "b", "c", "d"], ["a", "c"], []]

@@ -17,6 +17,9 @@ from console.tables import services as table_services
 from console.tables.models import Table
 from runtime import ScriptError
 
+# App data lives behind connections of its own (console.tables.isolation): tests commit.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.fixture
 def notes(app: App) -> Table:

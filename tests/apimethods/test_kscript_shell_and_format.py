@@ -19,6 +19,9 @@ from console.apps.models import App
 from console.tables import appformat
 from console.tables.models import Table
 
+# App data lives behind connections of its own (console.tables.isolation): tests commit.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 GREET = "K.log('greeting', K.params.name);\nK.setResponse({hello: K.params.name, twice: K.params.times * 2});"
 
 

@@ -10,6 +10,7 @@ from django.db import connection
 from console.tables import ddl, dml
 
 SCHEMA, ROLE = "app_7", "kiln_abc_app_7"
+PASSWORD = "0123456789abcdef" * 4
 
 
 @pytest.fixture
@@ -61,8 +62,9 @@ def test_role_names_differ_per_database_and_fit_postgres() -> None:
 
 
 def test_app_space_snapshot(as_sql: Any) -> None:
-    assert as_sql(ddl.create_app_space(SCHEMA, ROLE)) == (
-        'CREATE ROLE "kiln_abc_app_7" NOLOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;\n'
+    assert as_sql(ddl.create_app_space(SCHEMA, ROLE, PASSWORD)) == (
+        'CREATE ROLE "kiln_abc_app_7" LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION'
+        f" PASSWORD '{PASSWORD}';\n"
         'CREATE SCHEMA "app_7";\n'
         'REVOKE ALL ON SCHEMA "app_7" FROM PUBLIC;\n'
         'GRANT USAGE ON SCHEMA "app_7" TO "kiln_abc_app_7";\n'
@@ -155,13 +157,16 @@ def test_index_snapshots(as_sql: Any) -> None:
     assert as_sql(ddl.drop_index(SCHEMA, name)) == f'DROP INDEX "app_7"."{name}"'
 
 
-def test_enter_and_leave_app_snapshots(as_sql: Any) -> None:
-    assert as_sql(ddl.enter_app(SCHEMA, ROLE)) == (
-        'SET LOCAL search_path TO "app_7";\n'
-        'SET LOCAL SESSION AUTHORIZATION "kiln_abc_app_7";\n'
-        'SET LOCAL ROLE "kiln_abc_app_7"'
-    )
-    assert as_sql(ddl.leave_app()) == "SET LOCAL SESSION AUTHORIZATION DEFAULT;\nSET LOCAL ROLE NONE"
+def test_allow_app_login_snapshot(as_sql: Any) -> None:
+    assert as_sql(ddl.allow_app_login(ROLE, PASSWORD)) == f"ALTER ROLE \"kiln_abc_app_7\" LOGIN PASSWORD '{PASSWORD}'"
+
+
+@pytest.mark.parametrize("password", ["", "x' SUPERUSER --", "ABCDEF0123456789" * 4, "0123"])
+def test_role_passwords_are_only_our_hex_digests(password: str) -> None:
+    with pytest.raises(ValueError, match="hex digest"):
+        ddl.create_app_space(SCHEMA, ROLE, password)
+    with pytest.raises(ValueError, match="hex digest"):
+        ddl.allow_app_login(ROLE, password)
 
 
 def test_browse_snapshot_uses_keyset_and_parameters(as_sql: Any) -> None:

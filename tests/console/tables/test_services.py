@@ -15,6 +15,9 @@ from console.tables.isolation import app_cursor
 from console.tables.models import Field, Table
 from console.tables.services import ConfirmationRequired
 
+# App data lives behind connections of its own (console.tables.isolation): tests commit.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def rows(table: Table, order: str | None = None) -> list[tuple[Any, ...]]:
     with app_cursor(table.app_id) as cur:

@@ -14,6 +14,9 @@ from console.tables.isolation import app_role, run_user_sql
 from console.tables.queries import gate_tables
 from console.tables.sqlgate import GateError, GateTable, compile_query
 
+# App data lives behind connections of its own (console.tables.isolation): tests commit.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 TABLES = {"1_2_users": GateTable("1_2_users", "users", ["userID", "name", "age", "timeCreated", "timeUpdated"])}
 
 

@@ -12,6 +12,9 @@ from console.apps.models import App
 from console.tables import services
 from console.tables.models import Table
 
+# App data lives behind connections of its own (console.tables.isolation): tests commit.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def url(app: App, rest: str = "") -> str:
     return f"/api/apps/{app.pk}/{rest}"
@@ -112,6 +115,20 @@ def test_bad_field_type_is_a_field_error(client_for: Callable, owner: Any, app: 
         url(app, f"tables/{users.pk}/fields/"), {"name": "x", "type": "blob"}, format="json"
     )
     assert response.status_code == 400 and list(response.json()) == ["type"]
+
+
+def test_a_rename_sent_with_a_failing_type_change_is_not_applied(
+    client_for: Callable, owner: Any, app: App, users: Table
+) -> None:
+    services.insert_record(users, {"name": "three"})
+    field = users.fields.get(name="name")
+    response = client_for(owner).patch(
+        url(app, f"tables/{users.pk}/fields/{field.pk}/"), {"name": "fullName", "type": "integer"}, format="json"
+    )
+    assert response.status_code == 400 and list(response.json()) == ["type"]
+    field.refresh_from_db()
+    assert (field.name, field.type) == ("name", "string")
+    assert services.insert_record(users, {"name": "still here"})["name"] == "still here"
 
 
 TYPES = {
