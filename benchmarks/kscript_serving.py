@@ -1,7 +1,7 @@
 """Benchmark: a deployed KScript (select 20 rows, filter + sort) over the Kumulos wire
 protocol on Kiln's serving stack — the gunicorn command `./kiln run` uses
 (console.launcher.web) — against the floor, a bare Django view running the same SQL on
-its fastest configuration (the better of 2 workers and Kiln's worker count), measured in
+its fastest configuration (2 or Kiln's worker count, client- or server-side binding), measured in
 the same run with wrk. Also prints where one request's time goes, in-process.
 
 Run with the embedded servers up (`./kiln services` in another terminal) or with
@@ -218,7 +218,13 @@ def main() -> None:
     kiln_workers = os.environ.get("KILN_WEB_WORKERS") or str(default_workers())
     floor_env = {**env, "DJANGO_SETTINGS_MODULE": "benchmarks.floor_settings"}
     kiln = serve(18081, env)
-    floors = {w: serve(18082 + i, floor_env, w) for i, w in enumerate(sorted({"2", kiln_workers}))}
+    # Every floor configuration worth trying: workers x client- or server-side binding.
+    variants = [(w, prepared) for w in sorted({"2", kiln_workers}) for prepared in ("0", "1")]
+    labels = [f"{w} workers{', prepared' if prepared == '1' else ''}" for w, prepared in variants]
+    floors = {
+        label: serve(18082 + i, {**floor_env, "KILN_BENCH_FLOOR_PREPARED": prepared}, w)
+        for i, (label, (w, prepared)) in enumerate(zip(labels, variants, strict=True))
+    }
     results: dict[str, object] = {"kiln_workers": kiln_workers, "duration": DURATION, "load_before": os.getloadavg()}
     try:
         check = subprocess.run(
@@ -252,8 +258,8 @@ def main() -> None:
         )
         for connections in (8, 32):
             floor_runs = {
-                w: wrk(f"http://127.0.0.1:{18082 + i}/floor", "category=c3", form, connections)
-                for i, w in enumerate(sorted(floors))
+                label: wrk(f"http://127.0.0.1:{18082 + i}/floor", "category=c3", form, connections)
+                for i, label in enumerate(floors)
             }
             best = max(floor_runs, key=lambda w: floor_runs[w]["rps"])
             k = wrk(
@@ -264,8 +270,8 @@ def main() -> None:
             )
             f = floor_runs[best]
             results[f"c{connections}"] = {
-                "floor": {**f, "workers": best},
-                "floor_by_workers": {w: r["rps"] for w, r in floor_runs.items()},
+                "floor": {**f, "configuration": best},
+                "floor_by_configuration": {label: r["rps"] for label, r in floor_runs.items()},
                 "kiln": k,
                 "ratio": round(k["rps"] / f["rps"], 3),
             }

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.db import connection
 from playwright.sync_api import Page, expect
 
 from console.apps.models import App
@@ -20,7 +15,6 @@ from console.tables import csvio, services
 from console.tables.models import Table
 from tests.browser.conftest import snap as save_screenshot
 from tests.fixtures.accounts import PASSWORD
-from tests.fixtures.servers import ROOT, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -86,6 +80,12 @@ def test_design_two_related_tables_fill_them_browse_and_cascade_a_delete(page: P
     expect(relation).to_contain_text("photos")
     expect(relation).to_contain_text("cascade")
     expect(page.get_by_test_id("system-field-row").first).to_have_attribute("data-field", "commentID")
+    # The index PostgreSQL keeps for the link is listed, marked automatic, not deletable.
+    automatic = page.locator("[data-testid='index-row'][data-automatic='true']")
+    expect(automatic).to_have_count(1)
+    expect(automatic.get_by_test_id("index-note")).to_contain_text("Belongs To link photo → photos")
+    expect(automatic.get_by_test_id("index-automatic")).to_have_text("automatic")
+    expect(automatic.get_by_test_id("delete-index")).to_have_count(0)
     snap(page, "tables-04-comments-designer")
 
     page.get_by_role("link", name="photos").first.click()
@@ -151,7 +151,9 @@ def test_design_two_related_tables_fill_them_browse_and_cascade_a_delete(page: P
     snap(page, "tables-11-comment-linked")
     page.get_by_test_id("record-save").click()
     expect(rows(page)).to_have_count(1)
-    expect(rows(page).first.locator("[data-field='photo']")).to_have_text("#2")
+    photo_cell = rows(page).first.locator("[data-field='photo']")
+    expect(photo_cell.locator(".id-chip")).to_have_text("#2")
+    expect(photo_cell.get_by_test_id("parent-label")).to_have_text("Dunes")
     snap(page, "tables-12-comments-grid")
 
     # Deleting the parent photo cascades to the comment.
@@ -209,6 +211,8 @@ def test_csv_import_previews_refuses_bad_rows_then_imports(
     page.get_by_test_id("csv-file").set_input_files(str(bad))
     expect(page.get_by_test_id("csv-preview-errors")).to_contain_text("2 problems")
     expect(page.get_by_test_id("csv-error")).to_have_count(2)
+    # The failing cells show the file's text, not an empty dash.
+    expect(page.get_by_test_id("csv-bad-value")).to_have_text(["old", "maybe"])
     expect(page.get_by_test_id("csv-import")).to_be_disabled()
     snap(page, "tables-31-csv-preview-errors")
 
@@ -258,8 +262,13 @@ def test_a_big_grid_pages_with_tokens_and_every_type_has_its_editor(
         assert csvio.job_shape(job)["status"] == "done"
 
     sign_in(page)
+    label_requests: list[str] = []
+    page.on("request", lambda r: label_requests.append(r.url) if "filter_op=in" in r.url else None)
     page.goto(f"/apps/{app.pk}/tables/{things.pk}/data")
     expect(rows(page)).to_have_count(50)
+    # 50 rows linking to owners: their labels come in one request, not one per row.
+    expect(rows(page).first.locator("[data-field='owner']").get_by_test_id("parent-label")).to_have_text("Grace")
+    assert len(label_requests) == 1 and f"/tables/{owners.pk}/records/" in label_requests[0]
     expect(page.get_by_test_id("grid-count")).to_have_text("2,000 records")
     snap(page, "tables-40-big-grid")
     page.get_by_test_id("page-next").click()
@@ -278,7 +287,8 @@ def test_a_big_grid_pages_with_tokens_and_every_type_has_its_editor(
     expect(rows(page).first.locator("[data-field='amount']")).to_have_text("7000")
     snap(page, "tables-41-big-grid-sorted")
     page.get_by_test_id("grid-scroll").evaluate("el => { el.scrollLeft = el.scrollWidth; }")
-    expect(rows(page).first.locator("[data-field='owner']")).to_have_text("#1")
+    expect(rows(page).first.locator("[data-field='owner'] .id-chip")).to_have_text("#1")
+    expect(rows(page).first.locator("[data-field='owner']").get_by_test_id("parent-label")).to_have_text("Grace")
     snap(page, "tables-43-big-grid-scrolled-right")
     page.set_viewport_size({"width": 760, "height": 900})
     snap(page, "tables-44-big-grid-narrow")
@@ -366,26 +376,8 @@ def test_fields_are_renamed_and_retyped_indexes_added_and_a_parent_table_deleted
     assert comments.fields.get(name="photo").type == "integer"
 
 
-@pytest.fixture
-def import_worker(live_server: Any) -> Iterator[None]:
-    """A real Celery worker on the test database (the rows this test commits are visible to it)."""
-    parts = urlsplit(os.environ.get("DATABASE_URL", ""))
-    if not parts.scheme:
-        pytest.skip("needs DATABASE_URL: the worker must reach the test database")
-    test_db = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "console", "worker", "-P", "solo", "-l", "warning"],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "console.settings", "DATABASE_URL": test_db},
-    )
-    try:
-        yield
-    finally:
-        stop(proc)
-
-
 def test_a_long_import_runs_in_a_worker_and_reports_progress(
-    page: Page, owner: Any, app: App, make_table: Callable[..., Table], tmp_path: Any, import_worker: None
+    page: Page, owner: Any, app: App, make_table: Callable[..., Table], tmp_path: Any, celery_worker_process: Any
 ) -> None:
     points = make_table(app, "points", x="integer", y="float")
     big = tmp_path / "points.csv"
