@@ -39,6 +39,11 @@
  *   add member (owners): "Username" [member-username], "Role" [member-new-role]
  *     (use exact=True: "Role" is also inside "Role for <username>"),
  *     button "Add member" [member-add], error [member-add-error]
+ *   app definition [definition-card]: link "Download definition" [definition-download];
+ *     owners: file input "Definition file (.json)" [definition-file], checkbox "Also
+ *     remove what the file lacks" [definition-drop], button "Import definition"
+ *     [definition-import]; outcome in [definition-result]: changes [definition-change],
+ *     [definition-nothing], or errors [definition-error]
  *   danger zone [danger-zone]: button "Delete app" [delete-app] -> dialog
  *     [delete-app-dialog]: "To confirm, type “<name>”" [delete-app-confirm-input]
  *     (the button stays disabled until it matches), button "Delete this app"
@@ -122,7 +127,9 @@
  *   deleted" [new-field-on-delete]; [new-field-submit]; errors beside each field
  *   ([new-field-name-error] ...), others in [new-field-error]
  *   relations: [belongs-to-item], [has-many-item]
- *   indexes: rows [index-row] with [delete-index] -> [delete-index-confirm]; add:
+ *   indexes: rows [index-row] with [delete-index] -> [delete-index-confirm]; the
+ *   automatic index of a Belongs To field: [index-row][data-automatic=true] with
+ *   [index-note] and badge [index-automatic], no delete button; add:
  *   selects "Index column N" [new-index-column], [new-index-more] adds a column,
  *   [new-index-submit], error [new-index-error]
  *   "Rename" [rename-table] -> [rename-table-name], [rename-table-submit];
@@ -134,7 +141,9 @@
  *   [filter-apply], [filter-clear], error [filter-error]; count [grid-count]
  *   grid [records-grid] in [grid-scroll] (aria-busy while loading): header buttons
  *   [sort] (data-field; the th has aria-sort), rows [record-row] (data-record-id),
- *   cells td[data-field]; per row [edit-record], [delete-record] ->
+ *   cells td[data-field] (a Belongs To cell: link with ".id-chip" "#id" and the
+ *   parent's label [parent-label], filled by one `in` request a page); per row
+ *   [edit-record], [delete-record] ->
  *   [delete-record-dialog], [delete-record-confirm]; empty [grid-empty], error
  *   [grid-error]; paging [page-first] [page-prev] [page-next], "Rows per page"
  *   [page-size], text [grid-range] ("Rows 51–100 · page 2")
@@ -146,7 +155,8 @@
  *   record picker [record-picker]: [record-picker-field], [record-picker-search],
  *   rows [record-picker-row] (data-record-id), [record-picker-choose]
  *   CSV import [csv-dialog]: file input [csv-file]; preview [csv-summary],
- *   [csv-preview-table] rows [csv-preview-row], errors [csv-preview-errors] with
+ *   [csv-preview-table] rows [csv-preview-row] (a failing cell shows the file's text
+ *   in [csv-bad-value]), errors [csv-preview-errors] with
  *   [csv-error] items; [csv-again], [csv-cancel], [csv-import] (disabled while the
  *   file has errors); progress [csv-progress] [csv-progress-text] (more than 1,000
  *   rows run in a Celery worker; [csv-hide] closes while it goes on); result

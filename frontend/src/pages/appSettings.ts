@@ -1,4 +1,4 @@
-/** /apps/<id>/settings: keys, curl example, rename, members, delete. */
+/** /apps/<id>/settings: keys, curl example, rename, members, app definition, delete. */
 import { api, ApiError, type AppDetail, type Member, type Role } from "../api";
 import { copyWithToast } from "../clipboard";
 import type { PageContext } from "../context";
@@ -18,6 +18,7 @@ import { icon } from "../icons";
 import { ACTIONS_COLUMN, dataTable } from "../tableMarkup";
 import { toast, toastError } from "../toast";
 import { appBadges, appHome } from "./apps";
+import { definitionCard } from "./appDefinition";
 
 const ROLE_OPTIONS: { value: Role; label: string }[] = [
   { value: "developer", label: "Developer" },
@@ -548,6 +549,7 @@ export async function appSettingsPage(ctx: PageContext): Promise<void> {
         quickstart,
         general,
         members,
+        definitionCard(app),
         danger,
       ),
     );
