@@ -3,10 +3,13 @@ deployed methods called over the Kumulos protocol (real V8, PostgreSQL and Redis
 
 from __future__ import annotations
 
+import plistlib
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 from django.test import Client
 
 from apimethods.models import KScriptMethod, KScriptRevision
@@ -28,6 +31,16 @@ def create(client: Any, app: App, **overrides: Any) -> Any:
     body["code"] = "K.setResponse({hello: K.params.name});"
     body.update(overrides)
     return client.post(f"/api/apps/{app.id}/kscripts/", body, format="json")
+
+
+def call(live_server: Any, app: App, method: str, data: dict[str, str] | None = None, fmt: str = "json") -> Any:
+    """Call a deployed method over the client protocol, as an app would."""
+    return requests.post(
+        f"{live_server.url}/b2.2/{app.api_key}/{method}.{fmt}",
+        auth=(app.api_key, app.secret_key),
+        data=data or {},
+        timeout=30,
+    )
 
 
 def test_kscript_needs_the_platform_switch(app: App, owner: Any, client_for: Callable) -> None:
@@ -125,13 +138,9 @@ def test_run_it_stops_an_endless_loop_at_the_apps_time_limit(kapp: App, owner: A
 def test_clients_get_the_deployed_revision_never_the_draft(
     kapp: App, owner: Any, client_for: Callable, live_server: Any
 ) -> None:
-    import requests
-
     client = client_for(owner)
     method = create(client, kapp, code="K.setResponse({v: 'deployed ' + K.params.name});").json()
-    url = f"{live_server.url}/b2.2/{kapp.api_key}/greetUser.json"
-    auth = (kapp.api_key, kapp.secret_key)
-    assert requests.post(url, auth=auth, timeout=30).json()["responseCode"] == 4
+    assert call(live_server, kapp, "greetUser").json()["responseCode"] == 4
     deployed = client.post(f"/api/apps/{kapp.id}/deployments/").json()
     assert deployed["number"] == 1 and deployed["methods"] == ["greetUser"]
     client.put(
@@ -139,15 +148,13 @@ def test_clients_get_the_deployed_revision_never_the_draft(
         {**method, "code": "K.setResponse({v: 'draft'});", "base_revision": 1},
         format="json",
     )
-    body = requests.post(url, auth=auth, data={"params[name]": "Ann"}, timeout=30).json()
+    body = call(live_server, kapp, "greetUser", {"params[name]": "Ann"}).json()
     assert (body["responseCode"], body["payload"]) == (1, {"v": "deployed Ann"})
 
 
 def test_number_methods_coerce_params_and_call_other_methods_without_disturbing_params(
     kapp: App, owner: Any, client_for: Callable, live_server: Any
 ) -> None:
-    import requests
-
     client = client_for(owner)
     create(
         client,
@@ -167,14 +174,7 @@ def test_number_methods_coerce_params_and_call_other_methods_without_disturbing_
     )
     create(client, kapp, title="helpers", code="function extra() { return 100; }")
     client.post(f"/api/apps/{kapp.id}/deployments/")
-    body = requests.post(
-        f"{live_server.url}/b2.2/{kapp.api_key}/sumDoubled.plist",
-        auth=(kapp.api_key, kapp.secret_key),
-        data={"params[n]": "7"},
-        timeout=30,
-    )
-    import plistlib
-
+    body = call(live_server, kapp, "sumDoubled", {"params[n]": "7"}, fmt="plist")
     envelope = plistlib.loads(body.content)
     assert (envelope["responseCode"], envelope["payload"]) == (1, 117)
 
@@ -182,14 +182,10 @@ def test_number_methods_coerce_params_and_call_other_methods_without_disturbing_
 def test_a_throwing_deployed_script_answers_64_with_its_message(
     kapp: App, owner: Any, client_for: Callable, live_server: Any
 ) -> None:
-    import requests
-
     client = client_for(owner)
     create(client, kapp, code="throw 'nope';")
     client.post(f"/api/apps/{kapp.id}/deployments/")
-    body = requests.post(
-        f"{live_server.url}/b2.2/{kapp.api_key}/greetUser.json", auth=(kapp.api_key, kapp.secret_key), timeout=30
-    ).json()
+    body = call(live_server, kapp, "greetUser").json()
     assert body["responseCode"] == 64
     assert "nope" in body["responseMessage"]
 
@@ -197,8 +193,6 @@ def test_a_throwing_deployed_script_answers_64_with_its_message(
 def test_sessions_follow_the_session_token_in_redis(
     kapp: App, owner: Any, client_for: Callable, live_server: Any
 ) -> None:
-    import requests
-
     client = client_for(owner)
     create(
         client,
@@ -209,15 +203,10 @@ def test_sessions_follow_the_session_token_in_redis(
         code="var n = (K.session.get('n') || 0) + 1; K.session.set('n', n); K.setResponse(n);",
     )
     client.post(f"/api/apps/{kapp.id}/deployments/")
-    url = f"{live_server.url}/b2.2/{kapp.api_key}/counter.json"
-    auth = (kapp.api_key, kapp.secret_key)
-    import uuid
 
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
-    counts = [
-        requests.post(url, auth=auth, data={"sessionToken": first}, timeout=30).json()["payload"] for _ in range(3)
-    ]
-    other = requests.post(url, auth=auth, data={"sessionToken": second}, timeout=30).json()["payload"]
+    counts = [call(live_server, kapp, "counter", {"sessionToken": first}).json()["payload"] for _ in range(3)]
+    other = call(live_server, kapp, "counter", {"sessionToken": second}).json()["payload"]
     assert counts == [1, 2, 3] and other == 1
 
 
