@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from console.api import AppScopedAPIView
 from console.apps.models import Role
 from console.tables import appformat, csvio, queries, services
-from console.tables.models import Field, OnDelete, Table
+from console.tables.models import Field, Index, OnDelete, Table
 
 
 def _field(field: Field) -> dict[str, Any]:
@@ -34,7 +34,16 @@ def _field(field: Field) -> dict[str, Any]:
     }
 
 
-def table_shape(table: Table, *, with_count: bool = True) -> dict[str, Any]:
+def _index(index: Index) -> dict[str, Any]:
+    return {"id": index.pk, "name": index.name, "fields": index.fields, "automatic": False}
+
+
+def table_shape(
+    table: Table, *, with_count: bool = True, automatic: dict[int, list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
+    """The Table answer; `automatic` is queries.automatic_indexes of the app (fetched if not given)."""
+    if automatic is None:
+        automatic = queries.automatic_indexes(table.app_id, [table])
     body: dict[str, Any] = {
         "id": table.pk,
         "name": table.name,
@@ -51,7 +60,7 @@ def table_shape(table: Table, *, with_count: bool = True) -> dict[str, Any]:
             {"table": {"id": f.table.pk, "name": f.table.name}, "field": f.name, "on_delete": f.on_delete}
             for f in table.inverse_fields.all()
         ],
-        "indexes": [{"id": i.pk, "name": i.name, "fields": i.fields} for i in table.indexes.all()],
+        "indexes": [*(_index(i) for i in table.indexes.all()), *automatic.get(table.pk, [])],
     }
     if with_count:
         body["count"], body["count_exact"] = queries.record_count(table)
@@ -86,7 +95,9 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
 
 class TableListView(AppScopedAPIView):
     def get(self, request: Request, app_id: int) -> Response:
-        return Response([table_shape(t) for t in queries.list_tables(self.app)])
+        tables = queries.list_tables(self.app)
+        automatic = queries.automatic_indexes(self.app.pk, tables)
+        return Response([table_shape(t, automatic=automatic) for t in tables])
 
     @extend_schema(request=NameSerializer)
     def post(self, request: Request, app_id: int) -> Response:
@@ -148,7 +159,7 @@ class IndexListView(AppScopedAPIView):
     def post(self, request: Request, app_id: int, table_id: int) -> Response:
         table = queries.get_table(self.app, table_id)
         index = services.add_index(table, _valid(IndexSerializer, request.data)["fields"])
-        return Response({"id": index.pk, "name": index.name, "fields": index.fields}, status=status.HTTP_201_CREATED)
+        return Response(_index(index), status=status.HTTP_201_CREATED)
 
 
 class IndexDetailView(AppScopedAPIView):

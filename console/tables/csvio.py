@@ -27,6 +27,14 @@ PREVIEW_ROWS = 20
 MAX_ERRORS = 100
 EXPORT_BATCH = 2_000
 PROGRESS_EVERY = 500
+ERROR_VALUE_CHARS = 100  # an error shows this much of the bad cell's text
+
+
+def _error(row: int | None, field: str | None, message: str, value: str | None = None) -> dict[str, Any]:
+    """One problem: `value` is the raw text of the cell to blame (cut short), null for a row or the file."""
+    if value is not None and len(value) > ERROR_VALUE_CHARS:
+        value = value[:ERROR_VALUE_CHARS] + "…"
+    return {"row": row, "field": field, "value": value, "message": message}
 
 
 def _progress_key(job_id: int) -> str:
@@ -59,19 +67,17 @@ def parse(table: Table, text: str) -> tuple[list[str], list[dict[str, Any]], lis
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) != len(header):
-                errors.append(
-                    {"row": line, "field": None, "message": f"Expected {len(header)} cells, found {len(cells)}."}
-                )
+                errors.append(_error(line, None, f"Expected {len(header)} cells, found {len(cells)}."))
                 continue
             row: dict[str, Any] = {}
             for position, field in columns:
                 try:
                     row[field.name] = values.to_db(field.type, values.from_csv(field.type, cells[position]))
                 except values.BadValue as exc:
-                    errors.append({"row": line, "field": field.name, "message": str(exc)})
+                    errors.append(_error(line, field.name, str(exc), cells[position]))
             rows.append(row)
     except csv.Error as exc:
-        errors.append({"row": reader.line_num, "field": None, "message": f"Not valid CSV: {exc}"})
+        errors.append(_error(reader.line_num, None, f"Not valid CSV: {exc}"))
     return [f.name for _, f in columns], rows, errors
 
 
@@ -133,9 +139,7 @@ def run_import(job_id: int) -> None:
         diag = getattr(cause, "diag", None)
         message = getattr(diag, "message_detail", None) or getattr(diag, "message_primary", None) or str(exc)
         where = getattr(diag, "context", None) or ""
-        _finish(
-            job, CsvImport.Status.FAILED, errors=[{"row": None, "field": None, "message": f"{message} {where}".strip()}]
-        )
+        _finish(job, CsvImport.Status.FAILED, errors=[_error(None, None, f"{message} {where}".strip())])
         return
     _finish(job, CsvImport.Status.DONE, imported=len(rows))
 

@@ -295,3 +295,25 @@ def drop_index(schema: str, index: str) -> sql.Composed:
 def index_name(table_number: int, columns: list[str]) -> str:
     digest = hashlib.sha256("\0".join(columns).encode()).hexdigest()[:10]
     return f"t{int(table_number)}_ix_{digest}"
+
+
+def list_indexes() -> sql.Composed:
+    """Every index of a schema's tables but the primary keys, with its columns in order.
+
+    Parameters: schema. Rows: (table, index, [column, ...]).
+    """
+    return sql.Composed(
+        [
+            sql.SQL(
+                "SELECT t.relname, i.relname, array_agg(a.attname::text ORDER BY k.ord)"
+                " FROM pg_index x"
+                " JOIN pg_class i ON i.oid = x.indexrelid"
+                " JOIN pg_class t ON t.oid = x.indrelid"
+                " JOIN pg_namespace n ON n.oid = t.relnamespace"
+                " CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)"
+                " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum"
+                " WHERE n.nspname = %s AND NOT x.indisprimary"
+                " GROUP BY t.relname, i.relname ORDER BY t.relname, i.relname"
+            )
+        ]
+    )

@@ -23,6 +23,8 @@ OPERATORS: dict[str, str] = {
     "starts": "{} ILIKE %s",
     "is_null": "{} IS NULL",
     "not_null": "{} IS NOT NULL",
+    # One array parameter: a b-tree index (the ID's, a Belongs To field's) serves it.
+    "in": "{} = ANY(%s)",
 }
 VALUELESS_OPERATORS = {"is_null", "not_null"}
 TEXT_OPERATORS = {"contains", "starts"}

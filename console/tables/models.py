@@ -117,7 +117,7 @@ class CsvImport(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     total_rows = models.PositiveIntegerField(default=0)
     imported_rows = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list)  # [{"row": 3, "field": "age", "message": "..."}]
+    errors = models.JSONField(default=list)  # [{"row": 3, "field": "age", "value": "old", "message": "..."}]
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

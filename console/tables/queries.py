@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
+import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from rest_framework.exceptions import NotFound, ValidationError
 
 from console.apps.models import App
@@ -22,6 +25,7 @@ from console.tables.models import Field, Index, Table
 
 COUNT_CAP = 10_000
 MAX_PAGE_SIZE = 500
+MAX_IN_VALUES = 500  # an `in` filter fetches at most a page's worth of rows by value
 
 
 def get_table(app: App, table_id: int) -> Table:
@@ -52,6 +56,29 @@ def list_tables(app: App) -> list[Table]:
         .prefetch_related("fields__target", "indexes", "inverse_fields__table")
         .order_by("name", "id")
     )
+
+
+def automatic_indexes(app_id: int, tables: list[Table]) -> dict[int, list[dict[str, Any]]]:
+    """Per table id: the indexes PostgreSQL has that Kiln's metadata does not list — the one
+    made with every Belongs To field (ddl.add_column). Not deletable on their own: they go
+    with their field.
+
+    One catalog query for the app's schema, on the platform connection: it reads table
+    structure, not app data, and sees DDL of the caller's own transaction.
+    """
+    if not tables:
+        return {}
+    known = {(i.table_id, i.name) for t in tables for i in t.indexes.all()}
+    by_name = {t.name: t.pk for t in tables}
+    found: dict[int, list[dict[str, Any]]] = {t.pk: [] for t in tables}
+    with connection.cursor() as cur:
+        cur.execute(ddl.list_indexes(), [ddl.schema_name(app_id)])
+        for table_name, index_name, columns in cur.fetchall():
+            table_id = by_name.get(table_name)
+            if table_id is None or (table_id, index_name) in known:
+                continue
+            found[table_id].append({"id": None, "name": index_name, "fields": list(columns), "automatic": True})
+    return found
 
 
 def column_types(table: Table) -> dict[str, str]:
@@ -127,11 +154,42 @@ def _decode_token(token: str) -> tuple[Any, int]:
         raise ValidationError({"after": ["This page token is not valid; start from the first page."]}) from None
 
 
+def _in_values(field_type: str, raw: str) -> list[Any]:
+    """The values of an `in` filter: one CSV line (quote a value holding a comma)."""
+    if field_type == "data":
+        raise ValidationError({"filter_op": ["in does not work on Data fields."]})
+    try:
+        lines = list(csv.reader(io.StringIO(raw)))
+    except csv.Error as exc:
+        raise ValidationError({"filter_value": [f"Give the values as one comma-separated line: {exc}"]}) from None
+    if len(lines) > 1:
+        raise ValidationError({"filter_value": ["Give the values as one comma-separated line."]})
+    cells = lines[0] if lines else []
+    if not cells:
+        raise ValidationError({"filter_value": ["Give at least one value, separated by commas."]})
+    if len(cells) > MAX_IN_VALUES:
+        raise ValidationError(
+            {"filter_value": [f"Give at most {MAX_IN_VALUES} values to match (this is {len(cells)})."]}
+        )
+    result: list[Any] = []
+    for cell in cells:
+        try:
+            value = values.to_db(field_type, values.from_csv(field_type, cell))
+        except values.BadValue as exc:
+            raise ValidationError({"filter_value": [str(exc)]}) from None
+        if value is None:
+            raise ValidationError({"filter_value": ["Leave no value in the list empty (use is_null for empty)."]})
+        result.append(value)
+    return result
+
+
 def _filter_parameter(field_type: str, op: str, raw: str | None) -> Any:
     if op in dml.VALUELESS_OPERATORS:
         return None
     if raw is None:
         raise ValidationError({"filter_value": ["Give a value to filter by."]})
+    if op == "in":
+        return _in_values(field_type, raw)
     if op in dml.TEXT_OPERATORS:
         if field_type not in {"string", "text"}:
             raise ValidationError({"filter_op": ["contains and starts work on String and Text fields only."]})

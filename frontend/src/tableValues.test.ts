@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
+  automaticIndexNote,
+  badCellValues,
+  labelsById,
+  parentIdChunks,
   base64Size,
   base64ToBytes,
   bytesToBase64,
@@ -240,5 +244,92 @@ describe("record labels", () => {
       recordLabel(photos, { photoID: 1, title: " ", caption: "Dunes\nat dusk" }),
     ).toBe("Dunes");
     expect(recordLabel(photos, { photoID: 1, title: null, caption: null })).toBe("");
+  });
+});
+
+describe("parent labels", () => {
+  const columns = [
+    { name: "commentID", type: "integer" as const },
+    { name: "photo", type: "belongs_to" as const, targetId: 2 },
+    { name: "cover", type: "belongs_to" as const, targetId: 2 },
+    { name: "author", type: "belongs_to" as const, targetId: 5 },
+    { name: "gone", type: "belongs_to" as const },
+  ];
+
+  it("asks once per parent table for every ID the page links to", () => {
+    const records = [
+      { commentID: 1, photo: 9, cover: 3, author: null, gone: 4 },
+      { commentID: 2, photo: 3, cover: null, author: 7, gone: null },
+      { commentID: 3, photo: 9, cover: "12", author: 7, gone: 1 },
+    ];
+    expect(parentIdChunks(columns, records)).toEqual(
+      new Map([
+        [2, [[3, 9, 12]]],
+        [5, [[7]]],
+      ]),
+    );
+  });
+
+  it("leaves out parent tables nothing links to and splits long lists", () => {
+    const records = Array.from({ length: 7 }, (_, i) => ({ photo: i + 1, author: null }));
+    expect(parentIdChunks(columns, records, 3)).toEqual(
+      new Map([[2, [[1, 2, 3], [4, 5, 6], [7]]]]),
+    );
+    expect(parentIdChunks(columns, [])).toEqual(new Map());
+  });
+
+  it("labels parents by their first text, skipping those without one", () => {
+    const photos = {
+      id_field: "photoID",
+      fields: [
+        { name: "rating", type: "integer" as const },
+        { name: "title", type: "string" as const },
+      ],
+    };
+    const labels = labelsById(photos, [
+      { photoID: 3, rating: 5, title: "Beach" },
+      { photoID: 9, rating: 1, title: "  " },
+      { photoID: 12, rating: 2, title: "Dunes\nat dawn" },
+    ]);
+    expect(labels).toEqual(
+      new Map([
+        [3, "Beach"],
+        [12, "Dunes"],
+      ]),
+    );
+  });
+});
+
+describe("indexes and CSV errors", () => {
+  const comments = {
+    fields: [
+      { name: "body", type: "text" as const, target: null },
+      { name: "photo", type: "belongs_to" as const, target: { name: "photos" } },
+    ],
+  };
+
+  it("says which Belongs To link an automatic index serves", () => {
+    expect(automaticIndexNote(comments, { fields: ["photo"] })).toBe(
+      "For the Belongs To link photo → photos; goes with the field",
+    );
+    expect(automaticIndexNote(comments, { fields: ["body"] })).toBe(
+      "Made by the database; goes with its field",
+    );
+  });
+
+  it("keys the raw text of failing cells by row and field", () => {
+    const found = badCellValues([
+      { row: 3, field: "Age", value: "old" },
+      { row: 4, field: null, value: null },
+      { row: 5, field: "age" },
+      { row: null, field: null, value: null },
+      { row: 6, field: "name", value: "" },
+    ]);
+    expect(found).toEqual(
+      new Map([
+        ["3:age", "old"],
+        ["6:name", ""],
+      ]),
+    );
   });
 });

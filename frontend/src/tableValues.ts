@@ -386,3 +386,89 @@ export function recordLabel(
   }
   return "";
 }
+
+// ---------------------------------------------------------------- parent labels
+
+/** The most values one `in` filter may carry (the API refuses more). */
+export const MAX_IN_VALUES = 500;
+
+interface LinkColumn {
+  type: FieldType;
+  targetId?: number;
+  name: string;
+}
+
+/**
+ * The parent IDs a page of records links to, per parent table: each ID once, in
+ * order, in chunks of at most MAX_IN_VALUES — one `in` request per chunk, never one
+ * per row.
+ */
+export function parentIdChunks(
+  columns: readonly LinkColumn[],
+  records: readonly Record<string, RecordValue>[],
+  size = MAX_IN_VALUES,
+): Map<number, number[][]> {
+  const ids = new Map<number, Set<number>>();
+  for (const column of columns) {
+    if (column.type !== "belongs_to" || column.targetId === undefined) continue;
+    const seen = ids.get(column.targetId) ?? new Set<number>();
+    ids.set(column.targetId, seen);
+    for (const record of records) {
+      const value = record[column.name];
+      if (value === null || value === undefined || value === "") continue;
+      const id = Number(value);
+      if (Number.isSafeInteger(id)) seen.add(id);
+    }
+  }
+  const chunks = new Map<number, number[][]>();
+  for (const [targetId, seen] of ids) {
+    const sorted = [...seen].sort((a, b) => a - b);
+    const parts: number[][] = [];
+    for (let i = 0; i < sorted.length; i += size) parts.push(sorted.slice(i, i + size));
+    if (parts.length) chunks.set(targetId, parts);
+  }
+  return chunks;
+}
+
+/** Each parent record's label by its ID; records without text to show are left out. */
+export function labelsById(
+  table: LabelledTable,
+  records: readonly Record<string, RecordValue>[],
+): Map<number, string> {
+  const labels = new Map<number, string>();
+  for (const record of records) {
+    const label = recordLabel(table, record);
+    if (label) labels.set(Number(record[table.id_field]), label);
+  }
+  return labels;
+}
+
+// ---------------------------------------------------------------- indexes and CSV
+
+interface IndexedTable {
+  fields: { name: string; type: FieldType; target: { name: string } | null }[];
+}
+
+/** Why an automatic index exists: "For the Belongs To link photo → photos". */
+export function automaticIndexNote(
+  table: IndexedTable,
+  index: { fields: string[] },
+): string {
+  const field = table.fields.find((f) => f.name === index.fields[0]);
+  if (index.fields.length === 1 && field?.type === "belongs_to")
+    return `For the Belongs To link ${field.name} → ${field.target?.name ?? "?"}; goes with the field`;
+  return "Made by the database; goes with its field";
+}
+
+/** The raw text of each failing preview cell, keyed "row:field" (field lower-cased). */
+export function badCellValues(
+  errors: readonly { row: number | null; field: string | null; value?: string | null }[],
+): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const e of errors) {
+    if (e.row === null || e.field === null || e.value === null || e.value === undefined)
+      continue;
+    found.set(`${e.row}:${e.field.toLowerCase()}`, e.value);
+  }
+  return found;
+}

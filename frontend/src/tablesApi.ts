@@ -37,9 +37,11 @@ export interface HasMany {
 }
 
 export interface TableIndex {
-  id: number;
+  /** null for an automatic index (the one each Belongs To field has): not deletable. */
+  id: number | null;
   name: string;
   fields: string[];
+  automatic: boolean;
 }
 
 export interface Table {
@@ -76,7 +78,8 @@ export type FilterOp =
   | "contains"
   | "starts"
   | "is_null"
-  | "not_null";
+  | "not_null"
+  | "in";
 
 export interface BrowseQuery {
   sort?: string;
@@ -93,6 +96,8 @@ export interface CsvRowError {
   /** CSV line (the header is row 1); null when the error concerns the whole file. */
   row: number | null;
   field: string | null;
+  /** The raw text of the cell to blame (cut at 100 characters); null for a row or the file. */
+  value?: string | null;
   message: string;
 }
 

@@ -15,7 +15,7 @@ import {
   type CsvRowError,
   type Table,
 } from "../tablesApi";
-import { formatCell, typeLabel } from "../tableValues";
+import { badCellValues, formatCell, typeLabel } from "../tableValues";
 import { toast } from "../toast";
 
 const POLL_MS = 1000;
@@ -61,6 +61,7 @@ function previewTable(table: Table, preview: CsvPreview): HTMLElement {
   const bad = new Set(
     preview.errors.map((e) => `${e.row ?? ""}:${(e.field ?? "").toLowerCase()}`),
   );
+  const badValues = badCellValues(preview.errors);
   const badRows = new Set(preview.errors.map((e) => e.row));
   const columns = preview.columns.map((name) => {
     const field = types.get(name.toLowerCase());
@@ -109,15 +110,35 @@ function previewTable(table: Table, preview: CsvPreview): HTMLElement {
             },
             h("td", { class: "num muted" }, String(i + 2)),
             columns.map((c) => {
-              const flagged = bad.has(`${i + 2}:${c.name.toLowerCase()}`);
+              const key = `${i + 2}:${c.name.toLowerCase()}`;
+              const flagged = bad.has(key);
+              const badValue = badValues.get(key);
               const value = row[c.name] ?? row[c.field?.name ?? ""] ?? null;
               const text = c.field
                 ? formatCell(c.field.type, value)
                 : String(value ?? "");
+              // A failing cell has no value: show the text the file has there.
+              const shown =
+                badValue !== undefined
+                  ? h(
+                      "span",
+                      { class: "bad-value mono", testid: "csv-bad-value" },
+                      badValue,
+                    )
+                  : value === null || text === ""
+                    ? h("span", { class: "null" }, "—")
+                    : text;
               return h(
                 "td",
-                { class: flagged ? "cell-error" : undefined },
-                value === null || text === "" ? h("span", { class: "null" }, "—") : text,
+                {
+                  class: flagged ? "cell-error" : undefined,
+                  title: flagged
+                    ? preview.errors.find(
+                        (e) => `${e.row ?? ""}:${(e.field ?? "").toLowerCase()}` === key,
+                      )?.message
+                    : undefined,
+                },
+                shown,
               );
             }),
           ),

@@ -26,8 +26,11 @@ import {
   formatCell,
   formatEpoch,
   KeysetPager,
+  labelFields,
+  labelsById,
   nextSort,
   opNeedsValue,
+  parentIdChunks,
   typeLabel,
   type SortState,
 } from "../tableValues";
@@ -106,6 +109,10 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
   }
   let page: RecordPage | null = null;
   let seq = 0;
+  // "parentTable:id" → label; the grid's label spans, refilled when labels arrive.
+  const parentLabels = new Map<string, string>();
+  let labelSlots: { key: string; el: HTMLElement }[] = [];
+  const labelKey = (targetId: number, id: unknown): string => `${targetId}:${String(id)}`;
 
   // --- chrome ------------------------------------------------------------------------
   const exportLink = h(
@@ -365,6 +372,7 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
       page = answer;
       pager.learn(answer.next);
       draw();
+      void loadParentLabels(mine, answer.records);
     } catch (error) {
       if (mine !== seq || ctx.signal.aborted) return;
       if (error instanceof DOMException && error.name === "AbortError") return;
@@ -459,6 +467,7 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
         h("span", { class: "sr-only" }, "Actions"),
       ),
     );
+    labelSlots = [];
     const body = records.map((record) => recordRow(record));
     grid.replaceChildren(
       h(
@@ -478,17 +487,26 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
       const text = formatCell(c.type, value);
       let content: HTMLElement | string;
       if (value === null) content = h("span", { class: "null" }, "—");
-      else if (c.type === "belongs_to" && c.targetId !== undefined)
+      else if (c.type === "belongs_to" && c.targetId !== undefined) {
+        const key = labelKey(c.targetId, value);
+        const label = h(
+          "span",
+          { class: "link-label", testid: "parent-label" },
+          parentLabels.get(key) ?? "",
+        );
+        label.hidden = !label.textContent;
+        labelSlots.push({ key, el: label });
         content = h(
           "a",
           {
-            class: "id-chip mono",
+            class: "parent-link",
             href: `${tableDataPath(app.id, c.targetId)}?filter_field=${encodeURIComponent(targetIdField(c))}&filter_op=eq&filter_value=${encodeURIComponent(String(value))}`,
             title: "Open the linked record",
           },
-          text,
+          h("span", { class: "id-chip mono" }, text),
+          label,
         );
-      else if (c.type === "data") {
+      } else if (c.type === "data") {
         content = h(
           "button",
           {
@@ -553,6 +571,51 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
     return row;
   }
 
+  /**
+   * Fills the Belongs To cells' labels: per parent table one `in` request for the whole
+   * page (chunked at the API's 500 values), never one per row. Labels are extra: on a
+   * failure the cells keep their "#id".
+   */
+  async function loadParentLabels(mine: number, shown: TableRecord[]): Promise<void> {
+    const wanted = parentIdChunks(columns, shown);
+    const requests: Promise<void>[] = [];
+    for (const [targetId, chunks] of wanted) {
+      const parent = parentTables.get(targetId);
+      if (!parent || labelFields(parent).length === 0) continue;
+      for (const ids of chunks) {
+        requests.push(
+          tablesApi
+            .records(
+              app.id,
+              targetId,
+              {
+                filter_field: parent.id_field,
+                filter_op: "in",
+                filter_value: ids.join(","),
+                limit: ids.length,
+              },
+              ctx.signal,
+            )
+            .then((answer) => {
+              const found = labelsById(parent, answer.records);
+              for (const id of ids) {
+                const label = found.get(id);
+                if (label) parentLabels.set(labelKey(targetId, id), label);
+                else parentLabels.delete(labelKey(targetId, id));
+              }
+            }),
+        );
+      }
+    }
+    if (requests.length === 0) return;
+    await Promise.allSettled(requests);
+    if (mine !== seq || ctx.signal.aborted) return;
+    for (const slot of labelSlots) {
+      slot.el.textContent = parentLabels.get(slot.key) ?? "";
+      slot.el.hidden = !slot.el.textContent;
+    }
+  }
+
   function targetIdField(c: Column): string {
     // The parent's ID field is named after its singular; the server knows it.
     return parentIdFields.get(c.targetId ?? -1) ?? "";
@@ -596,8 +659,9 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
     );
   }
 
-  // Parent tables' ID field names, for the links in Belongs To cells.
+  // Parent tables (ID field names for the links, label fields), and the labels seen.
   const parentIdFields = new Map<number, string>();
+  const parentTables = new Map<number, Table>();
   const parentIds = [
     ...new Set(
       columns.map((c) => c.targetId).filter((x): x is number => x !== undefined),
@@ -606,8 +670,11 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
   const parents = await Promise.all(
     parentIds.map((id) => parentTable(app.id, id).catch(() => null)),
   );
-  for (const parent of parents)
-    if (parent) parentIdFields.set(parent.id, parent.id_field);
+  for (const parent of parents) {
+    if (!parent) continue;
+    parentIdFields.set(parent.id, parent.id_field);
+    parentTables.set(parent.id, parent);
+  }
   if (ctx.signal.aborted) return;
   await load();
 }

@@ -4,11 +4,12 @@
  */
 import { ApiError, type App } from "../api";
 import { confirmDialog } from "../dialog";
-import { button, cardSection, h, withBusy } from "../dom";
+import { badge, button, cardSection, h, withBusy } from "../dom";
 import { errorText } from "../format";
 import { icon } from "../icons";
 import { ACTIONS_COLUMN, dataTable } from "../tableMarkup";
-import { tablesApi, type Table } from "../tablesApi";
+import { tablesApi, type Table, type TableIndex } from "../tablesApi";
+import { automaticIndexNote } from "../tableValues";
 import { toast } from "../toast";
 
 export interface DesignerContext {
@@ -18,8 +19,38 @@ export interface DesignerContext {
   reload: () => Promise<void>;
 }
 
+function columnsCell(index: TableIndex): HTMLElement {
+  return h(
+    "td",
+    null,
+    index.fields.map((f, i) => [
+      i ? h("span", { class: "muted" }, " + ") : null,
+      h("code", null, f),
+    ]),
+  );
+}
+
+/** An index the database made with a Belongs To field: shown, never deleted here. */
+function automaticRow(table: Table, index: TableIndex): HTMLElement {
+  const note = automaticIndexNote(table, index);
+  return h(
+    "tr",
+    { testid: "index-row", "data-automatic": "true", title: note },
+    columnsCell(index),
+    h(
+      "td",
+      null,
+      h("span", { class: "mono muted small" }, index.name),
+      h("span", { class: "muted small index-note", testid: "index-note" }, ` · ${note}`),
+    ),
+    h("td", { class: "col-actions" }, badge("automatic", "neutral", "index-automatic")),
+  );
+}
+
 export function indexesSection({ app, table, reload }: DesignerContext): HTMLElement {
   const rows = table.indexes.map((index) => {
+    const indexId = index.id;
+    if (index.automatic || indexId === null) return automaticRow(table, index);
     const del = button(icon("trash", 14), {
       size: "sm",
       variant: "ghost",
@@ -42,7 +73,7 @@ export function indexesSection({ app, table, reload }: DesignerContext): HTMLEle
         confirmTestid: "delete-index-confirm",
         danger: true,
         action: async () => {
-          await tablesApi.removeIndex(app.id, table.id, index.id);
+          await tablesApi.removeIndex(app.id, table.id, indexId);
           toast("Index deleted.", "success", 2500);
           await reload();
         },
@@ -51,14 +82,7 @@ export function indexesSection({ app, table, reload }: DesignerContext): HTMLEle
     return h(
       "tr",
       { testid: "index-row" },
-      h(
-        "td",
-        null,
-        index.fields.map((f, i) => [
-          i ? h("span", { class: "muted" }, " + ") : null,
-          h("code", null, f),
-        ]),
-      ),
+      columnsCell(index),
       h("td", { class: "mono muted small" }, index.name),
       h("td", { class: "col-actions" }, del),
     );

@@ -30,9 +30,25 @@ def test_preview_shows_rows_and_per_row_errors(client_for: Callable, owner: Any,
     assert body["columns"] == ["name", "age"]
     assert body["rows"][:2] == [{"name": "ann", "age": 30}, {"name": "bob", "age": None}]
     assert body["errors"] == [
-        {"row": 3, "field": "age", "message": "Expected a whole number, not 'old'."},
-        {"row": 5, "field": None, "message": "Expected 2 cells, found 3."},
+        {"row": 3, "field": "age", "value": "old", "message": "Expected a whole number, not 'old'."},
+        {"row": 5, "field": None, "value": None, "message": "Expected 2 cells, found 3."},
     ]
+
+
+@pytest.mark.parametrize(
+    "text, field, value",
+    [
+        ("age\n 12.5 \n", "age", " 12.5 "),  # the raw text, spaces and all
+        ('name,age\nann,"7,5"\n', "age", "7,5"),
+        ("name\n" + "x" * 256 + "\n", "name", "x" * csvio.ERROR_VALUE_CHARS + "…"),  # a long cell is cut short
+    ],
+)
+def test_a_preview_error_carries_the_raw_text_of_its_cell(
+    client_for: Callable, owner: Any, app: App, users: Table, text: str, field: str, value: str
+) -> None:
+    body = client_for(owner).post(csv_url(app, users, "preview/"), {"csv": text}, format="json").json()
+    assert [(e["row"], e["field"], e["value"]) for e in body["errors"]] == [(2, field, value)]
+    assert body["rows"] == [{c: None for c in body["columns"]} | ({"name": "ann"} if "ann" in text else {})]
 
 
 def test_an_import_with_one_bad_row_imports_nothing(client_for: Callable, owner: Any, app: App, users: Table) -> None:
@@ -41,7 +57,7 @@ def test_an_import_with_one_bad_row_imports_nothing(client_for: Callable, owner:
     assert response.status_code == 202
     body = response.json()
     assert (body["status"], body["imported_rows"]) == ("failed", 0)
-    assert body["errors"] == [{"row": 52, "field": "age", "message": "Expected a whole number, not 'x'."}]
+    assert body["errors"] == [{"row": 52, "field": "age", "value": "x", "message": "Expected a whole number, not 'x'."}]
     assert queries.record_count(users) == (0, True)
 
 

@@ -184,6 +184,22 @@ def test_browse_snapshot_uses_keyset_and_parameters(as_sql: Any) -> None:
     )
 
 
+def test_an_in_filter_is_one_array_parameter(as_sql: Any) -> None:
+    page = dml.Page(id_field="userID", sort="userID", filter_column="userID", filter_op="in")
+    assert as_sql(dml.browse(SCHEMA, "users", page)) == (
+        'SELECT * FROM "app_7"."users" WHERE "userID" = ANY(%s) ORDER BY "userID" ASC LIMIT %s OFFSET %s'
+    )
+    assert as_sql(dml.count(SCHEMA, "users", page, 10000)) == (
+        'SELECT count(*) FROM (SELECT 1 FROM "app_7"."users" WHERE "userID" = ANY(%s) LIMIT 10001) AS capped'
+    )
+
+
+def test_index_listing_reads_the_catalog_with_the_schema_as_a_parameter(as_sql: Any) -> None:
+    text = as_sql(ddl.list_indexes())
+    assert "WHERE n.nspname = %s AND NOT x.indisprimary" in text
+    assert text.count("%s") == 1
+
+
 def test_record_statement_snapshots(as_sql: Any) -> None:
     assert as_sql(dml.insert_row(SCHEMA, "users", ["name", "age"])) == (
         'INSERT INTO "app_7"."users" ("name", "age") VALUES (%s, %s) RETURNING *'

@@ -228,6 +228,10 @@ def test_sorting_by_a_field_pages_through_every_row_once(
         ("filter_field=age&filter_op=is_null", [4]),
         ("filter_field=name&filter_op=contains&filter_value=N6", [6]),
         ("filter_field=name&filter_op=starts&filter_value=person_", []),
+        ("filter_field=userID&filter_op=in&filter_value=6,2,99,2", [2, 6]),
+        ("filter_field=userID&filter_op=in&filter_value=%205", [5]),
+        ("filter_field=age&filter_op=in&filter_value=0,2", [2, 3, 5, 6]),
+        ("filter_field=name&filter_op=in&filter_value=person1,%22person3%22,Person5", [1, 3]),
     ],
 )
 def test_filtering_by_a_field(
@@ -245,9 +249,26 @@ def test_filtering_by_a_field(
         ("filter_field=age&filter_op=eq&filter_value=old", {"filter_value": ["Expected a whole number, not 'old'."]}),
         (
             "filter_field=age&filter_op=like&filter_value=1",
-            {"filter_op": ["Choose an operator: eq, ne, lt, lte, gt, gte, contains, starts, is_null, not_null."]},
+            {"filter_op": ["Choose an operator: eq, ne, lt, lte, gt, gte, contains, starts, is_null, not_null, in."]},
         ),
         ("limit=0", {"limit": ["Ask for 1 to 500 records a page."]}),
+        (
+            "filter_field=userID&filter_op=in&filter_value=" + ",".join(str(i) for i in range(501)),
+            {"filter_value": ["Give at most 500 values to match (this is 501)."]},
+        ),
+        (
+            "filter_field=userID&filter_op=in&filter_value=1,two",
+            {"filter_value": ["Expected a whole number, not 'two'."]},
+        ),
+        (
+            "filter_field=userID&filter_op=in&filter_value=1,,3",
+            {"filter_value": ["Leave no value in the list empty (use is_null for empty)."]},
+        ),
+        (
+            "filter_field=userID&filter_op=in&filter_value=",
+            {"filter_value": ["Give at least one value, separated by commas."]},
+        ),
+        ("filter_field=userID&filter_op=in", {"filter_value": ["Give a value to filter by."]}),
         ("after=garbage", {"after": ["This page token is not valid; start from the first page."]}),
     ],
 )
@@ -270,3 +291,53 @@ def test_deleting_a_parent_table_asks_first(
         {"table": {"id": users.pk + 1, "name": "photos"}, "field": "photographer", "on_delete": "cascade"}
     ]
     assert client.delete(url(app, f"tables/{users.pk}/?confirm=true")).status_code == 204
+
+
+def test_parents_of_a_whole_page_come_in_one_request_with_in(
+    client_for: Callable, owner: Any, app: App, users: Table, make_table: Callable
+) -> None:
+    photos = make_table(app, "photos", title="string", photographer=("belongs_to", users, "set_empty"))
+    people = [services.insert_record(users, {"name": n})["userID"] for n in ("ann", "bob", "cy")]
+    for i in range(5):
+        services.insert_record(photos, {"title": f"p{i}", "photographer": people[i % 2]})
+    client = client_for(owner)
+    page = client.get(url(app, f"tables/{photos.pk}/records/")).json()["records"]
+    ids = sorted({r["photographer"] for r in page})
+    parents = client.get(
+        url(app, f"tables/{users.pk}/records/?filter_field=userID&filter_op=in&filter_value={','.join(map(str, ids))}")
+    ).json()
+    assert {r["userID"]: r["name"] for r in parents["records"]} == {people[0]: "ann", people[1]: "bob"}
+    assert (parents["count"], parents["count_exact"]) == (2, True)
+    # The same works on the Belongs To field itself (its automatic index serves it).
+    children = client.get(
+        url(app, f"tables/{photos.pk}/records/?filter_field=photographer&filter_op=in&filter_value={people[1]}")
+    ).json()
+    assert [r["title"] for r in children["records"]] == ["p1", "p3"]
+
+
+def test_in_is_refused_on_data_fields(client_for: Callable, owner: Any, app: App, make_table: Callable) -> None:
+    files = make_table(app, "files", blob="data")
+    response = client_for(owner).get(
+        url(app, f"tables/{files.pk}/records/?filter_field=blob&filter_op=in&filter_value=AA==")
+    )
+    assert (response.status_code, response.json()) == (400, {"filter_op": ["in does not work on Data fields."]})
+
+
+def test_belongs_to_fields_show_their_automatic_index_which_cannot_be_deleted(
+    client_for: Callable, owner: Any, app: App, users: Table, make_table: Callable
+) -> None:
+    photos = make_table(app, "photos", title="string", photographer=("belongs_to", users, "cascade"))
+    client = client_for(owner)
+    made = client.post(url(app, f"tables/{photos.pk}/indexes/"), {"fields": ["title"]}, format="json").json()
+    assert made["automatic"] is False
+    services.rename_field(photos.fields.get(name="photographer"), "author")
+    indexes = client.get(url(app, f"tables/{photos.pk}/")).json()["indexes"]
+    assert indexes == [
+        {"id": made["id"], "name": made["name"], "fields": ["title"], "automatic": False},
+        {"id": None, "name": "photos_photographer_idx", "fields": ["author"], "automatic": True},
+    ]
+    listed = {t["name"]: t["indexes"] for t in client.get(url(app, "tables/")).json()}
+    assert listed == {"photos": indexes, "users": []}
+    # It goes with its field.
+    services.drop_field(photos.fields.get(name="author"))
+    assert [i["automatic"] for i in client.get(url(app, f"tables/{photos.pk}/")).json()["indexes"]] == [False]
