@@ -15,8 +15,7 @@ from console.apps import services as app_services
 from console.apps.models import App
 from console.tables import services as table_services
 from console.tables.models import Table
-from tests.browser.conftest import snap
-from tests.browser.test_console_flow import sign_in
+from tests.browser.conftest import sign_in, snap
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

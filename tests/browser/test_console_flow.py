@@ -8,19 +8,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from console.apps.models import App
-from tests.browser.conftest import snap
-from tests.fixtures.accounts import PASSWORD
+from tests.browser.conftest import sign_in, snap
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/")
-    expect(page.get_by_label("Username")).to_be_visible()
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("current-user")).to_have_text(username)
 
 
 def test_sign_in_create_app_see_keys_rotate_secret_sign_out(page: Page, owner: Any) -> None:

@@ -11,8 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from apimethods.models import KScriptMethod
 from console.apps.models import App
-from tests.browser.conftest import snap
-from tests.browser.test_console_flow import sign_in
+from tests.browser.conftest import sign_in, snap
 from tests.fixtures.accounts import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -13,8 +13,8 @@ from playwright.sync_api import Page, expect
 from console.apps.models import App
 from console.tables import csvio, services
 from console.tables.models import Table
+from tests.browser.conftest import sign_in
 from tests.browser.conftest import snap as save_screenshot
-from tests.fixtures.accounts import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,14 +23,6 @@ def snap(page: Page, name: str) -> None:
     # Let dialogs and toasts finish their entry animation first.
     page.wait_for_timeout(250)
     save_screenshot(page, name)
-
-
-def sign_in(page: Page, username: str = "olivia") -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("current-user")).to_have_text(username)
 
 
 def create_table(page: Page, name: str) -> None:
