@@ -202,7 +202,6 @@ def _handle(request: HttpRequest) -> HttpResponse:
         return reply(exc.code, message=_wire_message(exc))
     session_token = fields.session_token or ""
 
-    request_id = uuid.uuid4().hex[:12]
     try:
         app = _app_row(path.api_key)
         if not _authorised(request, path.api_key, app, fields.hashed_key, fields.salt):
@@ -229,12 +228,16 @@ def _handle(request: HttpRequest) -> HttpResponse:
     except WireError as exc:
         return reply(exc.code, message=_wire_message(exc))
     except ScriptFailure as exc:
+        # The request id is drawn only when something failed (uuid4 costs a urandom call).
+        request_id = uuid.uuid4().hex[:12]
         logger.info("script failed request_id=%s method=%s: %s", request_id, method_name, exc)
         return reply(64, message=f"Script error: {exc}")
     except DatabaseError:
+        request_id = uuid.uuid4().hex[:12]
         logger.exception("database error in client call request_id=%s method=%s", request_id, method_name)
         return reply(128, message=f"Database error (request id {request_id})")
     except Exception:
+        request_id = uuid.uuid4().hex[:12]
         logger.exception("unexpected error in client call request_id=%s method=%s", request_id, method_name)
         return reply(64, message=f"Unknown server error (request id {request_id})")
     return reply(1, payload=payload)

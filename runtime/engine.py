@@ -128,6 +128,23 @@ class Engine:
         handler: Callable[[str], str] | None,
     ) -> Any:
         """Pump bridge calls on this thread until the task's result arrives. Returns raw."""
+        # Bridge call values are freed once the task is over: freeing one while JS runs
+        # waits for the isolate (it was most of the time this thread spent per call).
+        spent: list[Any] = []
+        try:
+            return self._pump(task_id, callback_id, deadline, handler, spent)
+        finally:
+            for raw in spent:
+                self._free(raw)
+
+    def _pump(
+        self,
+        task_id: int,
+        callback_id: int,
+        deadline: Deadline,
+        handler: Callable[[str], str] | None,
+        spent: list[Any],
+    ) -> Any:
         cancelled = False
         grace: Deadline | None = None
         while True:
@@ -150,7 +167,11 @@ class Engine:
                     else:
                         self.channel.handle(handler)
                     self._release.put(True)
-                self._free(raw)
+                spent.append(raw)
+                if len(spent) >= 1024:  # a script making many host calls: bound what is kept
+                    for kept in spent:
+                        self._free(kept)
+                    spent.clear()
                 if deadline.expired() and not cancelled:
                     cancelled = True
                     grace = Deadline(_CANCEL_GRACE_S)
