@@ -83,6 +83,10 @@ DATABASE_URL = env_str("DATABASE_URL", f"postgresql://postgres@/kiln?host={VAR_D
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("KILN_DB_CONN_MAX_AGE", 600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django turns prepared statements off (prepare_threshold None, for transaction poolers,
+# which Kiln does not support: see README). Kiln prepares only what it marks
+# `prepare=True` — the client endpoint's app lookup and K.select — never anything by count.
+DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # App SQL runs on connections logged in as each app's role (console.tables.isolation);
 # each thread keeps at most this many, least recently used closed first.

@@ -147,3 +147,23 @@ def test_prepared_selects_bind_every_filter_kind(app: App, posts: Any) -> None:
     """
     for _ in range(7):  # past psycopg's preparing threshold: the same answers from prepared plans
         assert run(app, code) == [["a", "c"], ["b", "c"], ["a", "d"], ["b"], ["a", "b", "c", "d"], ["a", "c"], []]
+
+
+def test_selects_and_the_client_app_lookup_really_are_prepared(app: App, posts: Any) -> None:
+    # Django turns psycopg's prepared statements off; Kiln's settings turn them back on for
+    # the statements it marks prepare=True. Without that, `prepare=True` is silently ignored
+    # and PostgreSQL parses and plans both statements on every client call.
+    from django.db import connection
+
+    from apimethods import client
+    from console.tables.isolation import leased
+
+    run(app, f"K.setResponse(K.select('{posts.alias}').filter('score', '>', 1).run().length)")
+    with leased(app.id) as conn:
+        statements = [row[0] for row in conn.conn.execute("SELECT statement FROM pg_prepared_statements").fetchall()]
+    assert any('FROM "' in s and "WHERE" in s for s in statements), statements
+
+    assert client._app_row(app.api_key)["id"] == app.id
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        assert any("secret_key" in row[0] for row in cursor.fetchall())
