@@ -16,6 +16,14 @@ Isolation between runs:
   properties, deletes added ones and reports `false` when something cannot be restored
   (a new non-configurable property, a frozen prototype...) — the pool then recycles
   the context.
+- cleanup() is cheap when a run left the built-ins alone, which is nearly always: per
+  object it compares the prototype, extensibility, the own key list and the *values* of
+  the mutable data properties (no descriptor objects). What a value compare cannot see —
+  attributes, accessors, a data property turned accessor — can only be changed through
+  the descriptor-changing built-ins (`Object.defineProperty` and kin, `freeze`,
+  `__defineGetter__`, `Error.captureStackTrace`...) or by deleting and re-adding a key,
+  which reorders the key list. Those built-ins are wrapped to flag the run, and a flagged
+  run (or an object whose key list changed) gets the full descriptor compare.
 """
 
 from __future__ import annotations
@@ -236,6 +244,8 @@ function hiddenIntrinsics() {
 // array entries (5 per key: is-data, value|get, writable|set, enumerable, configurable),
 // because reading fields of null-prototype objects is slow and cleanup() compares every key.
 const OBJS = [], PROTOS = [], EXTS = [], KEYS = [], DESCS = [], FLAT = [];
+// Per object, the keys and values of its mutable data properties: the fast compare.
+const MKEYS = [], MVALS = [];
 function snapshot() {
   const seen = new WeakSetCtor();
   const stack = [G];
@@ -263,7 +273,26 @@ function snapshot() {
     if (isFrozen(o) && o !== G) continue;  // cannot change; nothing to restore
     arrayPush(OBJS, o); arrayPush(PROTOS, getProto(o)); arrayPush(EXTS, isExtensible(o));
     arrayPush(KEYS, keys); arrayPush(DESCS, descs); arrayPush(FLAT, flat);
+    const mkeys = [], mvals = [];
+    for (let i = 0; i < keys.length; i++) {
+      // Data properties that are writable or configurable; the rest cannot change.
+      if (flat[5 * i] && (flat[5 * i + 2] || flat[5 * i + 4])) { arrayPush(mkeys, keys[i]); arrayPush(mvals, flat[5 * i + 1]); }
+    }
+    arrayPush(MKEYS, mkeys); arrayPush(MVALS, mvals);
   }
+}
+
+// Set when a run called a built-in that can change property attributes or accessors
+// (on any object: a Proxy can forward the change to a built-in): cleanup() then compares
+// every descriptor. The wrappers are installed before the snapshot, so they are what
+// scripts see and what cleanup() restores.
+let touched = false;
+function guard(holder, name) {
+  const original = holder[name];
+  if (typeof original !== 'function') return;
+  const wrapper = { [name](...args) { touched = true; return apply(original, this, args); } }[name];
+  defineProperty(wrapper, 'length', { value: original.length });
+  defineProperty(holder, name, { value: wrapper, writable: true, enumerable: false, configurable: true });
 }
 
 // d: a fresh descriptor from gOPD (its fields are own); flat[at..at+4]: the snapshot's.
@@ -273,29 +302,54 @@ function sameDescriptor(d, flat, at) {
   return hasOwn(d, 'get') && d.get === flat[at + 1] && d.set === flat[at + 2];
 }
 
+// Object i as the snapshot saw it, judged without descriptor objects. Only valid for a
+// run that was not `touched`: reading o[k] is then a plain data read (no getter runs).
+function unchanged(i) {
+  const o = OBJS[i];
+  if (getProto(o) !== PROTOS[i] || (EXTS[i] && !isExtensible(o))) return false;
+  const keys = KEYS[i], now = ownKeys(o);
+  if (now.length !== keys.length) return false;
+  for (let j = 0; j < keys.length; j++) if (now[j] !== keys[j]) return false;
+  const mkeys = MKEYS[i], mvals = MVALS[i];
+  for (let j = 0; j < mkeys.length; j++) {
+    const v = o[mkeys[j]];
+    if (v !== mvals[j] && !objectIs(v, mvals[j])) return false;
+  }
+  return true;
+}
+
+// Put object i back as the snapshot saw it; false when that is impossible.
+function restore(i) {
+  let clean = true;
+  const o = OBJS[i];
+  if (getProto(o) !== PROTOS[i] && !setProto(o, PROTOS[i])) clean = false;
+  if (EXTS[i] && !isExtensible(o)) clean = false;
+  const keys = KEYS[i], descs = DESCS[i], flat = FLAT[i];
+  for (let j = 0; j < keys.length; j++) {
+    const d = gOPD(o, keys[j]);
+    if (d === undefined || !sameDescriptor(d, flat, 5 * j)) {
+      if (!reflectDefine(o, keys[j], descs[j])) clean = false;
+    }
+  }
+  const now = ownKeys(o);
+  if (now.length !== keys.length) {
+    const known = new MapCtor();
+    for (let j = 0; j < keys.length; j++) mapSet(known, keys[j], true);
+    for (let j = 0; j < now.length; j++) {
+      if (!mapHas(known, now[j]) && !reflectDelete(o, now[j])) clean = false;
+    }
+  }
+  return clean;
+}
+
 const RESET_REGEXP = /(?:)/;
 function cleanup() {
   let clean = true;
+  const full = touched;
   for (let i = 0; i < OBJS.length; i++) {
-    const o = OBJS[i];
-    if (getProto(o) !== PROTOS[i] && !setProto(o, PROTOS[i])) clean = false;
-    if (EXTS[i] && !isExtensible(o)) clean = false;
-    const keys = KEYS[i], descs = DESCS[i], flat = FLAT[i];
-    for (let j = 0; j < keys.length; j++) {
-      const d = gOPD(o, keys[j]);
-      if (d === undefined || !sameDescriptor(d, flat, 5 * j)) {
-        if (!reflectDefine(o, keys[j], descs[j])) clean = false;
-      }
-    }
-    const now = ownKeys(o);
-    if (now.length !== keys.length) {
-      const known = new MapCtor();
-      for (let j = 0; j < keys.length; j++) mapSet(known, keys[j], true);
-      for (let j = 0; j < now.length; j++) {
-        if (!mapHas(known, now[j]) && !reflectDelete(o, now[j])) clean = false;
-      }
-    }
+    if ((full || !unchanged(i)) && !restore(i)) clean = false;
   }
+  touched = false;
   regexpExec(RESET_REGEXP, '');  // forget RegExp.lastMatch / $1 of the previous run
   S = null;
   return clean;
@@ -355,6 +409,13 @@ for (let i = 0; i < globalNames.length; i++) {
 }
 const REMOVED = __REMOVED__;
 for (let i = 0; i < REMOVED.length; i++) delete G[REMOVED[i]];
+const GUARDED = [[O, ['defineProperty', 'defineProperties', 'freeze', 'seal', 'preventExtensions']],
+                 [R, ['defineProperty', 'preventExtensions']],
+                 [O.prototype, ['__defineGetter__', '__defineSetter__']],
+                 [ErrorCtor, ['captureStackTrace']]];
+for (let i = 0; i < GUARDED.length; i++) {
+  for (let j = 0; j < GUARDED[i][1].length; j++) guard(GUARDED[i][0], GUARDED[i][1][j]);
+}
 freezeBuiltins();
 snapshot();
 return [run, cleanup, sab];

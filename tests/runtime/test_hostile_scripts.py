@@ -86,6 +86,26 @@ def test_huge_response_is_refused(run) -> None:  # type: ignore[no-untyped-def]
         ("failed = function () { return 'hacked'; };", "failed(false)"),
         ("Error.prepareStackTrace = function () { return 'hacked'; };", "typeof Error.prepareStackTrace"),
         ("delete Array.prototype.map;", "typeof [].map"),
+        # The cheap cleanup compares values and key order only; these change what it cannot
+        # see, and must still be undone.
+        ("delete Array.prototype.map; Array.prototype.map = function () { return 'hacked'; };", "[1].map(String)"),
+        ("delete Map.prototype.size; Map.prototype.size = 'hacked';", "new Map().size"),
+        ("Map.prototype.__defineGetter__('size', function () { return 'hacked'; });", "new Map().size"),
+        (
+            "var m = Array.prototype.map;"
+            " Reflect.defineProperty(new Proxy(Array.prototype, {}), 'map', {get: () => m, configurable: true});",
+            "typeof Object.getOwnPropertyDescriptor(Array.prototype, 'map').value",
+        ),
+        (
+            "Object.defineProperty(Array.prototype, 'map', {writable: false});",
+            "(function () { 'use strict'; try { Array.prototype.map = Array.prototype.map; return 'ok'; }"
+            " catch (e) { return 'stuck'; } })()",
+        ),
+        ("Object.freeze(new Proxy(Math, {}));", "Object.isFrozen(Math)"),
+        ("Error.captureStackTrace(Array.prototype);", "Object.getOwnPropertyNames(Array.prototype).includes('stack')"),
+        ("Array.prototype[Symbol.for('leak')] = 'hacked';", "[][Symbol.for('leak')] === undefined"),
+        ("Array.prototype.length = 3;", "Array.prototype.length"),
+        ("globalThis.NaN2 = NaN; Number.prototype.toFixed = 1;", "[typeof NaN2, typeof (1).toFixed]"),
     ],
 )
 def test_prototype_pollution_does_not_survive_the_run(run, polluter: str, probe: str) -> None:  # type: ignore[no-untyped-def]
