@@ -6,6 +6,7 @@ class ApiMethodsConfig(AppConfig):
     label = "apimethods"
 
     def ready(self) -> None:
-        from apimethods import appformat
+        from apimethods import appfacts, appformat
 
+        appfacts.connect_signals()
         appformat.register()  # after the tables section: console.tables comes first in INSTALLED_APPS

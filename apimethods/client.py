@@ -20,13 +20,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from apimethods import registry
+from apimethods.appfacts import app_facts
 from apimethods.wire import (
     Envelope,
     WireError,
@@ -38,56 +38,11 @@ from apimethods.wire import (
     render,
     split_fields,
 )
-from console.apps.models import App
 from runtime import ScriptFailure
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("json", "plist")
-
-
-_APP_COLUMNS = ("id", "secret_key", "suspended", "script_timeout_seconds", "live__deployment_id", "schema_version")
-_app_sql: str | None = None
-
-
-def _app_query() -> str:
-    """App, live deployment and schema version in one statement (built once from the models).
-
-    Read on every call, never cached: a rotated secret, a suspension or a new deployment
-    takes effect with the next request in every process.
-    """
-    global _app_sql
-    if _app_sql is None:
-        from apimethods.models import LiveDeployment
-        from console.tables.models import TableSequence
-
-        app, live, sequence = App._meta.db_table, LiveDeployment._meta.db_table, TableSequence._meta.db_table
-        _app_sql = (
-            f'SELECT a."id", a."secret_key", a."suspended", a."script_timeout_seconds", l."deployment_id",'
-            f' s."schema_version" FROM "{app}" a LEFT JOIN "{live}" l ON l."app_id" = a."id"'
-            f' LEFT JOIN "{sequence}" s ON s."app_id" = a."id" WHERE a."api_key" = %s'
-        )
-    return _app_sql
-
-
-def _app_row(api_key: str) -> dict[str, Any] | None:
-    # TRICKY: straight on the psycopg connection, past Django's cursor wrapper and its
-    # per-request health check (a SELECT 1 round trip): this read is its own health
-    # check — on a connection that died in between, reconnect once and ask again. It is
-    # a prepared statement (planned once per connection), so the join costs no planning.
-    query = _app_query()
-    for attempt in (1, 2):
-        with connection.wrap_database_errors:
-            connection.ensure_connection()
-            raw = connection.connection
-            try:
-                row = psycopg.Cursor(raw).execute(query, [api_key], prepare=True).fetchone()
-                break
-            except psycopg.OperationalError:
-                if attempt == 2 or not (raw.closed or raw.broken):
-                    raise
-        connection.close()
-    return None if row is None else dict(zip(_APP_COLUMNS, row, strict=True))
 
 
 def _authorised(
@@ -203,7 +158,7 @@ def _handle(request: HttpRequest) -> HttpResponse:
     session_token = fields.session_token or ""
 
     try:
-        app = _app_row(path.api_key)
+        app = app_facts(path.api_key)
         if not _authorised(request, path.api_key, app, fields.hashed_key, fields.salt):
             return reply(2)
         assert app is not None

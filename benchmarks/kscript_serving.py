@@ -169,7 +169,7 @@ def breakdown(setup: dict[str, str], requests: int = 1000) -> dict[str, float]:
         return result
 
     timed(client, "_handle", "view")
-    timed(client, "_app_row", "app_lookup")
+    timed(client, "app_facts", "app_lookup")
     timed(kscript, "run_top_level", "invocation")
     kscript.runtime.run_script = run_and_count
     auth = base64.b64encode(f"{setup['api_key']}:{setup['secret']}".encode()).decode()

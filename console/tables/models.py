@@ -7,9 +7,15 @@ these models describe them and are changed in the same transaction as the DDL.
 from __future__ import annotations
 
 from django.db import models
+from django.dispatch import Signal
 
 from console.apps.models import App
 from console.tables import ddl
+
+# Sent once a schema change of an app has committed, with the app's id as `app_id`
+# (processes that cache per schema version listen; other processes learn of it through
+# the database: see apimethods/appfacts.py).
+schema_changed = Signal()
 
 
 class FieldType(models.TextChoices):

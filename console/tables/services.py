@@ -20,7 +20,7 @@ from rest_framework.exceptions import APIException, NotFound, ValidationError
 from console.apps.models import App
 from console.tables import ddl, dml, values
 from console.tables.isolation import app_cursor, ensure_app_space
-from console.tables.models import Field, FieldType, Index, OnDelete, Table, TableSequence
+from console.tables.models import Field, FieldType, Index, OnDelete, Table, TableSequence, schema_changed
 
 
 class ConfirmationRequired(APIException):
@@ -40,6 +40,8 @@ def _lock(app: App) -> None:
     App.objects.select_for_update().filter(pk=app.pk).values_list("pk").first()
     # Every process's cached table metadata (scripting.app_tables) is stale once this commits.
     TableSequence.objects.filter(app=app).update(schema_version=F("schema_version") + 1)
+    app_id = app.pk
+    transaction.on_commit(lambda: schema_changed.send(sender=TableSequence, app_id=app_id))
 
 
 def _check_name(name: Any, kind: str, key: str = "name") -> str:

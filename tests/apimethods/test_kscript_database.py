@@ -155,7 +155,7 @@ def test_selects_and_the_client_app_lookup_really_are_prepared(app: App, posts: 
     # and PostgreSQL parses and plans both statements on every client call.
     from django.db import connection
 
-    from apimethods import client
+    from apimethods import appfacts
     from console.tables.isolation import leased
 
     run(app, f"K.setResponse(K.select('{posts.alias}').filter('score', '>', 1).run().length)")
@@ -163,7 +163,7 @@ def test_selects_and_the_client_app_lookup_really_are_prepared(app: App, posts: 
         statements = [row[0] for row in conn.conn.execute("SELECT statement FROM pg_prepared_statements").fetchall()]
     assert any('FROM "' in s and "WHERE" in s for s in statements), statements
 
-    assert client._app_row(app.api_key)["id"] == app.id
+    assert appfacts.read_app_facts(app.api_key)["id"] == app.id
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         assert any("secret_key" in row[0] for row in cursor.fetchall())
