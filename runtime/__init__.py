@@ -53,6 +53,9 @@ __all__ = [
 ]
 
 _NO_HOST = Host()
+# A run that finds its context spoiled by the previous one moves to another; a hostile
+# script spoils at most the context it ran in, so a few tries always reach a clean one.
+_MAX_CONTEXTS_PER_RUN = 4
 
 
 def run_script(
@@ -73,45 +76,43 @@ def run_script(
     pool = pool or default_pool()
     host = host or _NO_HOST
     started = time.perf_counter()
-    context = pool.checkout(app_id)
-    checked_out = time.perf_counter()
-    engine = context.engine
     invocation = Invocation(app_id, method_name, host)
+    preload = json.dumps(
+        {
+            "code": code,
+            "method": method_name,
+            "script": invocation.script,
+            "params": dict(params or {}),
+            "maxLogEntries": limits.max_log_entries,
+            "maxLogChars": limits.max_log_chars,
+            "maxResponseChars": limits.max_response_chars,
+        },
+        ensure_ascii=False,
+    )
+    deadline = Deadline(limits.timeout_s)
     failure: ScriptFailure | None = None
-    output: Any = None
-    healthy = False
-    run_done = checked_out
-    try:
-        engine.set_memory_limit(limits.memory_bytes)
-        assert engine.channel is not None
-        engine.channel.preload(
-            json.dumps(
-                {
-                    "code": code,
-                    "method": method_name,
-                    "script": invocation.script,
-                    "params": dict(params or {}),
-                    "maxLogEntries": limits.max_log_entries,
-                    "maxLogChars": limits.max_log_chars,
-                    "maxResponseChars": limits.max_response_chars,
-                },
-                ensure_ascii=False,
-            )
-        )
+    output: Any = False
+    checkout_s = 0.0
+    for _ in range(_MAX_CONTEXTS_PER_RUN):
+        checking_out = time.perf_counter()
+        context = pool.checkout(app_id)
+        checkout_s += time.perf_counter() - checking_out
+        engine = context.engine
         try:
-            output = engine.call(context.run, Deadline(limits.timeout_s), invocation.handle)
+            engine.set_memory_limit(limits.memory_bytes)
+            assert engine.channel is not None
+            engine.channel.preload(preload)
+            output = engine.call(context.run, deadline, invocation.handle, start_timeout_s=limits.cleanup_timeout_s)
         except RawEngineError as error:
+            if error.kind == "stuck":
+                # The previous run's leftover jobs hold the isolate: nothing of ours ran.
+                pool.checkin(context, healthy=False)
+                continue
             failure = _failure(error, invocation)
-        run_done = time.perf_counter()
-        if not engine.broken:
-            # The cleanup runs in V8 while we return; the next checkout collects its verdict.
-            try:
-                context.cleaning = (engine.start(context.cleanup), Deadline(limits.cleanup_timeout_s))
-                healthy = True
-            except RawEngineError:
-                healthy = False
-    finally:
-        pool.checkin(context, healthy=healthy)
+        # `false`: the previous run left changes that cannot be undone; nothing of ours ran.
+        pool.checkin(context, healthy=output is not False and not engine.broken)
+        if output is not False or failure is not None:
+            break
     finished = time.perf_counter()
     if failure is not None:
         raise failure
@@ -126,9 +127,8 @@ def run_script(
         logs_dropped=int(state.get("logsDropped") or 0),
         duration_s=finished - started,
         timings=Timings(
-            checkout_s=checked_out - started,
-            run_s=run_done - checked_out,
-            cleanup_s=finished - run_done,
+            checkout_s=checkout_s,
+            run_s=finished - started - checkout_s,
             bridge_calls=invocation.bridge_calls,
             bridge_s=invocation.bridge_s,
         ),

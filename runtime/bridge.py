@@ -19,7 +19,7 @@ Buffer layout: four int32 header words, then UTF-16 data.
         3 = next answer chunk
     [1] number of UTF-16 units in the data area
     [2] answer state: 0 = last chunk, 1 = more chunks follow, -1 = aborted
-    [3] unused
+    [3] runs started: JS adds one as a run begins (see Engine.call's start_timeout)
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ RESP_NEXT = 3
 ABORTED = -1
 
 # JS half of the channel. Runs inside the prelude's strict-mode closure, after the
-# primordials (`apply`, `defineProperty`, `U16`, `I32`, `fromCharCode`, `charCodeAt`,
+# primordials (`apply`, `ErrorCtor`, `defineProperty`, `U16`, `I32`, `fromCharCode`, `charCodeAt`,
 # `JSONparse`, `JSONstringify`, `min`) were captured, so user code that rewrites built-ins
-# cannot redirect it. `notify` and `sab` never leave the closure.
+# cannot redirect it; `S` is the prelude's current run (null between runs). `notify` and
+# `sab` never leave the closure.
 BRIDGE_JS = r"""
 const HDR = new I32(sab, 0, 4);
 const DATA = new U16(sab, 16);
@@ -67,6 +68,8 @@ function readAnswer() {
 }
 
 function hostCall(op, args) {
+  // Jobs a script leaves behind run after its result went back: they get no host.
+  if (S === null) throw new ErrorCtor('the K API can only be used while a script runs');
   const req = JSONstringify([op, args === undefined ? null : args]);
   if (typeof req !== 'string') throw new TypeError('host call arguments are not serialisable');
   const n = req.length;
@@ -99,6 +102,9 @@ class Channel:
         self._answer = b""
         self._answer_offset = 0
         self.calls = 0
+
+    def runs_started(self) -> int:
+        return int(self._hdr[3])
 
     @property
     def capacity_units(self) -> int:

@@ -10,8 +10,9 @@ every assumption made here.
 Facts this module relies on (mini-racer 0.14.1):
 - `mr_init_context(cb)` starts an isolate thread; results of `mr_eval` /
   `mr_call_function` arrive through `cb(callback_id, raw_value)` on that thread.
-- Microtasks run *after* the result callback (in the message pump). A run therefore is
-  followed by a separate cleanup call, which also proves the isolate came back.
+- Microtasks run *after* the result callback (in the message pump), so a script's
+  leftover jobs run before the next task on that context: the next run cleans up after
+  them, and a context whose next run does not even start in time is stuck in them.
 - `mr_cancel_task` terminates a running task and the context stays usable.
 - `mr_free_context` stops even an isolate stuck in a microtask loop.
 - After the hard memory limit was hit, the context keeps failing: discard it.
@@ -88,15 +89,19 @@ class Engine:
         self._release: queue.SimpleQueue[bool] = queue.SimpleQueue()
         self._callback_ids = itertools.count(BRIDGE_CALLBACK_ID + 1)
         self._serving = False
+        self._task_cid = -1  # callback id of the task being waited for
         self._memory_limit = 0
         self._keep: list[Any] = []
-        self._started: tuple[int, int] | None = None  # a `start`ed call not yet finished
         self.channel: Channel | None = None
 
         @mr_callback_func
         def on_v8(callback_id: int, raw: Any) -> None:
             # Runs on the isolate thread. For bridge calls, block here until the caller's
             # thread has written the answer: that is what makes the K API synchronous.
+            if callback_id != BRIDGE_CALLBACK_ID and callback_id == self._task_cid:
+                # The run's result: jobs the script left behind run next, on this thread,
+                # and must not reach the host (nor be served by the next run's pump).
+                self._serving = False
             if callback_id == BRIDGE_CALLBACK_ID:
                 if not self._serving:
                     if self.channel is not None:
@@ -126,13 +131,15 @@ class Engine:
         callback_id: int,
         deadline: Deadline,
         handler: Callable[[str], str] | None,
+        started: Callable[[], bool] | None = None,
+        start_deadline: Deadline | None = None,
     ) -> Any:
         """Pump bridge calls on this thread until the task's result arrives. Returns raw."""
         # Bridge call values are freed once the task is over: freeing one while JS runs
         # waits for the isolate (it was most of the time this thread spent per call).
         spent: list[Any] = []
         try:
-            return self._pump(task_id, callback_id, deadline, handler, spent)
+            return self._pump(task_id, callback_id, deadline, handler, spent, started, start_deadline)
         finally:
             for raw in spent:
                 self._free(raw)
@@ -144,14 +151,28 @@ class Engine:
         deadline: Deadline,
         handler: Callable[[str], str] | None,
         spent: list[Any],
+        started: Callable[[], bool] | None,
+        start_deadline: Deadline | None,
     ) -> Any:
         cancelled = False
         grace: Deadline | None = None
         while True:
             timeout = grace.remaining() if grace else deadline.remaining()
+            if start_deadline is not None:
+                timeout = min(timeout, start_deadline.remaining())
             try:
                 kind, cid, raw = self._messages.get(timeout=max(timeout, 0.0005))
             except queue.Empty:
+                if start_deadline is not None and start_deadline.expired():
+                    assert started is not None
+                    if started():
+                        start_deadline = None  # a long run, not a stuck context: keep waiting
+                        continue
+                    # Still busy with an earlier task (a job loop a script left behind): only
+                    # freeing the context stops it (the owner closes it).
+                    self._dll.mr_cancel_task(self._ctx, task_id)
+                    self.broken = True
+                    raise RawEngineError("stuck", "the context did not start the run in time") from None
                 if not cancelled:
                     cancelled = True
                     grace = Deadline(_CANCEL_GRACE_S)
@@ -185,14 +206,22 @@ class Engine:
                 raise RawEngineError("timeout", "script exceeded its time limit")
             return raw
 
-    def _run(self, start: Callable[[int], int], deadline: Deadline, handler: Callable[[str], str] | None) -> Any:
+    def _run(
+        self,
+        start: Callable[[int], int],
+        deadline: Deadline,
+        handler: Callable[[str], str] | None,
+        started: Callable[[], bool] | None = None,
+        start_deadline: Deadline | None = None,
+    ) -> Any:
         if self.broken:
             raise RawEngineError("broken", "context is broken")
         callback_id = next(self._callback_ids)
+        self._task_cid = callback_id
         self._serving = True
         try:
             task_id = start(callback_id)
-            return self._wait(task_id, callback_id, deadline, handler)
+            return self._wait(task_id, callback_id, deadline, handler, started, start_deadline)
         finally:
             self._serving = False
 
@@ -230,33 +259,31 @@ class Engine:
             self._free(code_raw)
         return self._result(raw)
 
-    def call(self, function: Any, deadline: Deadline, handler: Callable[[str], str] | None = None) -> Any:
-        """Call a JS function handle with no arguments."""
+    def call(
+        self,
+        function: Any,
+        deadline: Deadline,
+        handler: Callable[[str], str] | None = None,
+        start_timeout_s: float | None = None,
+    ) -> Any:
+        """Call a JS function handle with no arguments.
+
+        start_timeout_s: the function must bump the channel's run counter within this
+        time, or the context is declared stuck (RawEngineError "stuck", engine broken)."""
         argv, this = self._no_args
+        started: Callable[[], bool] | None = None
+        start_deadline: Deadline | None = None
+        if start_timeout_s is not None and self.channel is not None:
+            channel, before = self.channel, self.channel.runs_started()
+            started, start_deadline = (lambda: channel.runs_started() != before), Deadline(start_timeout_s)
         raw = self._run(
             lambda cid: self._dll.mr_call_function(self._ctx, function, this, argv, cid),
             deadline,
             handler,
+            started,
+            start_deadline,
         )
         return self._result(raw)
-
-    def start(self, function: Any) -> tuple[int, int]:
-        """Start calling a JS function handle with no arguments and return at once; the
-        isolate works on it meanwhile. No host calls are served (the function must not
-        make any). Collect the result with `finish`, before anything else runs here."""
-        if self.broken:
-            raise RawEngineError("broken", "context is broken")
-        callback_id = next(self._callback_ids)
-        argv, this = self._no_args
-        task_id = self._dll.mr_call_function(self._ctx, function, this, argv, callback_id)
-        self._started = (callback_id, task_id)
-        return callback_id, task_id
-
-    def finish(self, started: tuple[int, int], deadline: Deadline) -> Any:
-        """The result of a call begun with `start` (waits for it, cancels it at the deadline)."""
-        callback_id, task_id = started
-        self._started = None
-        return self._result(self._wait(task_id, callback_id, deadline, None))
 
     def item(self, obj: Any, index: int) -> Any:
         key = self._dll.mr_alloc_int_val(self._ctx, index, T_INT)
@@ -301,13 +328,6 @@ class Engine:
     def close(self) -> None:
         if self._ctx is None:
             return
-        if self._started is not None and not self.broken:
-            # TRICKY: freeing a context whose result callback is still undelivered hangs
-            # mr_free_context (seen at interpreter exit); take the result first.
-            try:
-                self.finish(self._started, Deadline(_CANCEL_GRACE_S))
-            except RawEngineError:
-                pass
         ctx, self._ctx = self._ctx, None
         self.broken = True
         self.channel = None

@@ -17,7 +17,8 @@ class RunLimits:
     max_response_chars: int = 16 * MiB
     max_log_entries: int = 500
     max_log_chars: int = 256 * 1024
-    # How long the after-run cleanup may take before the context is declared stuck.
+    # How long a context may take to start a run (its previous run's leftover jobs, which
+    # V8 runs first) before it is declared stuck and replaced.
     cleanup_timeout_s: float = 1.0
 
     def __post_init__(self) -> None:

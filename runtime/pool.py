@@ -1,11 +1,11 @@
 """Warm V8 contexts per process, keyed by app; never shared between apps.
 
-`checkout(app_id)` hands out an idle, clean context of that app or builds one; `checkin`
-returns it unless it is broken (then it is closed). A context may come back with its
-after-run cleanup still running in V8 (`cleaning`): the isolate restores the globals while
-Python sends the response, and the next checkout collects the verdict — a context that
-could not be cleaned is closed then and never handed out. Idle contexts are capped per
-app and in total (least recently used app loses one first). Thread-safe.
+`checkout(app_id)` hands out an idle context of that app or builds one; `checkin` returns
+it unless it is broken (then it is closed). An idle context still holds what its last run
+left behind: the next run restores the globals first, in the same V8 task, and reports a
+context that cannot be restored, which run_script then replaces (runtime/__init__.py).
+Contexts are never shared between apps. Idle contexts are capped per app and in total
+(least recently used app loses one first). Thread-safe.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Any
 from runtime import prelude
 from runtime.binds import all_binds
 from runtime.engine import Engine
-from runtime.errors import RawEngineError
 from runtime.limits import Deadline
 
 BUFFER_BYTES = 256 * 1024
@@ -30,25 +29,11 @@ _PRELUDE_TIMEOUT_S = 10.0
 
 @dataclass
 class Context:
-    """An engine with its prelude installed: the run and cleanup entry points."""
+    """An engine with its prelude installed: the run entry point."""
 
     engine: Engine
     run: Any
-    cleanup: Any
     created: float
-    # A cleanup started with Engine.start and not yet collected, and its deadline.
-    cleaning: tuple[tuple[int, int], Deadline] | None = None
-
-    def settle(self) -> bool:
-        """Collect a pending cleanup: True when the context is clean and usable."""
-        if self.cleaning is None:
-            return not self.engine.broken
-        started, deadline = self.cleaning
-        self.cleaning = None
-        try:
-            return self.engine.finish(started, deadline) is True and not self.engine.broken
-        except RawEngineError:
-            return False
 
     @property
     def app_id(self) -> str:
@@ -73,10 +58,10 @@ def create_context(app_id: str) -> Context:
         deadline = Deadline(_PRELUDE_TIMEOUT_S)
         engine.set_global("__kiln_notify", engine.make_bridge_function(), deadline)
         entry = engine.eval_handle(prelude_source(), deadline)
-        run, cleanup, sab = engine.item(entry, 0), engine.item(entry, 1), engine.item(entry, 2)
+        run, sab = engine.item(entry, 0), engine.item(entry, 1)
         engine.attach_buffer(sab)
         engine.prepare_calls(deadline)
-        return Context(engine=engine, run=run, cleanup=cleanup, created=time.monotonic())
+        return Context(engine=engine, run=run, created=time.monotonic())
     except BaseException:
         engine.close()
         raise
@@ -100,7 +85,7 @@ class Pool:
                     break
                 self._idle.move_to_end(app_id)
                 context = contexts.pop()
-            if context.settle():
+            if not context.engine.broken:
                 return context
             self._close(context)
         context = create_context(app_id)
@@ -151,7 +136,6 @@ class Pool:
             contexts = [c for group in self._idle.values() for c in group]
             self._idle.clear()
         for context in contexts:
-            context.settle()
             context.engine.close()
 
 
@@ -172,8 +156,9 @@ _pools: weakref.WeakSet[Pool] = weakref.WeakSet()
 
 @atexit.register
 def _close_pools() -> None:
-    # TRICKY: a cleanup still running when the interpreter finalises would call back into
-    # Python after it can no longer take the GIL, and freeing its context then hangs the
-    # exit. Collect and close every pool's contexts while Python is still whole.
+    # TRICKY: an isolate still running (jobs a script left behind) when the interpreter
+    # finalises would call back into Python after it can no longer take the GIL, and
+    # freeing its context then hangs the exit. Close every pool's contexts while Python
+    # is still whole.
     for pool in list(_pools):
         pool.close()

@@ -12,10 +12,11 @@ Isolation between runs:
   deleted afterwards; `let`/`const` stay private to each eval.
 - at the end of the prelude we snapshot every object reachable from the global object
   and the hidden intrinsics (prototype, extensibility, every own property descriptor).
-  `cleanup()` runs after each run, after V8 drained microtasks: it restores changed
-  properties, deletes added ones and reports `false` when something cannot be restored
-  (a new non-configurable property, a frozen prototype...) — the pool then recycles
-  the context.
+  `cleanup()` runs at the start of every run, in the same V8 task (after the previous
+  run's microtasks drained, before any user code): it restores changed properties,
+  deletes added ones and reports `false` when something cannot be restored (a new
+  non-configurable property, a frozen prototype...) — the run then returns `false`
+  and the pool recycles the context. One task per run: no second thread hand-off.
 - cleanup() is cheap when a run left the built-ins alone, which is nearly always: per
   object it compares the prototype, extensibility, the own key list and the *values* of
   the mutable data properties (no descriptor objects). What a value compare cannot see —
@@ -176,6 +177,11 @@ function finalState(st) {
 }
 
 function run() {
+  HDR[3] = HDR[3] + 1;  // started: the host can tell a slow run from a context that never got here
+  // Undo what the previous run on this context left behind. Its jobs (promise reactions)
+  // have run by now: V8 drains them after each task. `false`: it cannot be undone, and
+  // the pool replaces this context before any user code runs in it.
+  if (!cleanup()) return false;
   const inv = JSONparse(readAnswer());
   if (S !== null) throw new ErrorCtor('a run is already active');
   S = {
@@ -418,7 +424,7 @@ for (let i = 0; i < GUARDED.length; i++) {
 }
 freezeBuiltins();
 snapshot();
-return [run, cleanup, sab];
+return [run, sab];
 """
 
 

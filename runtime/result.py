@@ -18,9 +18,8 @@ class LogEntry:
 
 @dataclass(frozen=True)
 class Timings:
-    checkout_s: float  # includes collecting the previous run's cleanup of that context
-    run_s: float
-    cleanup_s: float  # starting the cleanup; V8 finishes it after the run returns
+    checkout_s: float
+    run_s: float  # includes restoring the globals after the previous run of that context
     bridge_calls: int
     bridge_s: float
 

@@ -207,3 +207,26 @@ def test_thrown_object_with_a_hostile_to_string_is_still_bounded(run) -> None:  
     with pytest.raises(ScriptTimeout):
         run("throw { toString: function () { while (true) {} } };", limits=SHORT)
     _still_serves(run)
+
+
+def test_jobs_left_behind_never_reach_the_next_runs_host(run, pool, session) -> None:  # type: ignore[no-untyped-def]
+    from runtime import Host
+
+    # Given a run that leaves jobs behind which try the host, directly and through K
+    first, second = type(session)({"who": "first"}), type(session)({"who": "second"})
+    leave_behind = """
+    var n = 0;
+    function late() {
+      try { globalThis.seen = K.session.get('who'); } catch (e) { globalThis.seen = 'refused'; }
+      if (++n < 200) Promise.resolve().then(late);
+    }
+    Promise.resolve().then(late);
+    K.setResponse('done');
+    """
+    assert run(leave_behind, host_=Host(session=first)).value == "done"
+    # When the next run on that context reads the session
+    result = run("K.setResponse([K.session.get('who'), typeof seen])", host_=Host(session=second))
+    # Then it sees its own session and nothing the jobs did; they got no host at all
+    assert result.value == ["second", "undefined"]
+    assert first.values == {"who": "first"} and second.values == {"who": "second"}
+    assert pool.discarded == 0
