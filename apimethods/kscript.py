@@ -18,7 +18,7 @@ from django.conf import settings
 
 import runtime
 from apimethods.hosts import CallbackMethods, MappingScripts, RedisSessionStore
-from apimethods.wire import RecordList, WireError, coerce_params
+from apimethods.wire import RawJSON, RecordList, WireError, coerce_params
 from runtime import Host, HostError, RunLimits, RunResult, ScriptFailure
 
 MAX_CALL_DEPTH = 8
@@ -122,8 +122,13 @@ def _param_for_js(value: Any) -> Any:
     return value
 
 
-def payload_of(result: RunResult, return_type: str) -> Any:
-    """The client payload of a finished run: a number, or objects typed by the type map."""
+def payload_of(result: RunResult, return_type: str, *, passthrough: bool = False) -> Any:
+    """The client payload of a finished run: a number, or objects typed by the type map.
+
+    passthrough: objects without a type map come back as the script's JSON text (RawJSON),
+    unparsed, for the envelope renderer."""
+    if passthrough and return_type != "number" and not result.type_map:
+        return RawJSON(result.response_json)
     value = result.value
     if return_type == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -177,6 +182,6 @@ def build_live_method(app_id: int, alias: str, spec: dict[str, Any], siblings: M
 
     def invoke(ctx: CallContext) -> Any:
         result = run_top_level(app_id, ctx.timeout_s, scripts, me, ctx.params, ctx.session_token, ctx.schema_version)
-        return payload_of(result, me.return_type)
+        return payload_of(result, me.return_type, passthrough=True)
 
     return LiveMethod(alias, me.params, invoke)

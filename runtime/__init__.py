@@ -118,9 +118,10 @@ def run_script(
         raise failure
     if not isinstance(output, str):
         raise EngineBroken(f"unexpected run result {output!r}")
-    state = json.loads(output)
+    head, _, response_json = output.partition("\n")
+    state = json.loads(head)
     return RunResult(
-        value=state.get("response"),
+        response_json=response_json or "null",
         has_response=bool(state.get("hasResponse")),
         type_map=state.get("typeMap"),
         logs=log_entries(state.get("logs")),

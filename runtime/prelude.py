@@ -200,8 +200,9 @@ function run() {
   let finished = false;
   try {
     evalScript(inv.code, inv.script);
-    const out = { logs: st.logs, logsDropped: st.logsDropped, typeMap: st.typeMap,
-                  hasResponse: st.hasResponse, response: null };
+    const out = { logs: st.logs, logsDropped: st.logsDropped, typeMap: st.typeMap, hasResponse: st.hasResponse };
+    // The run's state, then (after a newline, which JSON text never contains) the response
+    // as JSON text: the host can pass it on to the client without parsing it.
     let text = JSONstringify(out);
     if (st.hasResponse) {
       const body = JSONstringify(st.response);
@@ -210,7 +211,7 @@ function run() {
         st.tooLarge = true;
         throw new ErrorCtor('response too large: ' + bodyText.length + ' characters');
       }
-      text = strSlice(text, 0, text.length - 5) + bodyText + '}';
+      text = text + '\n' + bodyText;
     }
     finished = true;
     return text;

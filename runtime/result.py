@@ -1,8 +1,11 @@
-"""The frozen outcome of a run: value, logs, duration and per-phase timings."""
+"""The frozen outcome of a run: the response (as JSON text, parsed on demand), logs,
+duration and per-phase timings."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 
@@ -26,13 +29,18 @@ class Timings:
 
 @dataclass(frozen=True)
 class RunResult:
-    value: Any  # the K.setResponse payload (JSON-compatible), None when never set
+    response_json: str  # the K.setResponse payload as JSON text, "null" when never set
     has_response: bool
     type_map: dict[str, str] | None
     logs: tuple[LogEntry, ...]
     logs_dropped: int
     duration_s: float
     timings: Timings
+
+    @cached_property
+    def value(self) -> Any:
+        """The K.setResponse payload (JSON-compatible), None when never set."""
+        return json.loads(self.response_json)
 
 
 def log_entries(raw: Any) -> tuple[LogEntry, ...]:

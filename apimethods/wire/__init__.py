@@ -24,6 +24,7 @@ from .envelope import (
     JSON_CONTENT_TYPE,
     PLIST_CONTENT_TYPE,
     Envelope,
+    RawJSON,
     RecordList,
     render,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "ClientPath",
     "ClientRequest",
     "Envelope",
+    "RawJSON",
     "RecordList",
     "ResponseCode",
     "WireError",

@@ -46,6 +46,13 @@ class RecordList(list[dict[str, Any]]):
     __slots__ = ()
 
 
+class RawJSON(str):
+    """A payload that is already JSON text (a script's response): the JSON renderer puts
+    it in as it is, the plist renderer parses it first."""
+
+    __slots__ = ()
+
+
 @dataclass(slots=True, kw_only=True)
 class Envelope:
     response_code: int
@@ -82,6 +89,8 @@ def render(envelope: Envelope, fmt: Format | str) -> tuple[bytes, str]:
     """
     if fmt == "json":
         return _render_json(envelope), JSON_CONTENT_TYPE
+    if isinstance(envelope.payload, RawJSON):
+        envelope.payload = json.loads(envelope.payload)
     if fmt == "plist":
         return _render_plist(envelope), PLIST_CONTENT_TYPE
     raise ValueError(f"Unknown response format {fmt!r}")
@@ -108,8 +117,15 @@ def _fields(envelope: Envelope) -> list[tuple[str, Any]]:
 
 
 def _render_json(envelope: Envelope) -> bytes:
-    document = dict(_fields(envelope))
-    payload = document["payload"]
+    fields = _fields(envelope)
+    payload = fields[_PAYLOAD][1]
+    if isinstance(payload, RawJSON):
+        try:
+            return _json_around(fields, payload).encode("utf-8")
+        except (ValueError, UnicodeEncodeError):
+            envelope.payload = json.loads(payload)
+            return _render_json(envelope)
+    document = dict(fields)
     if isinstance(payload, RecordList):
         document["payload"] = [_json_record(record) for record in payload]
     elif isinstance(payload, Decimal):
@@ -133,6 +149,17 @@ def _render_json(envelope: Envelope) -> bytes:
     except UnicodeEncodeError:
         # A lone surrogate (possible in JSON input echoed back) cannot be UTF-8; escape it.
         return json.dumps(document, separators=(",", ":"), default=_json_default).encode("ascii")
+
+
+_PAYLOAD = 2  # the index of ("payload", ...) in _fields()
+
+
+def _json_around(fields: list[tuple[str, Any]], payload: str) -> str:
+    """The envelope as JSON text with `payload` (JSON text already) spliced in unparsed."""
+    options: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":"), "allow_nan": False}
+    before = json.dumps(dict(fields[:_PAYLOAD]), **options)
+    after = json.dumps(dict(fields[_PAYLOAD + 1 :]), **options)
+    return f'{before[:-1]},"payload":{payload},{after[1:]}'
 
 
 def _json_record(record: dict[str, Any]) -> dict[str, Any]:

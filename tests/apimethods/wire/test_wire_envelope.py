@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from apimethods.wire import Envelope, RecordList, WireError, render
+from apimethods.wire import Envelope, RawJSON, RecordList, WireError, render
 
 ENVELOPE_KEYS = [
     "responseCode",
@@ -460,3 +460,26 @@ def test_json_output_is_utf8_and_survives_lone_surrogates() -> None:
 
     body, _ = render(envelope({"s": "\ud800"}), "json")
     assert json.loads(body)["payload"] == {"s": "\ud800"}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [{"id": 1, "name": "Ann \u00fc\U0001f600", "score": 1.5, "tags": ["a"], "none": None}],
+        {"nested": {"deep": [1, 2, {"x": "\"quoted\" \\ and \n newline"}]}},
+        "just text",
+        None,
+        0,
+    ],
+)
+def test_a_raw_json_payload_renders_as_its_parsed_value_would(payload: Any) -> None:
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    raw, parsed = envelope(RawJSON(text)), envelope(payload)
+    # JSON: the same bytes as rendering the parsed value (the text goes in unparsed)
+    assert render(raw, "json") == render(parsed, "json")
+    # plist: parsed first, so rendered natively
+    assert render(envelope(RawJSON(text)), "plist") == render(envelope(payload), "plist")
+
+
+def test_a_raw_json_payload_is_dropped_with_an_error_code() -> None:
+    assert as_json(RawJSON('{"a": 1}'), code=64)["payload"] is None
