@@ -5,4 +5,9 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from apimethods.client import ClientFastPath  # noqa: E402 - needs Django set up
+
+# Client API calls skip Django's request handling (see ClientFastPath).
+application = ClientFastPath(django_application)

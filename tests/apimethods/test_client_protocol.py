@@ -90,10 +90,12 @@ def deployed(transactional_db: Any, owner: Any, monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.fixture
-def call(live_server: Any) -> Callable[..., requests.Response]:
+def call(wsgi_server: str) -> Callable[..., requests.Response]:
+    """POST over real HTTP to Kiln's WSGI application, as gunicorn serves it."""
+
     def post(app: App, path: str, *, auth: bool | tuple[str, str] = True, **kwargs: Any) -> requests.Response:
         credentials = (app.api_key, app.secret_key) if auth is True else (auth or None)
-        return requests.post(live_server.url + path.format(key=app.api_key), auth=credentials, timeout=30, **kwargs)
+        return requests.post(wsgi_server + path.format(key=app.api_key), auth=credentials, timeout=30, **kwargs)
 
     return post
 
@@ -266,8 +268,8 @@ def test_bad_credentials_answer_2(deployed: App, call: Callable, auth: Any, data
     assert (body["responseCode"], body["responseMessage"], body["payload"]) == (2, "Not authorised", None)
 
 
-def test_unknown_api_key_answers_2(deployed: App, call: Callable, live_server: Any) -> None:
-    response = requests.post(f"{live_server.url}/b2.2/not-a-key/echo.json", auth=("not-a-key", "x"), timeout=30)
+def test_unknown_api_key_answers_2(deployed: App, call: Callable, wsgi_server: str) -> None:
+    response = requests.post(f"{wsgi_server}/b2.2/not-a-key/echo.json", auth=("not-a-key", "x"), timeout=30)
     assert envelope(response)["responseCode"] == 2
 
 
@@ -296,10 +298,10 @@ def test_other_suffixes_answer_8_in_json(deployed: App, call: Callable, suffix: 
 
 
 @pytest.mark.parametrize("verb", ["GET", "PUT", "DELETE"])
-def test_verbs_other_than_post_answer_32(deployed: App, live_server: Any, verb: str) -> None:
+def test_verbs_other_than_post_answer_32(deployed: App, wsgi_server: str, verb: str) -> None:
     response = requests.request(
         verb,
-        f"{live_server.url}/b2.2/{deployed.api_key}/createUser.json",
+        f"{wsgi_server}/b2.2/{deployed.api_key}/createUser.json",
         auth=(deployed.api_key, deployed.secret_key),
         timeout=30,
     )
@@ -394,5 +396,22 @@ def test_the_fast_path_matches_the_first_route_of_the_url_map() -> None:
 def test_the_fast_path_sets_no_cookies_and_still_checks_the_host(deployed: App, call: Callable) -> None:
     response = call(deployed, "/b2.2/{key}/createUser.json")
     assert envelope(response)["payload"] == 57 and "Set-Cookie" not in response.headers
+    # SecurityMiddleware's headers, as on every other response
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     refused = call(deployed, "/b2.2/{key}/createUser.json", headers={"Host": "evil.example"})
+    assert refused.status_code == 400
+
+
+def test_through_django_the_middleware_routes_client_calls_the_same(deployed: App, call: Callable) -> None:
+    # Django's handler (the test client, ASGI) reaches the endpoint through the middleware.
+    from django.test import Client
+
+    credentials = base64.b64encode(f"{deployed.api_key}:{deployed.secret_key}".encode()).decode()
+    via_django = Client().post(
+        f"/b2.2/{deployed.api_key}/createUser.json", HTTP_AUTHORIZATION=f"Basic {credentials}"
+    )
+    assert via_django.status_code == 200 and via_django["X-Content-Type-Options"] == "nosniff"
+    assert json.loads(via_django.content)["payload"] == envelope(call(deployed, "/b2.2/{key}/createUser.json"))["payload"]
+    refused = Client(HTTP_HOST="evil.example").post(f"/b2.2/{deployed.api_key}/createUser.json")
     assert refused.status_code == 400
