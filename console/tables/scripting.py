@@ -256,18 +256,40 @@ def _bind(kind: str, value: Any) -> Any:
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})  # already JSON: to_wire keeps them
+# PostgreSQL types psycopg loads as JSON values (bool, int2/4/8, name, text, float4/8,
+# bpchar, varchar): their columns need no look at each value.
+_PLAIN_TYPES = frozenset({16, 20, 21, 23, 19, 25, 700, 701, 1042, 1043})
+_TIMESTAMPTZ = 1184
 
 
-def _row(columns: list[str], row: Sequence[Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in zip(columns, row, strict=True):
-        kind = type(value)
-        if kind in _PLAIN:
-            out[name] = value
-        elif kind is datetime and value.tzinfo is not None:
-            out[name] = math.floor(value.timestamp())  # values.epoch_seconds, in C
-        else:
-            out[name] = to_wire(value)
+def _wire_value(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is datetime and value.tzinfo is not None:
+        return math.floor(value.timestamp())  # values.epoch_seconds, in C
+    return to_wire(value)
+
+
+def _epoch(value: Any) -> Any:
+    return None if value is None else math.floor(value.timestamp())
+
+
+def _rows(description: Sequence[Any], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Rows as wire dicts. The columns decide the work: plain ones are copied as they are,
+    timestamptz ones become epoch seconds, any other type is looked at value by value."""
+    columns = [c.name for c in description]
+    fixes = [
+        (i, columns[i], _epoch if c.type_code == _TIMESTAMPTZ else _wire_value)
+        for i, c in enumerate(description)
+        if c.type_code not in _PLAIN_TYPES
+    ]
+    out = []
+    for row in rows:
+        record = dict(zip(columns, row))  # noqa: B905 - a row has exactly its description's columns
+        for i, name, fix in fixes:
+            record[name] = fix(row[i])
+        out.append(record)
     return out
 
 
@@ -317,8 +339,7 @@ class ScriptDatabase:
         description = cursor.description
         if description is None:
             return None
-        columns = [c.name for c in description]
-        return [_row(columns, row) for row in cursor.fetchall()]
+        return _rows(description, cursor.fetchall())
 
     def _execute(self, query: Any, params: Sequence[Any], *, writes: bool = True, prepared: bool = False) -> Any:
         self.cursor  # noqa: B018 - connects on first use

@@ -11,6 +11,7 @@ import base64
 import binascii
 import math
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -118,11 +119,16 @@ def epoch_seconds(moment: datetime) -> int:
 
 
 def to_wire(value: Any) -> Any:
-    """A value read from PostgreSQL as JSON: datetimes as epoch seconds, bytes as base64."""
+    """A value read from PostgreSQL as JSON: datetimes as epoch seconds, bytes as base64,
+    numerics (SUM, AVG... in K.query) as numbers."""
     if isinstance(value, datetime):
         return epoch_seconds(value)
     if isinstance(value, bytes | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None  # JSON has no NaN or infinity
+        return int(value) if value == value.to_integral_value() else float(value)
     return value
 
 

@@ -222,3 +222,30 @@ def test_include_is_cycle_safe_and_errors_inside_it_name_the_included_script(app
     with pytest.raises(ScriptError) as error:
         run(app, "include('broken');", broken="var x = 1;\nnull.boom();")
     assert (error.value.method, error.value.line) == ("broken", 2)
+
+
+# Rows as the script sees them
+
+
+def test_rows_arrive_as_wire_values_whatever_the_column_types(app: App, notes: Table) -> None:
+    table = table_services.create_table(app, "kinds")
+    for name, kind in [("s", "string"), ("t", "text"), ("i", "integer"), ("f", "float"), ("b", "boolean"),
+                       ("d", "datetime"), ("blob", "data")]:  # fmt: skip
+        table_services.add_field(table, name, kind)
+    table_services.insert_record(
+        table, {"s": "x", "t": "long\ntext", "i": 2**40, "f": 1.5, "b": True, "d": 1700000000.75, "blob": "AAEC"}
+    )
+    table_services.insert_record(table, {})
+    full, empty = run(app, f"K.setResponse(K.select('{table.alias}').sort('i', 'ASC').run());")  # nulls last
+    assert {k: full[k] for k in ("s", "t", "i", "f", "b", "d", "blob")} == {
+        "s": "x", "t": "long\ntext", "i": 2**40, "f": 1.5, "b": True, "d": 1700000000, "blob": "AAEC",
+    }  # fmt: skip
+    assert isinstance(full["timeCreated"], int) and isinstance(full["timeUpdated"], int)
+    assert all(empty[k] is None for k in ("s", "t", "i", "f", "b", "d", "blob"))
+    # K.query: any expression, including types no field has
+    row = run(
+        app,
+        f"K.setResponse(K.query('SELECT AVG(score) AS a, COUNT(*) AS n, MAX(timeCreated) AS m, "
+        f"SUM(score) AS total FROM {notes.alias}').first());",
+    )
+    assert row["a"] == 4.2 and row["n"] == 5 and row["total"] == 21 and isinstance(row["m"], int)
