@@ -52,7 +52,7 @@ const apply = R.apply, ownKeys = R.ownKeys, defineProperty = O.defineProperty;
 const reflectDefine = R.defineProperty, reflectDelete = R.deleteProperty;
 const gOPD = O.getOwnPropertyDescriptor, getProto = O.getPrototypeOf, setProto = R.setPrototypeOf;
 const isExtensible = O.isExtensible, isFrozen = O.isFrozen, freeze = O.freeze, create = O.create;
-const hasOwn = O.hasOwn, objectIs = O.is, keysOf = O.keys;
+const hasOwn = O.hasOwn, objectIs = O.is, keysOf = O.keys, ownSymbols = O.getOwnPropertySymbols;
 const I32 = Int32Array, U16 = Uint16Array;
 const SAB = G.SharedArrayBuffer;
 const JSONparse = JSON.parse, JSONstringify = JSON.stringify;
@@ -251,8 +251,9 @@ function hiddenIntrinsics() {
 // array entries (5 per key: is-data, value|get, writable|set, enumerable, configurable),
 // because reading fields of null-prototype objects is slow and cleanup() compares every key.
 const OBJS = [], PROTOS = [], EXTS = [], KEYS = [], DESCS = [], FLAT = [];
-// Per object, the keys and values of its mutable data properties: the fast compare.
-const MKEYS = [], MVALS = [];
+// The fast compare, per object: the keys and values of its mutable data properties, its
+// accessor keys, and how many enumerable string keys and symbol keys it has.
+const MKEYS = [], MVALS = [], ACCESSORS = [], ENUMS = [], SYMS = [];
 function snapshot() {
   const seen = new WeakSetCtor();
   const stack = [G];
@@ -280,12 +281,14 @@ function snapshot() {
     if (isFrozen(o) && o !== G) continue;  // cannot change; nothing to restore
     arrayPush(OBJS, o); arrayPush(PROTOS, getProto(o)); arrayPush(EXTS, isExtensible(o));
     arrayPush(KEYS, keys); arrayPush(DESCS, descs); arrayPush(FLAT, flat);
-    const mkeys = [], mvals = [];
+    const mkeys = [], mvals = [], accessors = [];
     for (let i = 0; i < keys.length; i++) {
       // Data properties that are writable or configurable; the rest cannot change.
       if (flat[5 * i] && (flat[5 * i + 2] || flat[5 * i + 4])) { arrayPush(mkeys, keys[i]); arrayPush(mvals, flat[5 * i + 1]); }
+      if (!flat[5 * i]) arrayPush(accessors, keys[i]);
     }
-    arrayPush(MKEYS, mkeys); arrayPush(MVALS, mvals);
+    arrayPush(MKEYS, mkeys); arrayPush(MVALS, mvals); arrayPush(ACCESSORS, accessors);
+    arrayPush(ENUMS, keysOf(o).length); arrayPush(SYMS, ownSymbols(o).length);
   }
 }
 
@@ -309,14 +312,18 @@ function sameDescriptor(d, flat, at) {
   return hasOwn(d, 'get') && d.get === flat[at + 1] && d.set === flat[at + 2];
 }
 
-// Object i as the snapshot saw it, judged without descriptor objects. Only valid for a
-// run that was not `touched`: reading o[k] is then a plain data read (no getter runs).
+// Object i as the snapshot saw it, judged without descriptor objects or key lists. Only
+// valid for a run that was not `touched`, where the only changes possible are by plain
+// assignment and `delete`: an added key is enumerable (so the string-key or symbol count
+// grows; a re-added deleted key too, as built-in keys are not enumerable), a deleted
+// accessor is no longer own, and a changed or deleted data property reads differently
+// (reading o[k] is a plain data read: no getter runs).
 function unchanged(i) {
   const o = OBJS[i];
   if (getProto(o) !== PROTOS[i] || (EXTS[i] && !isExtensible(o))) return false;
-  const keys = KEYS[i], now = ownKeys(o);
-  if (now.length !== keys.length) return false;
-  for (let j = 0; j < keys.length; j++) if (now[j] !== keys[j]) return false;
+  if (keysOf(o).length !== ENUMS[i] || ownSymbols(o).length !== SYMS[i]) return false;
+  const accessors = ACCESSORS[i];
+  for (let j = 0; j < accessors.length; j++) if (!hasOwn(o, accessors[j])) return false;
   const mkeys = MKEYS[i], mvals = MVALS[i];
   for (let j = 0; j < mkeys.length; j++) {
     const v = o[mkeys[j]];

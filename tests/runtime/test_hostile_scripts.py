@@ -105,6 +105,16 @@ def test_huge_response_is_refused(run) -> None:  # type: ignore[no-untyped-def]
         ("Error.captureStackTrace(Array.prototype);", "Object.getOwnPropertyNames(Array.prototype).includes('stack')"),
         ("Array.prototype[Symbol.for('leak')] = 'hacked';", "[][Symbol.for('leak')] === undefined"),
         ("Array.prototype.length = 3;", "Array.prototype.length"),
+        (
+            "var m = Array.prototype.map; delete Array.prototype.map; Array.prototype.map = m;",
+            "[Object.keys(Array.prototype).length, Object.getOwnPropertyNames(Array.prototype).indexOf('map') > 0]",
+        ),
+        ("delete Map.prototype.size;", "typeof Object.getOwnPropertyDescriptor(Map.prototype, 'size')"),
+        ("delete Math[Symbol.toStringTag]; Math[Symbol.for('x')] = 1;", "Object.prototype.toString.call(Math)"),
+        (
+            "delete Array[Symbol.species]; Array[Symbol.for('y')] = 1;",
+            "[typeof Object.getOwnPropertyDescriptor(Array, Symbol.species), Array[Symbol.for('y')] === undefined]",
+        ),
         ("globalThis.NaN2 = NaN; Number.prototype.toFixed = 1;", "[typeof NaN2, typeof (1).toFixed]"),
     ],
 )
