@@ -104,6 +104,18 @@ class ClientFastPath:
         self.django_app = django_app
         self.security = SecurityMiddleware(lambda request: HttpResponse())
         self._tidy_at = 0.0
+        # The headers SecurityMiddleware gives an envelope, by whether the request came over
+        # HTTPS (HSTS): worked out once, by the middleware itself.
+        self._extra_headers: dict[bool, list[tuple[str, str]]] = {}
+
+    def _security_headers(self, request: HttpRequest) -> list[tuple[str, str]]:
+        secure = request.is_secure()
+        headers = self._extra_headers.get(secure)
+        if headers is None:
+            sample = self.security.process_response(request, HttpResponse(content_type="application/json"))
+            headers = [(k, v) for k, v in sample.items() if k.lower() not in {"content-type", "content-length"}]
+            self._extra_headers[secure] = headers
+        return headers
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if not VERSIONED_PATH.match(environ.get("PATH_INFO", "")[1:]):
@@ -117,13 +129,17 @@ class ClientFastPath:
         request = WSGIRequest(environ)
         try:
             request.get_host()
+            redirect = self.security.process_request(request)  # SECURE_SSL_REDIRECT
         except DisallowedHost:
-            response: HttpResponse = HttpResponseBadRequest("Bad Request (400)", content_type="text/plain")
-        else:
-            response = self.security.process_request(request) or client_endpoint(request)
-        response = self.security.process_response(request, response)
-        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
-        return [response.content]
+            redirect = HttpResponseBadRequest("Bad Request (400)", content_type="text/plain")
+        if redirect is not None:
+            response = self.security.process_response(request, redirect)
+            start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+            return [response.content]
+        body, content_type = answer(request)
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        start_response("200 OK", headers + self._security_headers(request))
+        return [body]
 
 
 def _wire_message(exc: WireError) -> str:
@@ -132,6 +148,12 @@ def _wire_message(exc: WireError) -> str:
 
 @csrf_exempt
 def client_endpoint(request: HttpRequest) -> HttpResponse:
+    body, content_type = answer(request)
+    return HttpResponse(body, content_type=content_type, status=200)
+
+
+def answer(request: HttpRequest) -> Answer:
+    """The rendered envelope for a client call, whatever happens."""
     try:
         return _handle(request)
     except Exception:
@@ -144,10 +166,13 @@ def client_endpoint(request: HttpRequest) -> HttpResponse:
             "payload": None,
             "sessionToken": str(uuid.uuid4()),
         }
-        return HttpResponse(json.dumps(body), content_type="application/json", status=200)
+        return json.dumps(body).encode(), "application/json"
 
 
-def _handle(request: HttpRequest) -> HttpResponse:
+Answer = tuple[bytes, str]  # an envelope rendered: body and content type (always HTTP 200)
+
+
+def _handle(request: HttpRequest) -> Answer:
     received = time.time()
     started = time.perf_counter()
     path = parse_client_path(request.path)
@@ -155,7 +180,7 @@ def _handle(request: HttpRequest) -> HttpResponse:
     method_name = path.method if path is not None else ""
     session_token = ""
 
-    def reply(code: int, payload: Any = None, message: str | None = None) -> HttpResponse:
+    def reply(code: int, payload: Any = None, message: str | None = None) -> Answer:
         envelope = Envelope(
             response_code=code,
             response_message=message,
@@ -169,8 +194,7 @@ def _handle(request: HttpRequest) -> HttpResponse:
             max_processing_time=timeout,
             request_processing_time=time.perf_counter() - started,
         )
-        body, content_type = render(envelope, fmt)
-        return HttpResponse(body, content_type=content_type, status=200)
+        return render(envelope, fmt)
 
     timeout = settings.KILN_SCRIPT_TIMEOUT_SECONDS
     if request.method != "POST":
