@@ -33,10 +33,10 @@ def create(client: Any, app: App, **overrides: Any) -> Any:
     return client.post(f"/api/apps/{app.id}/kscripts/", body, format="json")
 
 
-def call(live_server: Any, app: App, method: str, data: dict[str, str] | None = None, fmt: str = "json") -> Any:
-    """Call a deployed method over the client protocol, as an app would."""
+def call(server: str, app: App, method: str, data: dict[str, str] | None = None, fmt: str = "json") -> Any:
+    """Call a deployed method over the client protocol, as an app would (Kiln's WSGI app)."""
     return requests.post(
-        f"{live_server.url}/b2.2/{app.api_key}/{method}.{fmt}",
+        f"{server}/b2.2/{app.api_key}/{method}.{fmt}",
         auth=(app.api_key, app.secret_key),
         data=data or {},
         timeout=30,
@@ -136,11 +136,11 @@ def test_run_it_stops_an_endless_loop_at_the_apps_time_limit(kapp: App, owner: A
 
 
 def test_clients_get_the_deployed_revision_never_the_draft(
-    kapp: App, owner: Any, client_for: Callable, live_server: Any
+    kapp: App, owner: Any, client_for: Callable, wsgi_server: str
 ) -> None:
     client = client_for(owner)
     method = create(client, kapp, code="K.setResponse({v: 'deployed ' + K.params.name});").json()
-    assert call(live_server, kapp, "greetUser").json()["responseCode"] == 4
+    assert call(wsgi_server, kapp, "greetUser").json()["responseCode"] == 4
     deployed = client.post(f"/api/apps/{kapp.id}/deployments/").json()
     assert deployed["number"] == 1 and deployed["methods"] == ["greetUser"]
     client.put(
@@ -148,12 +148,12 @@ def test_clients_get_the_deployed_revision_never_the_draft(
         {**method, "code": "K.setResponse({v: 'draft'});", "base_revision": 1},
         format="json",
     )
-    body = call(live_server, kapp, "greetUser", {"params[name]": "Ann"}).json()
+    body = call(wsgi_server, kapp, "greetUser", {"params[name]": "Ann"}).json()
     assert (body["responseCode"], body["payload"]) == (1, {"v": "deployed Ann"})
 
 
 def test_number_methods_coerce_params_and_call_other_methods_without_disturbing_params(
-    kapp: App, owner: Any, client_for: Callable, live_server: Any
+    kapp: App, owner: Any, client_for: Callable, wsgi_server: str
 ) -> None:
     client = client_for(owner)
     create(
@@ -174,24 +174,24 @@ def test_number_methods_coerce_params_and_call_other_methods_without_disturbing_
     )
     create(client, kapp, title="helpers", code="function extra() { return 100; }")
     client.post(f"/api/apps/{kapp.id}/deployments/")
-    body = call(live_server, kapp, "sumDoubled", {"params[n]": "7"}, fmt="plist")
+    body = call(wsgi_server, kapp, "sumDoubled", {"params[n]": "7"}, fmt="plist")
     envelope = plistlib.loads(body.content)
     assert (envelope["responseCode"], envelope["payload"]) == (1, 117)
 
 
 def test_a_throwing_deployed_script_answers_64_with_its_message(
-    kapp: App, owner: Any, client_for: Callable, live_server: Any
+    kapp: App, owner: Any, client_for: Callable, wsgi_server: str
 ) -> None:
     client = client_for(owner)
     create(client, kapp, code="throw 'nope';")
     client.post(f"/api/apps/{kapp.id}/deployments/")
-    body = call(live_server, kapp, "greetUser").json()
+    body = call(wsgi_server, kapp, "greetUser").json()
     assert body["responseCode"] == 64
     assert "nope" in body["responseMessage"]
 
 
 def test_sessions_follow_the_session_token_in_redis(
-    kapp: App, owner: Any, client_for: Callable, live_server: Any
+    kapp: App, owner: Any, client_for: Callable, wsgi_server: str
 ) -> None:
     client = client_for(owner)
     create(
@@ -205,8 +205,8 @@ def test_sessions_follow_the_session_token_in_redis(
     client.post(f"/api/apps/{kapp.id}/deployments/")
 
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
-    counts = [call(live_server, kapp, "counter", {"sessionToken": first}).json()["payload"] for _ in range(3)]
-    other = call(live_server, kapp, "counter", {"sessionToken": second}).json()["payload"]
+    counts = [call(wsgi_server, kapp, "counter", {"sessionToken": first}).json()["payload"] for _ in range(3)]
+    other = call(wsgi_server, kapp, "counter", {"sessionToken": second}).json()["payload"]
     assert counts == [1, 2, 3] and other == 1
 
 
