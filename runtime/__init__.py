@@ -77,18 +77,17 @@ def run_script(
     host = host or _NO_HOST
     started = time.perf_counter()
     invocation = Invocation(app_id, method_name, host)
-    preload = json.dumps(
-        {
-            "code": code,
-            "method": method_name,
-            "script": invocation.script,
-            "params": dict(params or {}),
-            "maxLogEntries": limits.max_log_entries,
-            "maxLogChars": limits.max_log_chars,
-            "maxResponseChars": limits.max_response_chars,
-        },
-        ensure_ascii=False,
-    )
+    # What the run reads first; "code" only when the context has not seen it (see prelude.MAX_SOURCES).
+    preload = {
+        "code": None,
+        "sourceId": 0,
+        "method": method_name,
+        "script": invocation.script,
+        "params": dict(params or {}),
+        "maxLogEntries": limits.max_log_entries,
+        "maxLogChars": limits.max_log_chars,
+        "maxResponseChars": limits.max_response_chars,
+    }
     deadline = Deadline(limits.timeout_s)
     failure: ScriptFailure | None = None
     output: Any = False
@@ -98,10 +97,13 @@ def run_script(
         context = pool.checkout(app_id)
         checkout_s += time.perf_counter() - checking_out
         engine = context.engine
+        output = False
         try:
             engine.set_memory_limit(limits.memory_bytes)
             assert engine.channel is not None
-            engine.channel.preload(preload)
+            preload["sourceId"], send = context.source(code, invocation.script)
+            preload["code"] = code if send else None
+            engine.channel.preload(json.dumps(preload, ensure_ascii=False))
             output = engine.call(context.run, deadline, invocation.handle, start_timeout_s=limits.cleanup_timeout_s)
         except RawEngineError as error:
             if error.kind == "stuck":
@@ -109,6 +111,12 @@ def run_script(
                 pool.checkin(context, healthy=False)
                 continue
             failure = _failure(error, invocation)
+        if output is not False and output == 0:
+            # The context lost track of a source (nothing ran): forget what it holds, so
+            # the next try sends the code along.
+            context.sources.clear()
+            pool.checkin(context, healthy=not engine.broken)
+            continue
         # `false`: the previous run left changes that cannot be undone; nothing of ours ran.
         pool.checkin(context, healthy=output is not False and not engine.broken)
         if output is not False or failure is not None:

@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from runtime import prelude
@@ -34,6 +34,21 @@ class Context:
     engine: Engine
     run: Any
     created: float
+    # The sources the prelude holds for this context: (code, script) -> id (prelude.SOURCES).
+    sources: dict[tuple[str, str], int] = field(default_factory=dict)
+    next_source_id: int = 0
+
+    def source(self, code: str, script: str) -> tuple[int, bool]:
+        """The id of this source on the context, and whether JS still has to be sent it."""
+        key = (code, script)
+        known = self.sources.get(key)
+        if known is not None:
+            return known, False
+        if len(self.sources) >= prelude.MAX_SOURCES:  # the prelude starts over at the same count
+            self.sources.clear()
+        self.next_source_id += 1
+        self.sources[key] = self.next_source_id
+        return self.next_source_id, True
 
     @property
     def app_id(self) -> str:

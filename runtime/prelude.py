@@ -163,12 +163,33 @@ function scriptName(name) {
 }
 
 function evalScript(code, script) {
+  evalSource(code + '\n//# sourceURL=' + script, script);
+}
+
+function evalSource(source, script) {
   // A syntax error in eval'd code is reported as script "undefined" (the sourceURL is
   // not applied); the innermost entry left on `evaluating` names the culprit.
   const st = cur();
   arrayPush(st.evaluating, script);
-  indirectEval(code + '\n//# sourceURL=' + script);
+  indirectEval(source);
   st.evaluating.length = st.evaluating.length - 1;
+}
+
+// The sources of earlier runs on this context, by the id the host gave them: a method's
+// code crosses the bridge once per context, not on every run, and V8 finds the same
+// string (its hash already computed) in its eval cache. The host keeps the same map's
+// keys (runtime/pool.py, Context.source) and resends a source this context lost.
+let SOURCES = new MapCtor(), sourceCount = 0;
+const MAX_SOURCES = __MAX_SOURCES__;
+
+// The source to run, or undefined when the host sent only an id this context lost.
+function sourceOf(inv) {
+  if (inv.code === null) return mapGet(SOURCES, inv.sourceId);
+  if (sourceCount >= MAX_SOURCES) { SOURCES = new MapCtor(); sourceCount = 0; }
+  const source = inv.code + '\n//# sourceURL=' + inv.script;
+  mapSet(SOURCES, inv.sourceId, source);
+  sourceCount++;
+  return source;
 }
 
 function finalState(st) {
@@ -184,6 +205,8 @@ function run() {
   if (!cleanup()) return false;
   const inv = JSONparse(readAnswer());
   if (S !== null) throw new ErrorCtor('a run is already active');
+  const source = sourceOf(inv);
+  if (source === undefined) return 0;  // nothing ran: the host sends the code again
   S = {
     params: makeParams(inv.params),
     method: inv.method,
@@ -199,7 +222,7 @@ function run() {
   const st = S;
   let finished = false;
   try {
-    evalScript(inv.code, inv.script);
+    evalSource(source, inv.script);
     const out = { logs: st.logs, logsDropped: st.logsDropped, typeMap: st.typeMap, hasResponse: st.hasResponse };
     // The run's state, then (after a newline, which JSON text never contains) the response
     // as JSON text: the host can pass it on to the client without parsing it.
@@ -436,12 +459,15 @@ return [run, sab];
 """
 
 
+MAX_SOURCES = 64  # per context; the host mirrors the same limit
+
+
 def build(bind_fragments: Iterable[str], buffer_bytes: int) -> str:
     body = (
         HEAD_JS.replace("__BUFFER_BYTES__", str(int(buffer_bytes)))
         + BRIDGE_JS
         + STATE_JS
         + "\n".join(bind_fragments)
-        + TAIL_JS.replace("__REMOVED__", repr(list(REMOVED_GLOBALS)))
+        + TAIL_JS.replace("__REMOVED__", repr(list(REMOVED_GLOBALS))).replace("__MAX_SOURCES__", str(MAX_SOURCES))
     )
     return f"(function () {{\n'use strict';\n{body}\n}})()\n//# sourceURL={INTERNAL_SCRIPT}\n"

@@ -26,6 +26,23 @@ def test_checkout_of_a_warm_context_is_cheap(pool: Pool) -> None:
     assert pool.created == 0  # prewarm goes through create_context directly
 
 
+def test_a_methods_code_is_sent_to_a_context_once_and_resent_when_lost(pool: Pool) -> None:
+    from runtime import prelude
+
+    code = "K.setResponse(K.params.n * 2)"
+    assert [run_script("A", code, params={"n": n}, pool=pool).value for n in (1, 2, 3)] == [2, 4, 6]
+    (context,) = pool._idle["A"]
+    assert len(context.sources) == 1  # one source held, sent on the first run only
+    # A context that lost a source (the host believes it has id 999) gets the code again
+    context.sources[("K.setResponse('other')", "main")] = 999
+    assert run_script("A", "K.setResponse('other')", pool=pool).value == "other"
+    # More distinct scripts than a context keeps: both sides start over at the same count
+    for i in range(prelude.MAX_SOURCES * 2 + 3):
+        assert run_script("A", f"K.setResponse({i})", pool=pool).value == i
+    assert run_script("A", code, params={"n": 5}, pool=pool).value == 10
+    assert pool.created == 1 and pool.discarded == 0
+
+
 def test_eight_threads_get_independent_results(pool: Pool) -> None:
     # Given 8 threads running 20 runs each with their own params
     results: dict[int, list[object]] = {}
