@@ -58,13 +58,15 @@ class RedisSessionStore:
 
 
 class MappingScripts:
-    """`include` resolved from a name → code mapping (a deployment, or the drafts)."""
+    """`include` resolved from the methods in scope (a deployment, or the drafts): a
+    mapping of name to anything with a `code`, read only when a script includes one."""
 
-    def __init__(self, sources: Mapping[str, str]) -> None:
-        self.sources = sources
+    def __init__(self, methods: Mapping[str, Any]) -> None:
+        self.methods = methods
 
     def load(self, name: str) -> str | None:
-        return self.sources.get(name)
+        method = self.methods.get(name)
+        return None if method is None else str(method.code)
 
 
 class CallbackMethods:

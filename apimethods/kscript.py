@@ -85,7 +85,7 @@ def run(scope: ScriptScope, spec: ScriptSpec, params: Mapping[str, Any]) -> RunR
     host = Host(
         database=scope.database,
         session=RedisSessionStore(scope.app_id, scope.session_token),
-        scripts=MappingScripts({name: s.code for name, s in scope.scripts.items()}),
+        scripts=MappingScripts(scope.scripts),
         methods=CallbackMethods(call_method),
     )
     return runtime.run_script(
