@@ -110,7 +110,7 @@ class AppFactsCache:
 
     def forget(self, app_id: int) -> None:
         with self._lock:
-            self._forget(str(app_id))
+            self._forget(app_id)
 
     def close(self) -> None:
         with self._lock:
@@ -131,7 +131,10 @@ class AppFactsCache:
         try:
             pgconn.consume_input()  # never blocks
             while (note := pgconn.notifies()) is not None:
-                self._forget(note.extra.decode("ascii", "replace"))
+                try:
+                    self._forget(int(note.extra))
+                except ValueError:  # not an app id: not ours
+                    self._generation += 1
         except psycopg.Error:
             self._drop_listener()
             return False
@@ -163,12 +166,9 @@ class AppFactsCache:
             except psycopg.Error:
                 pass
 
-    def _forget(self, app_id: str) -> None:
+    def _forget(self, app_id: int) -> None:
         self._generation += 1
-        try:
-            key = self._key_of.pop(int(app_id), None)
-        except ValueError:
-            return
+        key = self._key_of.pop(app_id, None)
         if key is not None:
             self._facts.pop(key, None)
 

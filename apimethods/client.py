@@ -45,6 +45,7 @@ from runtime import ScriptFailure
 logger = logging.getLogger(__name__)
 
 FORMATS = ("json", "plist")
+Answer = tuple[bytes, str]  # an envelope rendered: body and content type (always HTTP 200)
 
 
 def _authorised(
@@ -167,9 +168,6 @@ def answer(request: HttpRequest) -> Answer:
             "sessionToken": str(uuid.uuid4()),
         }
         return json.dumps(body).encode(), "application/json"
-
-
-Answer = tuple[bytes, str]  # an envelope rendered: body and content type (always HTTP 200)
 
 
 def _handle(request: HttpRequest) -> Answer:

@@ -98,7 +98,7 @@ class Engine:
         def on_v8(callback_id: int, raw: Any) -> None:
             # Runs on the isolate thread. For bridge calls, block here until the caller's
             # thread has written the answer: that is what makes the K API synchronous.
-            if callback_id != BRIDGE_CALLBACK_ID and callback_id == self._task_cid:
+            if callback_id == self._task_cid:
                 # The run's result: jobs the script left behind run next, on this thread,
                 # and must not reach the host (nor be served by the next run's pump).
                 self._serving = False

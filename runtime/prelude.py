@@ -18,13 +18,14 @@ Isolation between runs:
   non-configurable property, a frozen prototype...) — the run then returns `false`
   and the pool recycles the context. One task per run: no second thread hand-off.
 - cleanup() is cheap when a run left the built-ins alone, which is nearly always: per
-  object it compares the prototype, extensibility, the own key list and the *values* of
-  the mutable data properties (no descriptor objects). What a value compare cannot see —
-  attributes, accessors, a data property turned accessor — can only be changed through
-  the descriptor-changing built-ins (`Object.defineProperty` and kin, `freeze`,
-  `__defineGetter__`, `Error.captureStackTrace`...) or by deleting and re-adding a key,
-  which reorders the key list. Those built-ins are wrapped to flag the run, and a flagged
-  run (or an object whose key list changed) gets the full descriptor compare.
+  object it compares the prototype, extensibility, the counts of enumerable string keys
+  and of symbol keys, whether each accessor is still own, and the *values* of the
+  mutable data properties (no descriptor objects, no key lists; see unchanged()). What
+  that cannot see — attributes, a data property turned accessor — can only be changed
+  through the descriptor-changing built-ins (`Object.defineProperty` and kin, `freeze`,
+  `__defineGetter__`, `Error.captureStackTrace`...). Those are wrapped to flag the run,
+  and a flagged run (or an object that fails the cheap check) gets the full descriptor
+  compare.
 """
 
 from __future__ import annotations
@@ -162,8 +163,12 @@ function scriptName(name) {
   return name;
 }
 
+function sourceText(code, script) {
+  return code + '\n//# sourceURL=' + script;
+}
+
 function evalScript(code, script) {
-  evalSource(code + '\n//# sourceURL=' + script, script);
+  evalSource(sourceText(code, script), script);
 }
 
 function evalSource(source, script) {
@@ -186,7 +191,7 @@ const MAX_SOURCES = __MAX_SOURCES__;
 function sourceOf(inv) {
   if (inv.code === null) return mapGet(SOURCES, inv.sourceId);
   if (sourceCount >= MAX_SOURCES) { SOURCES = new MapCtor(); sourceCount = 0; }
-  const source = inv.code + '\n//# sourceURL=' + inv.script;
+  const source = sourceText(inv.code, inv.script);
   mapSet(SOURCES, inv.sourceId, source);
   sourceCount++;
   return source;
