@@ -1,7 +1,7 @@
 """Benchmark: a deployed KScript (select 20 rows, filter + sort) over the Kumulos wire
 protocol on Kiln's serving stack — the gunicorn command `./kiln run` uses
 (console.launcher.web) — against the floor, a bare Django view running the same SQL on
-its fastest configuration (2 or Kiln's worker count; client-side binding, or server-side
+its fastest configuration (2 workers, 2 per CPU or Kiln's count; client-side binding, or server-side
 with the SELECT prepared), measured in the same run with wrk: one trial of each floor
 configuration picks the fastest, then KILN_BENCH_ROUNDS rounds (default 5) of
 KILN_BENCH_DURATION (default 5s) alternate it with Kiln; the ratio is the median of the
