@@ -6,11 +6,12 @@ that callback returns. The K API is built on that:
 
 1. JS writes the request (a JSON string, as UTF-16 code units) into the shared buffer and
    calls the native notify function.
-2. Our C callback (isolate thread) hands the message to the thread that started the run
-   and blocks until that thread says it is done. Host work therefore runs on the caller's
-   thread (its DB connection, its transaction), and nobody touches the isolate meanwhile.
-3. The caller's thread reads the request from the buffer through a `memoryview`, runs the
-   handler, writes the answer into the same buffer and releases the callback; JS reads it.
+2. Our callback (runtime/engine.py, on the isolate thread) reads the request through a
+   `memoryview`, runs the host handler there, and writes the answer into the same buffer.
+   Meanwhile the thread that started the run waits for its result, so nobody else touches
+   the isolate or the run's host objects (its DB connection, its transaction); the
+   handler sees the caller's context variables.
+3. The callback returns; JS reads the answer.
 
 Requests and answers larger than the buffer travel in chunks (header word `more`).
 

@@ -20,11 +20,13 @@ Facts this module relies on (mini-racer 0.14.1):
 
 from __future__ import annotations
 
+import contextvars
 import ctypes
 import itertools
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from py_mini_racer._dll import init_mini_racer, mr_callback_func
@@ -42,8 +44,15 @@ ERROR_KINDS = {200: "execute", 201: "parse", 202: "oom", 203: "timeout", 204: "t
 ERROR_KINDS.update({205: "execute", 206: "execute"})
 
 BRIDGE_CALLBACK_ID = 1
-_DONE, _BRIDGE = 0, 1
+_COLLECT = 0  # message id: a batch of values for the caller's thread to free
 _CANCEL_GRACE_S = 2.0
+# How long a failing run waits for a host call still running on the isolate thread (its
+# SQL is bounded by the statement timeout) before giving up on it.
+_HOST_CALL_WAIT_S = 60.0
+# Values V8 hands us are freed in batches, between tasks: each free posts work to the
+# isolate's thread and wakes it, and while JS runs it also waits for the isolate.
+_GARBAGE_BATCH = 64
+_GARBAGE_LIMIT = 1024
 
 _dll_lock = threading.Lock()
 _dll: ctypes.CDLL | None = None
@@ -77,41 +86,63 @@ def _value(raw: Any) -> Any:
     return ("<handle>", typ)
 
 
+@dataclass
+class _Task:
+    """The task a caller waits for, as the isolate thread sees it."""
+
+    callback_id: int
+    deadline: Deadline
+    handler: Callable[[str], str] | None
+    # The caller's context variables: host calls run on the isolate thread but see them.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    serving: bool = True  # host calls are answered (until the result arrives)
+    cancelled: bool = False
+
+
 class Engine:
-    """A warm V8 context. Not thread-safe: one thread at a time (the pool ensures it)."""
+    """A warm V8 context. Not thread-safe: one thread at a time (the pool ensures it).
+
+    Host calls run on the isolate's thread, inside our callback, while the caller's
+    thread waits for the task's result: a run costs two thread hand-offs (start, result)
+    however many host calls it makes. Handlers must therefore not rely on thread-local
+    state of the caller (the caller's context variables are carried over)."""
 
     def __init__(self, app_id: str, buffer_bytes: int = 256 * 1024) -> None:
         self.app_id = app_id
         self.broken = False
         self.runs = 0
         self._dll = dll()
-        self._messages: queue.SimpleQueue[tuple[int, int, Any]] = queue.SimpleQueue()
-        self._release: queue.SimpleQueue[bool] = queue.SimpleQueue()
+        self._messages: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
         self._callback_ids = itertools.count(BRIDGE_CALLBACK_ID + 1)
-        self._serving = False
-        self._task_cid = -1  # callback id of the task being waited for
+        self._task: _Task | None = None
+        self._hosting = threading.Lock()  # held by the isolate thread while it runs a host call
         self._memory_limit = 0
         self._keep: list[Any] = []
+        self._garbage: list[Any] = []
+        self._garbage_lock = threading.Lock()
         self.channel: Channel | None = None
 
         @mr_callback_func
         def on_v8(callback_id: int, raw: Any) -> None:
-            # Runs on the isolate thread. For bridge calls, block here until the caller's
-            # thread has written the answer: that is what makes the K API synchronous.
-            if callback_id == self._task_cid:
-                # The run's result: jobs the script left behind run next, on this thread,
-                # and must not reach the host (nor be served by the next run's pump).
-                self._serving = False
-            if callback_id == BRIDGE_CALLBACK_ID:
-                if not self._serving:
-                    if self.channel is not None:
-                        self.channel.abort()
-                    self._messages.put((_BRIDGE, -1, raw))
-                    return
-                self._messages.put((_BRIDGE, callback_id, raw))
-                self._release.get()
+            # Runs on the isolate thread. A host call is answered right here: JS waits in
+            # the native call until this returns, which makes the K API synchronous.
+            task = self._task
+            if callback_id != BRIDGE_CALLBACK_ID:
+                if task is not None and callback_id == task.callback_id:
+                    # The run's result: jobs the script left behind run next, on this
+                    # thread, and must not reach the host.
+                    task.serving = False
+                self._messages.put((callback_id, raw))
                 return
-            self._messages.put((_DONE, callback_id, raw))
+            self._free(raw, on_isolate=True)
+            channel = self.channel
+            if channel is None:
+                return
+            if task is None or not task.serving or task.cancelled or task.handler is None or task.deadline.expired():
+                channel.abort()
+                return
+            with self._hosting:
+                task.context.run(channel.handle, task.handler)
 
         self._on_v8 = on_v8  # must outlive the context
         self._ctx = self._dll.mr_init_context(on_v8)
@@ -122,46 +153,46 @@ class Engine:
         data = text.encode("utf-8", "surrogatepass")
         return self._dll.mr_alloc_string_val(self._ctx, data, len(data), T_STR)
 
-    def _free(self, raw: Any) -> None:
-        self._dll.mr_free_value(self._ctx, raw)
+    def _free(self, raw: Any, on_isolate: bool = False) -> None:
+        """Set a value aside; it is freed with others between tasks (see _GARBAGE_BATCH)."""
+        with self._garbage_lock:
+            self._garbage.append(raw)
+            if not on_isolate or len(self._garbage) < _GARBAGE_LIMIT:
+                return
+            batch, self._garbage = self._garbage, []
+        # A script making very many host calls: the caller's thread frees these now, even
+        # if that waits for the isolate (freeing on the isolate thread itself would not).
+        self._messages.put((_COLLECT, batch))
+
+    def _collect(self, at_least: int = 1) -> None:
+        with self._garbage_lock:
+            if len(self._garbage) < at_least:
+                return
+            batch, self._garbage = self._garbage, []
+        self._free_now(batch)
+
+    def _free_now(self, batch: list[Any]) -> None:
+        if self._ctx is not None:
+            for raw in batch:
+                self._dll.mr_free_value(self._ctx, raw)
 
     def _wait(
         self,
+        task: _Task,
         task_id: int,
-        callback_id: int,
-        deadline: Deadline,
-        handler: Callable[[str], str] | None,
-        started: Callable[[], bool] | None = None,
-        start_deadline: Deadline | None = None,
-    ) -> Any:
-        """Pump bridge calls on this thread until the task's result arrives. Returns raw."""
-        # Bridge call values are freed once the task is over: freeing one while JS runs
-        # waits for the isolate (it was most of the time this thread spent per call).
-        spent: list[Any] = []
-        try:
-            return self._pump(task_id, callback_id, deadline, handler, spent, started, start_deadline)
-        finally:
-            for raw in spent:
-                self._free(raw)
-
-    def _pump(
-        self,
-        task_id: int,
-        callback_id: int,
-        deadline: Deadline,
-        handler: Callable[[str], str] | None,
-        spent: list[Any],
         started: Callable[[], bool] | None,
         start_deadline: Deadline | None,
     ) -> Any:
-        cancelled = False
+        """Wait on this thread until the task's result arrives (host calls are answered on
+        the isolate thread meanwhile). Returns the raw result."""
         grace: Deadline | None = None
+        host_waited = False
         while True:
-            timeout = grace.remaining() if grace else deadline.remaining()
+            timeout = grace.remaining() if grace else task.deadline.remaining()
             if start_deadline is not None:
                 timeout = min(timeout, start_deadline.remaining())
             try:
-                kind, cid, raw = self._messages.get(timeout=max(timeout, 0.0005))
+                cid, raw = self._messages.get(timeout=max(timeout, 0.0005))
             except queue.Empty:
                 if start_deadline is not None and start_deadline.expired():
                     assert started is not None
@@ -173,35 +204,30 @@ class Engine:
                     self._dll.mr_cancel_task(self._ctx, task_id)
                     self.broken = True
                     raise RawEngineError("stuck", "the context did not start the run in time") from None
-                if not cancelled:
-                    cancelled = True
+                if not task.cancelled:
+                    # No further host call is answered; one in progress finishes first.
+                    task.cancelled = True
                     grace = Deadline(_CANCEL_GRACE_S)
                     self._dll.mr_cancel_task(self._ctx, task_id)
                     continue
+                if not host_waited and self._hosting.locked():
+                    # A host call outlasted the grace (its SQL is bounded by the statement
+                    # timeout): V8 stops once it returns. It must end before the caller
+                    # ends the transaction it works in.
+                    host_waited = True
+                    if self._hosting.acquire(timeout=_HOST_CALL_WAIT_S):
+                        self._hosting.release()
+                        grace = Deadline(_CANCEL_GRACE_S)
+                        continue
                 self.broken = True
                 raise RawEngineError("broken", "V8 did not stop after cancellation") from None
-            if kind == _BRIDGE:
-                if cid != -1:
-                    if cancelled or handler is None or self.channel is None or deadline.expired():
-                        if self.channel is not None:
-                            self.channel.abort()
-                    else:
-                        self.channel.handle(handler)
-                    self._release.put(True)
-                spent.append(raw)
-                if len(spent) >= 1024:  # a script making many host calls: bound what is kept
-                    for kept in spent:
-                        self._free(kept)
-                    spent.clear()
-                if deadline.expired() and not cancelled:
-                    cancelled = True
-                    grace = Deadline(_CANCEL_GRACE_S)
-                    self._dll.mr_cancel_task(self._ctx, task_id)
+            if cid == _COLLECT:
+                self._free_now(raw)
                 continue
-            if cid != callback_id:  # a late result of an earlier cancelled task
+            if cid != task.callback_id:  # a late result of an earlier cancelled task
                 self._free(raw)
                 continue
-            if cancelled:
+            if task.cancelled:
                 self._free(raw)
                 raise RawEngineError("timeout", "script exceeded its time limit")
             return raw
@@ -216,14 +242,13 @@ class Engine:
     ) -> Any:
         if self.broken:
             raise RawEngineError("broken", "context is broken")
-        callback_id = next(self._callback_ids)
-        self._task_cid = callback_id
-        self._serving = True
+        self._collect(at_least=_GARBAGE_BATCH)
+        task = _Task(next(self._callback_ids), deadline, handler)
+        self._task = task
         try:
-            task_id = start(callback_id)
-            return self._wait(task_id, callback_id, deadline, handler, started, start_deadline)
+            return self._wait(task, start(task.callback_id), started, start_deadline)
         finally:
-            self._serving = False
+            task.serving = False
 
     def _result(self, raw: Any) -> Any:
         try:
@@ -328,12 +353,11 @@ class Engine:
     def close(self) -> None:
         if self._ctx is None:
             return
+        self._collect()
         ctx, self._ctx = self._ctx, None
         self.broken = True
         self.channel = None
         self._keep.clear()
-        # Unblock an isolate thread parked in our callback, then stop the isolate.
-        self._release.put(False)
         self._dll.mr_free_context(ctx)
 
     def __del__(self) -> None:

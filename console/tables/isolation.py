@@ -19,12 +19,13 @@ invocation), never with the platform's transaction; DDL stays on the platform co
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -288,8 +289,17 @@ def _repair_login(app_id: int) -> None:
 
 def lease(app_id: int) -> AppConnection:
     """The app's connection for this thread (opened if needed); pair with `release`."""
-    key = _key(app_id)
-    pool = _local.by_key
+    return _lease(_local.by_key, _key(app_id), app_id)
+
+
+def leaser(app_id: int) -> Callable[[], AppConnection]:
+    """`lease` bound to this thread's connections, to be called later from another thread
+    working on this one's behalf (a KScript's host calls run on V8's thread while the
+    request's thread waits for the run). The result is released on this thread."""
+    return functools.partial(_lease, _local.by_key, _key(app_id), app_id)
+
+
+def _lease(pool: OrderedDict[tuple[Any, ...], AppConnection], key: tuple[Any, ...], app_id: int) -> AppConnection:
     current = pool.get(key)
     if current is not None and not current.usable() and current.users == 0:
         pool.pop(key).close()

@@ -30,7 +30,7 @@ from django.db import DatabaseError, connection
 from psycopg import sql
 
 from console.tables import ddl
-from console.tables.isolation import AppConnection, database_name, default_timeout_ms, lease, release
+from console.tables.isolation import AppConnection, database_name, default_timeout_ms, leaser, release
 from console.tables.models import Table, TableSequence
 from console.tables.values import BadValue, to_db, to_wire
 from runtime.host import FILTER_OPS, HostError
@@ -306,13 +306,16 @@ class ScriptDatabase:
         self.timeout_ms = timeout_ms
         self._connection: AppConnection | None = None
         self._cursor: Any = None
+        # Leased on first use, from this (the request's) thread's connections: the script's
+        # host calls run on V8's thread.
+        self._lease = leaser(app_id)
         self._gate_tables: dict[str, Any] | None = None
 
     @property
     def cursor(self) -> Any:
         """The app connection's cursor (connected on first use)."""
         if self._connection is None:
-            self._connection = lease(self.app_id)
+            self._connection = self._lease()
             self._cursor = self._connection.cursor()
         return self._cursor
 

@@ -167,3 +167,30 @@ def test_selects_and_the_client_app_lookup_really_are_prepared(app: App, posts: 
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         assert any("secret_key" in row[0] for row in cursor.fetchall())
+
+
+def test_host_calls_on_v8s_thread_use_the_request_threads_connection_and_transaction(app: App, posts: Any) -> None:
+    # Host calls run on the isolate thread of whichever context serves a run, while the
+    # request's thread waits. A nested K.callAPIMethod runs in another context (another
+    # thread), yet every statement of the invocation must share one connection and one
+    # transaction: the callee sees the caller's uncommitted insert, and a throw afterwards
+    # undoes it.
+    from django.db import connection
+
+    callee = kscript.ScriptSpec("count", f"K.setResponse(K.select('{posts.alias}').run().length);", "number", ())
+    caller = kscript.ScriptSpec(
+        "caller",
+        f"K.insert('{posts.alias}', {{title: 'e', score: 4}});"
+        "var seen = K.callAPIMethod('count', {}); if (K.params.fail) throw new Error('after ' + seen);"
+        "K.setResponse(seen);",
+        "number",
+        (("fail", "bool"),),
+    )
+    scripts = {"count": callee, "caller": caller}
+    with pytest.raises(ScriptError, match="after 5"):
+        kscript.run_top_level(app.id, 5, scripts, caller, {"fail": True}, "tok")
+    assert run(app, f"K.setResponse(K.select('{posts.alias}').run().length)") == 4
+    assert kscript.run_top_level(app.id, 5, scripts, caller, {"fail": False}, "tok").value == 5
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [f"kiln app {app.id}"])
+        assert cursor.fetchone()[0] == 1

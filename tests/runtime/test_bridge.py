@@ -118,7 +118,7 @@ def test_round_trip_returns_answer_and_is_fast() -> None:
     finally:
         engine.close()
     # Then every call was answered synchronously and each round trip is well under 1 ms
-    assert out.endswith("\n\"900150983cd24fb0d6963f7d28e17f72\"")
+    assert out.endswith('\n"900150983cd24fb0d6963f7d28e17f72"')
     assert invocation.bridge_calls == 501
     assert elapsed / 501 < 0.001
     assert calls == []
@@ -136,3 +136,73 @@ def test_requests_and_answers_larger_than_the_buffer_travel_in_chunks(run, db) -
     # Then nothing was truncated either way
     assert result.value == 2
     assert db.tables["1_1_big"][2]["body"] == big + big + "!"
+
+
+def test_host_calls_run_on_the_isolate_thread_with_the_callers_context_variables(run, db) -> None:  # type: ignore[no-untyped-def]
+    import contextvars
+    import threading
+
+    from runtime import Host
+
+    # Given a host that records where it runs and what context it sees
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
+    seen: list[tuple[int, str]] = []
+
+    class Recording:
+        def run(self, request):  # type: ignore[no-untyped-def]
+            seen.append((threading.get_ident(), request_id.get()))
+            return []
+
+        def query(self, sql, params):  # type: ignore[no-untyped-def]
+            return []
+
+    # When a script makes three host calls from a caller that set the variable
+    token = request_id.set("req-42")
+    try:
+        run(
+            "K.select('1_1_t').run(); K.select('1_1_t').run(); K.select('1_1_t').run();",
+            host_=Host(database=Recording()),
+        )
+    finally:
+        request_id.reset(token)
+    # Then each ran on V8's thread (no hand-off to the caller), seeing the caller's value
+    assert len(seen) == 3
+    assert {value for _, value in seen} == {"req-42"}
+    assert threading.get_ident() not in {thread for thread, _ in seen}
+
+
+def test_a_host_call_outlasting_the_time_limit_ends_the_run_as_a_timeout(run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    import runtime.engine
+    from runtime import Host, RunLimits, ScriptTimeout
+
+    monkeypatch.setattr(runtime.engine, "_CANCEL_GRACE_S", 0.2)
+    # Given a host call that takes longer than the limit plus the grace after it
+    calls: list[float] = []
+    finished = threading.Event()
+
+    class Slow:
+        def run(self, request):  # type: ignore[no-untyped-def]
+            calls.append(time.monotonic())
+            time.sleep(0.8)
+            finished.set()
+            return []
+
+        def query(self, sql, params):  # type: ignore[no-untyped-def]
+            return []
+
+    started = time.monotonic()
+    # When a script keeps calling it under a 0.3 s limit
+    try:
+        run("while (true) K.select('1_1_t').run();", limits=RunLimits(timeout_s=0.3), host_=Host(database=Slow()))
+        raise AssertionError("the run should time out")
+    except ScriptTimeout:
+        pass
+    # Then the run ends as a timeout, only after the host call in progress returned
+    # (the caller may end the transaction it used), and no host call started after the limit
+    assert finished.is_set()
+    assert len(calls) == 1
+    assert time.monotonic() - started >= 0.8
+    # And the pool keeps serving
+    assert run("K.setResponse(1)").value == 1
