@@ -98,6 +98,7 @@ def run_script(
         checkout_s += time.perf_counter() - checking_out
         engine = context.engine
         output = False
+        reusable = False  # a failed run leaves a context worth keeping (see below)
         try:
             engine.set_memory_limit(limits.memory_bytes)
             assert engine.channel is not None
@@ -111,6 +112,11 @@ def run_script(
                 pool.checkin(context, healthy=False)
                 continue
             failure = _failure(error, invocation)
+            # A script that threw (or did not parse) unwound through run()'s `finally`, and
+            # the next run restores the globals as after any run: keep the context (a new
+            # one costs about 15 ms). After a timeout, termination skipped the `finally`s;
+            # after a memory or engine failure the context is unsound: replace those.
+            reusable = error.kind in ("execute", "parse")
         if output is not False and output == 0:
             # The context lost track of a source (nothing ran): forget what it holds, so
             # the next try sends the code along.
@@ -118,7 +124,7 @@ def run_script(
             pool.checkin(context, healthy=not engine.broken)
             continue
         # `false`: the previous run left changes that cannot be undone; nothing of ours ran.
-        pool.checkin(context, healthy=output is not False and not engine.broken)
+        pool.checkin(context, healthy=(output is not False or reusable) and not engine.broken)
         if output is not False or failure is not None:
             break
     finished = time.perf_counter()

@@ -127,6 +127,49 @@ def test_prototype_pollution_does_not_survive_the_run(run, polluter: str, probe:
     assert run(f"K.setResponse({probe})").value == clean
 
 
+def test_a_trap_on_a_built_in_prototype_chain_never_runs_during_the_restore(run, pool) -> None:  # type: ignore[no-untyped-def]
+    # Given a run that deletes built-in methods (so reading them walks the prototype chain)
+    # and puts a Proxy under every built-in prototype it can, armed once the run is over
+    run(
+        """
+        const now = Date.now, t0 = now(), getP = Object.getPrototypeOf, setP = Object.setPrototypeOf;
+        const names = Object.getOwnPropertyNames, OP = Object.prototype;
+        const trap = new Proxy({}, { get(t, k, r) {
+          if (now() > t0 + 400) { Object.prototype.leak = 'yes'; throw new Error('trap ran: ' + String(k)); }
+          return Reflect.get(t, k, r);
+        } });
+        const victims = [Function.prototype, getP([][Symbol.iterator]()), getP(new Map()[Symbol.iterator]())];
+        const all = names(globalThis);
+        for (let i = 0; i < all.length; i++) {
+          const v = globalThis[all[i]];
+          if (typeof v === 'function' && v.prototype && typeof v.prototype === 'object') victims.push(v.prototype);
+          if (v && (typeof v === 'object' || typeof v === 'function')) victims.push(v);
+        }
+        const doomed = [];
+        for (let i = 0; i < victims.length; i++) {
+          const keys = names(victims[i]);
+          for (let j = 0; j < keys.length; j++) {
+            const d = Object.getOwnPropertyDescriptor(victims[i], keys[j]);
+            if ('value' in d && d.configurable && typeof d.value === 'function' && keys[j] !== 'constructor') {
+              doomed.push(victims[i], keys[j]);
+              break;
+            }
+          }
+        }
+        for (let i = 0; i < doomed.length; i += 2) delete doomed[i][doomed[i + 1]];
+        for (let i = 0; i < victims.length; i++) {
+          if (victims[i] !== OP && getP(victims[i]) === OP) { try { setP(victims[i], trap); } catch (e) {} }
+        }
+        """
+    )
+    import time
+
+    time.sleep(0.5)
+    # Then the next run is clean, and the trap did not run while the globals were restored
+    probe = "K.setResponse([typeof Array.from, typeof [].map, ({}).leak, [1, 2][Symbol.iterator]().next().value])"
+    assert run(probe).value == ["function", "function", None, 1]
+
+
 def test_globals_do_not_leak_between_runs(run) -> None:  # type: ignore[no-untyped-def]
     run("var leaked = 1; implicitGlobal = 2; function helper() {} let scoped = 3; globalThis.direct = 4;")
     result = run("K.setResponse([typeof leaked, typeof implicitGlobal, typeof helper, typeof scoped, typeof direct])")

@@ -90,3 +90,29 @@ def test_two_processes_run_scripts(pool: Pool) -> None:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(2) as processes:
         assert processes.map(_child, [1, 2, 3, 4]) == [2, 4, 6, 8]
+
+
+def test_a_script_that_throws_keeps_its_context_and_leaves_nothing_behind(pool: Pool) -> None:
+    from runtime import ScriptError
+
+    # Given scripts that change globals and built-ins, then throw or fail to parse
+    for code in (
+        "globalThis.leak = 1; Array.prototype.sum = function () { return 1; }; JSON.parse = null; throw new Error('x');",
+        "Object.defineProperty(Object.prototype, 'evil', {get() { return 1; }, configurable: true}); undefinedFunction();",
+        "var x = ;",
+        "function f() { return f(); } String.prototype.trim = null; f();",
+    ):
+        try:
+            run_script("A", code, pool=pool)
+            raise AssertionError(f"{code} should fail")
+        except ScriptError:
+            pass
+        # Then the next run on the same (kept) context sees none of it
+        clean = run_script(
+            "A",
+            "K.setResponse([typeof leak, typeof [].sum, typeof JSON.parse, ({}).evil, typeof ''.trim])",
+            pool=pool,
+        )
+        assert clean.value == ["undefined", "undefined", "function", None, "function"]
+    # a new context costs ~15 ms; a failed script must not cost one
+    assert pool.created == 1 and pool.discarded == 0
