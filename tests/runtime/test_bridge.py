@@ -206,3 +206,33 @@ def test_a_host_call_outlasting_the_time_limit_ends_the_run_as_a_timeout(run, mo
     assert time.monotonic() - started >= 0.8
     # And the pool keeps serving
     assert run("K.setResponse(1)").value == 1
+
+
+def _python_thread_states() -> int:
+    interp = ctypes.pythonapi.PyInterpreterState_Get
+    interp.restype = ctypes.c_void_p
+    head = ctypes.pythonapi.PyInterpreterState_ThreadHead
+    head.restype, head.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+    following = ctypes.pythonapi.PyThreadState_Next
+    following.restype, following.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+    count, state = 0, head(interp())
+    while state:
+        count, state = count + 1, following(state)
+    return count
+
+
+def test_an_isolate_thread_keeps_one_python_thread_state_and_gives_it_back(run, pool) -> None:  # type: ignore[no-untyped-def]
+    # Given the Python thread states before any context exists
+    before = _python_thread_states()
+    # When one context serves many runs with host calls, then contexts come and go
+    for _ in range(20):
+        run("K.setResponse(md5('x'))")
+    during = _python_thread_states()
+    for _ in range(10):
+        engine = Engine("thread-states")
+        engine.eval("1", Deadline(5))
+        engine.close()
+    pool.close()
+    # Then the isolate thread held one state while it lived, and none is left behind
+    assert during == before + 1
+    assert _python_thread_states() == before
