@@ -242,6 +242,9 @@ def test_rows_arrive_as_wire_values_whatever_the_column_types(app: App, notes: T
     }  # fmt: skip
     assert isinstance(full["timeCreated"], int) and isinstance(full["timeUpdated"], int)
     assert all(empty[k] is None for k in ("s", "t", "i", "f", "b", "d", "blob"))
+    # Datetimes are whole epoch seconds rounded down, before 1970 too
+    table_services.insert_record(table, {"i": -1, "d": -1.5})
+    assert run(app, f"K.setResponse(K.select('{table.alias}').filter('i', '=', -1).run().first().d);") == -2
     # K.query: any expression, including types no field has
     row = run(
         app,
