@@ -236,3 +236,16 @@ def test_an_isolate_thread_keeps_one_python_thread_state_and_gives_it_back(run, 
     # Then the isolate thread held one state while it lived, and none is left behind
     assert during == before + 1
     assert _python_thread_states() == before
+
+
+def test_a_run_with_thousands_of_host_calls_frees_their_values_along_the_way(run, pool) -> None:  # type: ignore[no-untyped-def]
+    import runtime.engine
+
+    # Given a script making more host calls than the engine keeps values of in one run
+    calls = runtime.engine._GARBAGE_LIMIT * 3
+    result = run(f"var n = 0; for (var i = 0; i < {calls}; i++) if (md5('x' + i).length === 32) n++; K.setResponse(n);")
+    # Then every call was answered and the values were handed back in batches meanwhile
+    assert result.value == calls
+    assert result.timings.bridge_calls >= calls
+    (context,) = pool._idle["app1"]
+    assert len(context.engine._garbage) < runtime.engine._GARBAGE_LIMIT
