@@ -136,6 +136,10 @@ class AppCursor:
         return self.cursor.description
 
     @property
+    def pgresult(self) -> Any:
+        return self.cursor.pgresult
+
+    @property
     def rowcount(self) -> int:
         return self.cursor.rowcount
 

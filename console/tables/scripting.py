@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import DatabaseError, connection
-from psycopg import sql
+from psycopg import pq, sql
 
 from console.tables import ddl
 from console.tables.isolation import AppConnection, database_name, default_timeout_ms, leaser, release
@@ -290,14 +290,16 @@ def _epoch(value: Any) -> Any:
     return None if value is None else math.floor(value.timestamp())
 
 
-def _rows(description: Sequence[Any], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+def _rows(result: pq.abc.PGresult, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """Rows as wire dicts. The columns decide the work: plain ones are copied as they are,
-    timestamptz ones become epoch seconds, any other type is looked at value by value."""
-    columns = [c.name for c in description]
+    timestamptz ones become epoch seconds, any other type is looked at value by value.
+    Column names and types come from the result itself (`cursor.description` builds an
+    object per column on every call)."""
+    columns = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
     fixes = [
-        (i, columns[i], _epoch if c.type_code == _TIMESTAMPTZ else _wire_value)
-        for i, c in enumerate(description)
-        if c.type_code not in _PLAIN_TYPES
+        (i, columns[i], _epoch if kind == _TIMESTAMPTZ else _wire_value)
+        for i in range(result.nfields)
+        if (kind := result.ftype(i)) not in _PLAIN_TYPES
     ]
     out = []
     for row in rows:
@@ -354,10 +356,10 @@ class ScriptDatabase:
             cursor.execute(query, params, prepare=True)
         else:
             cursor.execute(query, params)
-        description = cursor.description
-        if description is None:
-            return None
-        return _rows(description, cursor.fetchall())
+        result = cursor.pgresult
+        if result is None or result.status != pq.ExecStatus.TUPLES_OK:
+            return None  # no rows to return (UPDATE, DELETE...)
+        return _rows(result, cursor.fetchall())
 
     def _execute(self, query: Any, params: Sequence[Any], *, writes: bool = True, prepared: bool = False) -> Any:
         self.cursor  # noqa: B018 - connects on first use
