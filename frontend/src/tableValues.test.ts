@@ -11,6 +11,7 @@ import {
   epochToLocalInput,
   filterOpsFor,
   filterValueForApi,
+  valueListForApi,
   formatBytes,
   formatCell,
   KeysetPager,
@@ -155,6 +156,31 @@ describe("cells and labels", () => {
     expect(filterOpsFor("data")).toEqual(["is_null", "not_null"]);
     expect(filterOpsFor("string")).toContain("contains");
     expect(filterOpsFor("integer")).not.toContain("contains");
+    expect(filterOpsFor("integer")).toContain("in");
+    expect(filterOpsFor("string")).toContain("in");
+    expect(filterOpsFor("datetime")).not.toContain("in");
+    expect(filterOpsFor("boolean")).not.toContain("in");
+  });
+
+  it("sends an is-one-of list as one CSV line", () => {
+    expect(valueListForApi("4, 9 ,12")).toEqual({ ok: true, value: "4,9,12" });
+    expect(valueListForApi('"Smith, J", Lee')).toEqual({
+      ok: true,
+      value: '"Smith, J",Lee',
+    });
+    expect(valueListForApi('"say ""hi""",x')).toEqual({
+      ok: true,
+      value: '"say ""hi""",x',
+    });
+    expect(valueListForApi("solo")).toEqual({ ok: true, value: "solo" });
+    expect(valueListForApi("a,,b").ok).toBe(false);
+    expect(valueListForApi("").ok).toBe(false);
+    expect(valueListForApi('"open').ok).toBe(false);
+    expect(valueListForApi('"a" b').ok).toBe(false);
+    expect(filterValueForApi("integer", "1, 2", "in")).toEqual({
+      ok: true,
+      value: "1,2",
+    });
   });
 
   it("sends date filters as epoch seconds", () => {

@@ -252,6 +252,7 @@ export function nextSort(current: SortState, clicked: string): SortState {
 export const FILTER_OPS: readonly { value: FilterOp; label: string }[] = [
   { value: "eq", label: "equals" },
   { value: "ne", label: "does not equal" },
+  { value: "in", label: "is one of" },
   { value: "contains", label: "contains" },
   { value: "starts", label: "starts with" },
   { value: "lt", label: "is less than" },
@@ -267,13 +268,15 @@ export function filterOpsFor(type: FieldType): FilterOp[] {
   switch (type) {
     case "string":
     case "text":
-      return ["contains", "eq", "ne", "starts", "lt", "gt", "is_null", "not_null"];
+      return ["contains", "eq", "ne", "in", "starts", "lt", "gt", "is_null", "not_null"];
     case "boolean":
       return ["eq", "ne", "is_null", "not_null"];
     case "data":
       return ["is_null", "not_null"];
-    default:
+    case "datetime":
       return ["eq", "ne", "lt", "lte", "gt", "gte", "is_null", "not_null"];
+    default:
+      return ["eq", "ne", "in", "lt", "lte", "gt", "gte", "is_null", "not_null"];
   }
 }
 
@@ -281,8 +284,56 @@ export function opNeedsValue(op: FilterOp): boolean {
   return op !== "is_null" && op !== "not_null";
 }
 
+/**
+ * The values typed for an "is one of" filter as the API's one CSV line: spaces around a
+ * value are dropped (`a, b` means `a` and `b`), a value in double quotes is kept as it is
+ * and may hold commas (`"Smith, J", Lee`).
+ */
+export function valueListForApi(raw: string): Converted {
+  const values: string[] = [];
+  let i = 0;
+  for (;;) {
+    while (raw[i] === " " || raw[i] === "\t") i++;
+    let value = "";
+    if (raw[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= raw.length) return { ok: false, error: "Close the quote you opened." };
+        if (raw[i] === '"' && raw[i + 1] === '"') {
+          value += '"';
+          i += 2;
+        } else if (raw[i] === '"') {
+          i++;
+          break;
+        } else value += raw[i++];
+      }
+      while (raw[i] === " " || raw[i] === "\t") i++;
+      if (i < raw.length && raw[i] !== ",")
+        return { ok: false, error: "Put a comma after a quoted value." };
+    } else {
+      const end = raw.indexOf(",", i);
+      value = raw.slice(i, end < 0 ? raw.length : end).trim();
+      i = end < 0 ? raw.length : end;
+    }
+    if (value === "")
+      return { ok: false, error: "Give the values separated by commas, none empty." };
+    values.push(value);
+    if (i >= raw.length) break;
+    i++; // the comma
+  }
+  const cells = values.map((v) =>
+    /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v,
+  );
+  return { ok: true, value: cells.join(",") };
+}
+
 /** A filter input as the API's CSV-style value; DateTime pickers become epoch seconds. */
-export function filterValueForApi(type: FieldType, raw: string): Converted {
+export function filterValueForApi(
+  type: FieldType,
+  raw: string,
+  op: FilterOp = "eq",
+): Converted {
+  if (op === "in") return valueListForApi(raw);
   if (type === "datetime") {
     if (/^[+-]?\d+$/.test(raw.trim())) return { ok: true, value: raw.trim() };
     const seconds = localInputToEpoch(raw);

@@ -121,6 +121,16 @@ def test_design_two_related_tables_fill_them_browse_and_cascade_a_delete(page: P
     snap(page, "tables-09-photos-filtered")
     page.get_by_test_id("filter-clear").click()
     expect(rows(page)).to_have_count(2)
+    # "is one of": a comma-separated list, spaces after the commas allowed
+    page.get_by_test_id("filter-op").select_option("in")
+    expect(page.get_by_test_id("filter-value")).to_have_attribute("placeholder", "values, separated by commas")
+    page.get_by_test_id("filter-value").fill("Dunes, Nowhere")
+    page.get_by_test_id("filter-apply").click()
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page).first.locator("[data-field='title']")).to_have_text("Dunes")
+    snap(page, "tables-09a-photos-one-of")
+    page.get_by_test_id("filter-clear").click()
+    expect(rows(page)).to_have_count(2)
 
     # A comment linked to Dunes through the picker.
     page.get_by_test_id("nav-app-tables").click()

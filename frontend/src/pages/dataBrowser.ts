@@ -251,6 +251,8 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
       );
       opSelect.value = keep && ops.includes(keep) ? keep : (ops[0] ?? "eq");
     };
+    const placeholderFor = (): string =>
+      opSelect.value === "in" ? "values, separated by commas" : "value";
     const paintValue = (value = ""): void => {
       const col = column();
       if (col.type === "boolean") {
@@ -270,7 +272,7 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
           class: col.type === "datetime" ? "input input-sm" : "input input-sm mono",
           type: col.type === "datetime" ? "datetime-local" : "text",
           step: col.type === "datetime" ? 1 : undefined,
-          placeholder: col.type === "datetime" ? undefined : "value",
+          placeholder: col.type === "datetime" ? undefined : placeholderFor(),
           "aria-label": "Filter value",
           testid: "filter-value",
           value,
@@ -285,6 +287,8 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
     });
     opSelect.addEventListener("change", () => {
       valueHost.hidden = !opNeedsValue(opSelect.value as FilterOp);
+      if (valueInput instanceof HTMLInputElement && valueInput.type === "text")
+        valueInput.placeholder = placeholderFor();
     });
     const form = h(
       "form",
@@ -319,7 +323,7 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
       const op = opSelect.value as FilterOp;
       let value = "";
       if (opNeedsValue(op)) {
-        const converted = filterValueForApi(column().type, valueInput.value);
+        const converted = filterValueForApi(column().type, valueInput.value, op);
         if (!converted.ok) {
           error.textContent = converted.error;
           error.hidden = false;
