@@ -4,6 +4,7 @@ import {
   ApiError,
   errorFromBody,
   onApiEvent,
+  parseJson,
   readCookie,
   request,
   type ApiEvent,
@@ -149,5 +150,22 @@ describe("request", () => {
     );
     off();
     expect(events.map((e) => e.kind)).toEqual(["forbidden"]);
+  });
+});
+
+describe("parseJson", () => {
+  it("leaves ordinary values alone", () => {
+    expect(parseJson('{"a":1,"b":[1.5,"x",null,true],"c":-9007199254740991}')).toEqual({
+      a: 1,
+      b: [1.5, "x", null, true],
+      c: -9007199254740991,
+    });
+  });
+
+  it("keeps an integer beyond 2^53 as its digits where the engine gives the source", () => {
+    const parsed = parseJson("[1152921504606846977, 1e300]") as unknown[];
+    // Chromium passes the source text to the reviver; Node 20 does not (the number rounds).
+    expect(["1152921504606846977", Number("1152921504606846977")]).toContain(parsed[0]);
+    expect(parsed[1]).toBe(1e300);
   });
 });

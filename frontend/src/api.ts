@@ -242,7 +242,7 @@ export async function request<T>(
   const type = response.headers.get("Content-Type") ?? "";
   if (text !== "" && type.includes("json")) {
     try {
-      data = JSON.parse(text);
+      data = parseJson(text);
     } catch {
       data = text;
     }
@@ -300,3 +300,28 @@ export const api = {
   createPlatformUser: (body: CreatePlatformUserRequest) =>
     request<PlatformUser>("POST", "/api/platform/users/", body),
 };
+
+/**
+ * JSON.parse that keeps integers beyond 2^53 exact, as their digits in a string (a JS
+ * number would round 2^60 + 1). Integer fields are 64-bit; the editors and the API take
+ * such a string back unchanged. Needs JSON.parse's source text (Chromium 114 and later);
+ * elsewhere big integers round as before.
+ */
+export function parseJson(text: string): unknown {
+  return JSON.parse(text, exactBigIntegers as (key: string, value: unknown) => unknown);
+}
+
+function exactBigIntegers(
+  _key: string,
+  value: unknown,
+  context?: { source?: string },
+): unknown {
+  if (
+    typeof value === "number" &&
+    !Number.isSafeInteger(value) &&
+    typeof context?.source === "string" &&
+    /^-?\d+$/.test(context.source)
+  )
+    return context.source;
+  return value;
+}

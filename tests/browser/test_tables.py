@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from console.apps.models import App
-from console.tables import csvio, services
+from console.tables import csvio, queries, services
 from console.tables.models import Table
 from tests.browser.conftest import sign_in
 from tests.browser.conftest import snap as save_screenshot
@@ -324,6 +324,35 @@ def test_a_big_grid_pages_with_tokens_and_every_type_has_its_editor(
     page.get_by_test_id("tab-structure").click()
     expect(page.get_by_test_id("field-row")).to_have_count(8)
     snap(page, "tables-47-every-type-designer")
+
+
+def test_integers_beyond_2_53_are_shown_edited_and_saved_exactly(
+    page: Page, owner: Any, app: App, make_table: Callable[..., Table]
+) -> None:
+    # Given a 64-bit integer a JS number would round (2^60 + 1 reads as ...976)
+    ledger = make_table(app, "ledger", label="string", amount="integer")
+    big = 2**60 + 1
+    record = services.insert_record(ledger, {"label": "big", "amount": big})
+    sign_in(page)
+    page.goto(f"/apps/{app.pk}/tables/{ledger.pk}/data")
+    # Then the grid and the editor show every digit
+    expect(rows(page).first.locator("[data-field='amount']")).to_have_text(str(big))
+    rows(page).first.get_by_test_id("edit-record").click()
+    dialog = page.get_by_test_id("record-dialog")
+    expect(dialog.get_by_label("amount")).to_have_value(str(big))
+    # And saving another field leaves it as it was; a new big value is stored exactly
+    dialog.get_by_label("label").fill("still big")
+    page.get_by_test_id("record-save").click()
+    expect(dialog).to_be_hidden()
+    expect(rows(page).first.locator("[data-field='label']")).to_have_text("still big")
+    record_id = record[ledger.id_field]
+    assert queries.get_record(ledger, record_id)["amount"] == big
+    rows(page).first.get_by_test_id("edit-record").click()
+    dialog.get_by_label("amount").fill(str(-(2**62) - 3))
+    page.get_by_test_id("record-save").click()
+    expect(dialog).to_be_hidden()
+    expect(rows(page).first.locator("[data-field='amount']")).to_have_text(str(-(2**62) - 3))
+    assert queries.get_record(ledger, record_id)["amount"] == -(2**62) - 3
 
 
 def test_fields_are_renamed_and_retyped_indexes_added_and_a_parent_table_deleted(
