@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cardSection, h, loadingStatus } from "./dom";
+import { cardSection, h, loadingStatus, pageHead } from "./dom";
 
 describe("loadingStatus", () => {
   it("is a status line with a spinner", () => {
@@ -40,5 +40,24 @@ describe("cardSection", () => {
     expect(head?.className).toBe("section-head section-head-row");
     expect(head?.querySelector("p")).toBeNull();
     expect(head?.lastElementChild).toBe(add);
+  });
+});
+
+describe("pageHead", () => {
+  it("puts a text lead in a muted line and leaves elements as they are", () => {
+    const head = pageHead({
+      title: "Apps",
+      lead: "All of them.",
+      actions: h("button", null, "New"),
+    });
+    expect(head.tagName).toBe("HEADER");
+    expect(head.querySelector("h1.page-title")?.textContent).toBe("Apps");
+    expect(head.querySelector("p.muted")?.textContent).toBe("All of them.");
+    expect(head.lastElementChild?.tagName).toBe("BUTTON");
+    const badges = h("div", { class: "badges" }, "live");
+    const other = pageHead({ title: "Shop", titleTestid: "app-title", lead: badges });
+    expect(other.querySelector("[data-testid='app-title']")?.textContent).toBe("Shop");
+    expect(other.querySelector(".badges")).toBe(badges);
+    expect(other.querySelector("p")).toBeNull();
   });
 });

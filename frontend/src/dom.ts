@@ -269,3 +269,26 @@ export function cardSection(head: SectionHead, ...body: Child[]): HTMLElement {
     ...body,
   );
 }
+
+export interface PageHeadOptions {
+  title: Child;
+  /** Goes on the title's `data-testid`. */
+  titleTestid?: string;
+  /** What stands under the title: a muted line (text) or any element (badges...). */
+  lead?: Child;
+  /** Controls at the right of the head. */
+  actions?: Child;
+}
+
+/** The head of a console page: its title, a line under it, and its main actions. */
+export function pageHead(options: PageHeadOptions): HTMLElement {
+  const { title, titleTestid, lead, actions } = options;
+  const under =
+    lead instanceof Node || lead === undefined ? lead : h("p", { class: "muted" }, lead);
+  return h(
+    "header",
+    { class: "page-head" },
+    h("div", null, h("h1", { class: "page-title", testid: titleTestid }, title), under),
+    actions,
+  );
+}

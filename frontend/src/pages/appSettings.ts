@@ -9,6 +9,7 @@ import {
   h,
   inputField,
   loadingStatus,
+  pageHead,
   selectField,
   withBusy,
   type Child,
@@ -534,16 +535,11 @@ export async function appSettingsPage(ctx: PageContext): Promise<void> {
       h(
         "div",
         { class: "page" },
-        h(
-          "header",
-          { class: "page-head" },
-          h(
-            "div",
-            null,
-            h("h1", { class: "page-title", testid: "app-title" }, app.name),
-            h("div", { class: "badges" }, appBadges(app)),
-          ),
-        ),
+        pageHead({
+          title: app.name,
+          titleTestid: "app-title",
+          lead: h("div", { class: "badges" }, appBadges(app)),
+        }),
         banner,
         credentials,
         quickstart,

@@ -2,7 +2,7 @@
 import { api, ApiError, type App } from "../api";
 import type { PageContext } from "../context";
 import { formDialog } from "../dialog";
-import { badge, button, h, inputField, loadingStatus, withBusy } from "../dom";
+import { badge, button, h, inputField, loadingStatus, pageHead, withBusy } from "../dom";
 import { errorText, formatDate, titleCase } from "../format";
 import { icon } from "../icons";
 import { APP_SECTIONS, appSectionPath } from "../nav";
@@ -115,21 +115,11 @@ export async function appsPage(ctx: PageContext): Promise<void> {
     h(
       "div",
       { class: "page" },
-      h(
-        "header",
-        { class: "page-head" },
-        h(
-          "div",
-          null,
-          h("h1", { class: "page-title" }, "Apps"),
-          h(
-            "p",
-            { class: "muted" },
-            "Backends you own or develop. Each has its own keys, data and scripts.",
-          ),
-        ),
-        newApp,
-      ),
+      pageHead({
+        title: "Apps",
+        lead: "Backends you own or develop. Each has its own keys, data and scripts.",
+        actions: newApp,
+      }),
       body,
     ),
   );

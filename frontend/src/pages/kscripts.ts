@@ -3,7 +3,7 @@ import "./kscripts.css";
 import { api, ApiError, type AppDetail } from "../api";
 import type { PageContext } from "../context";
 import { confirmDialog } from "../dialog";
-import { badge, button, h, loadingStatus, withBusy, type Child } from "../dom";
+import { badge, button, h, loadingStatus, pageHead, withBusy, type Child } from "../dom";
 import { formatRelative } from "../format";
 import { icon } from "../icons";
 import { kscriptApi, type Deployment, type MethodSummary } from "../kscriptApi";
@@ -307,21 +307,11 @@ export async function kscriptsPage(ctx: PageContext): Promise<void> {
       h(
         "div",
         { class: "page ks-page" },
-        h(
-          "header",
-          { class: "page-head" },
-          h(
-            "div",
-            null,
-            h("h1", { class: "page-title" }, "KScript"),
-            h(
-              "p",
-              { class: "muted" },
-              "Server-side JavaScript methods. Clients see only what is deployed.",
-            ),
-          ),
-          h("div", { class: "ks-head-actions" }, deployBtn, create),
-        ),
+        pageHead({
+          title: "KScript",
+          lead: "Server-side JavaScript methods. Clients see only what is deployed.",
+          actions: h("div", { class: "ks-head-actions" }, deployBtn, create),
+        }),
         h(
           "section",
           { class: "card section", "aria-label": "Methods" },

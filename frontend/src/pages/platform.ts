@@ -16,6 +16,7 @@ import {
   h,
   inputField,
   loadingStatus,
+  pageHead,
   withBusy,
 } from "../dom";
 import { errorText, formatDate } from "../format";
@@ -268,20 +269,10 @@ export async function platformPage(ctx: PageContext): Promise<void> {
     h(
       "div",
       { class: "page" },
-      h(
-        "header",
-        { class: "page-head" },
-        h(
-          "div",
-          null,
-          h("h1", { class: "page-title" }, "Platform"),
-          h(
-            "p",
-            { class: "muted" },
-            "Every app and user on this Kiln server. Switches apply immediately.",
-          ),
-        ),
-      ),
+      pageHead({
+        title: "Platform",
+        lead: "Every app and user on this Kiln server. Switches apply immediately.",
+      }),
       cardSection(
         { title: "Apps", testid: "platform-apps", id: "platform-apps-title" },
         appsBody,

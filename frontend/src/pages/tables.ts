@@ -7,7 +7,15 @@ import { ApiError, type App } from "../api";
 import { copyWithToast } from "../clipboard";
 import type { PageContext } from "../context";
 import { confirmDialog, formDialog } from "../dialog";
-import { button, h, inputField, loadingStatus, withBusy, type Child } from "../dom";
+import {
+  button,
+  h,
+  inputField,
+  loadingStatus,
+  pageHead,
+  withBusy,
+  type Child,
+} from "../dom";
 import { errorText } from "../format";
 import { icon } from "../icons";
 import { ACTIONS_COLUMN, dataTable } from "../tableMarkup";
@@ -319,23 +327,15 @@ export async function tablesPage(ctx: PageContext): Promise<void> {
       testid: "new-table",
     });
     create.addEventListener("click", newTable);
-    const head = h(
-      "div",
-      { class: "page-head" },
-      h(
-        "div",
-        null,
-        h("h1", { class: "page-title" }, "Tables"),
-        h(
-          "p",
-          { class: "muted" },
-          "Your app's data. Each table has an alias: the name KScript's ",
-          h("code", null, "K.query"),
-          " uses for it in SQL.",
-        ),
-      ),
-      tables.length ? create : null,
-    );
+    const head = pageHead({
+      title: "Tables",
+      lead: [
+        "Your app's data. Each table has an alias: the name KScript's ",
+        h("code", null, "K.query"),
+        " uses for it in SQL.",
+      ],
+      actions: tables.length ? create : null,
+    });
 
     if (tables.length === 0) {
       const first = button([icon("plus", 14), "Create your first table"], {
