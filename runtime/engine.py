@@ -398,7 +398,10 @@ class Engine:
                     cid, raw = self._messages.get(timeout=max(deadline.remaining(), 0.0005))
                 except queue.Empty:
                     break
-                self._free(raw) if cid != _COLLECT else self._free_now(raw)
+                if cid == _COLLECT:
+                    self._free_now(raw)
+                else:
+                    self._free(raw)
                 if cid == task.callback_id:
                     break
         finally:

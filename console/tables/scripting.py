@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.db import DatabaseError, connection
@@ -46,7 +46,7 @@ class TableInfo:
     # lower-case name -> (real name, field type)
     columns: Mapping[str, tuple[str, str]]
 
-    @property
+    @cached_property
     def select_list(self) -> tuple[tuple[str, bool], ...]:
         """Every column as (real name, is a datetime), in the table's order."""
         return tuple((real, kind == "datetime") for real, kind in self.columns.values())

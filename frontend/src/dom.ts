@@ -283,8 +283,7 @@ export interface PageHeadOptions {
 /** The head of a console page: its title, a line under it, and its main actions. */
 export function pageHead(options: PageHeadOptions): HTMLElement {
   const { title, titleTestid, lead, actions } = options;
-  const under =
-    lead instanceof Node || lead === undefined ? lead : h("p", { class: "muted" }, lead);
+  const under = lead instanceof Node || !lead ? lead : h("p", { class: "muted" }, lead);
   return h(
     "header",
     { class: "page-head" },
