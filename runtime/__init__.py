@@ -31,6 +31,7 @@ from runtime.result import LogEntry, RunResult, Timings, log_entries
 
 __all__ = [
     "Database",
+    "Deadline",
     "EngineBroken",
     "Host",
     "HostError",
@@ -68,8 +69,13 @@ def run_script(
     host: Host | None = None,
     limits: RunLimits = DEFAULT_LIMITS,
     pool: Pool | None = None,
+    deadline: Deadline | None = None,
 ) -> RunResult:
     """Run `code` as the KScript method `method_name` of app `app_id`.
+
+    `deadline`: the absolute end of the whole client call. A nested run (K.callAPIMethod,
+    run while the outer one waits in a host call) is handed the same object, so the clock
+    never restarts; the run ends at it or after `limits.timeout_s`, whichever comes first.
 
     Raises ScriptError (and ScriptSyntaxError), ScriptTimeout, ScriptMemoryExceeded,
     ScriptResponseTooLarge or EngineBroken — all subclasses of ScriptFailure.
@@ -89,7 +95,12 @@ def run_script(
         "maxLogChars": limits.max_log_chars,
         "maxResponseChars": limits.max_response_chars,
     }
-    deadline = Deadline(limits.timeout_s)
+    own = Deadline(limits.timeout_s)
+    if deadline is None or own.at < deadline.at:
+        deadline = own
+    if deadline.expired():
+        # Nothing left of the call's time (a nested run started at its very end).
+        raise ScriptTimeout("script exceeded its time limit")
     failure: ScriptFailure | None = None
     output: Any = False
     checkout_s = 0.0
@@ -106,7 +117,13 @@ def run_script(
             preload["sourceId"], send = context.source(code, invocation.script)
             preload["code"] = code if send else None
             engine.channel.preload(_PRELOAD.encode(preload))
-            output = engine.call(context.run, deadline, invocation.handle, start_timeout_s=limits.cleanup_timeout_s)
+            output = engine.call(
+                context.run,
+                deadline,
+                invocation.handle,
+                start_timeout_s=limits.cleanup_timeout_s,
+                interrupt=host.interrupt,
+            )
         except RawEngineError as error:
             if error.kind == "stuck":
                 # The previous run's leftover jobs hold the isolate: nothing of ours ran.

@@ -48,8 +48,12 @@ BRIDGE_CALLBACK_ID = 1
 _COLLECT = 0  # message id: a batch of values for the caller's thread to free
 _CANCEL_GRACE_S = 2.0
 # How long a failing run waits for a host call still running on the isolate thread (its
-# SQL is bounded by the statement timeout) before giving up on it.
+# SQL is bounded by the statement timeout) before giving up on it, when the host gave no
+# way to interrupt it. With Host.interrupt the wait is one _CANCEL_GRACE_S.
 _HOST_CALL_WAIT_S = 60.0
+# While a timed-out run waits for V8 to stop, how often it looks for a host call that
+# started just as the deadline passed (and must be interrupted too).
+_INTERRUPT_POLL_S = 0.05
 # Values V8 hands us are freed in batches, between tasks: each free posts work to the
 # isolate's thread and wakes it, and while JS runs it also waits for the isolate.
 _GARBAGE_BATCH = 64
@@ -96,6 +100,13 @@ def _value(raw: Any) -> Any:
     return ("<handle>", typ)
 
 
+def _interrupt(interrupt: Callable[[], None]) -> None:
+    try:
+        interrupt()
+    except Exception:  # noqa: BLE001 - a host bug must not keep the caller from its timeout
+        pass
+
+
 @dataclass
 class _Task:
     """The task a caller waits for, as the isolate thread sees it."""
@@ -107,6 +118,9 @@ class _Task:
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
     serving: bool = True  # host calls are answered (until the result arrives)
     cancelled: bool = False
+    # The host's way to stop a host call in progress (Host.interrupt), called from the
+    # waiting thread once the deadline passed.
+    interrupt: Callable[[], None] | None = None
 
 
 class Engine:
@@ -206,10 +220,13 @@ class Engine:
         the isolate thread meanwhile). Returns the raw result."""
         grace: Deadline | None = None
         host_waited = False
+        interrupted = False
         while True:
             timeout = grace.remaining() if grace else task.deadline.remaining()
             if start_deadline is not None:
                 timeout = min(timeout, start_deadline.remaining())
+            if grace is not None and task.interrupt is not None and not interrupted:
+                timeout = min(timeout, _INTERRUPT_POLL_S)
             try:
                 cid, raw = self._messages.get(timeout=max(timeout, 0.0005))
             except queue.Empty:
@@ -224,12 +241,30 @@ class Engine:
                     self.broken = self._stuck = True
                     raise RawEngineError("stuck", "the context did not start the run in time") from None
                 if not task.cancelled:
+                    if not task.deadline.expired():
+                        continue  # woke early (the start check above was still pending)
                     # No further host call is answered; one in progress finishes first.
                     task.cancelled = True
                     grace = Deadline(_CANCEL_GRACE_S)
                     self._dll.mr_cancel_task(self._ctx, task_id)
-                    continue
-                if not host_waited and self._hosting.locked():
+                if task.interrupt is not None:
+                    if not interrupted and self._hosting.locked():
+                        # A host call is running past the deadline: the host stops it (its SQL
+                        # is cancelled), and V8 stops as soon as the call returns.
+                        interrupted = True
+                        grace = Deadline(_CANCEL_GRACE_S)
+                        _interrupt(task.interrupt)
+                    if grace is not None and not grace.expired():
+                        continue
+                    if self._hosting.locked():
+                        # The host call ignored the interrupt: the run is over for the caller
+                        # all the same. The context is unusable while that call runs on its
+                        # thread (close() leaves freeing it to the call's end).
+                        self.broken = True
+                        raise RawEngineError("timeout", "script exceeded its time limit") from None
+                elif not host_waited and self._hosting.locked():
+                    if grace is not None and not grace.expired():
+                        continue
                     # A host call outlasted the grace (its SQL is bounded by the statement
                     # timeout): V8 stops once it returns. It must end before the caller
                     # ends the transaction it works in.
@@ -238,6 +273,8 @@ class Engine:
                         self._hosting.release()
                         grace = Deadline(_CANCEL_GRACE_S)
                         continue
+                if grace is not None and not grace.expired():
+                    continue
                 self.broken = True
                 raise RawEngineError("broken", "V8 did not stop after cancellation") from None
             if cid == _COLLECT:
@@ -246,7 +283,9 @@ class Engine:
             if cid != task.callback_id:  # a late result of an earlier cancelled task
                 self._free(raw)
                 continue
-            if task.cancelled:
+            if task.cancelled or task.deadline.expired():
+                # A result after the deadline counts as a timeout too: a nested run sharing
+                # the deadline may have ended first and handed the script its failure.
                 self._free(raw)
                 raise RawEngineError("timeout", "script exceeded its time limit")
             return raw
@@ -258,11 +297,12 @@ class Engine:
         handler: Callable[[str], str] | None,
         started: Callable[[], bool] | None = None,
         start_deadline: Deadline | None = None,
+        interrupt: Callable[[], None] | None = None,
     ) -> Any:
         if self.broken:
             raise RawEngineError("broken", "context is broken")
         self._collect(at_least=_GARBAGE_BATCH)
-        task = _Task(next(self._callback_ids), deadline, handler)
+        task = _Task(next(self._callback_ids), deadline, handler, interrupt=interrupt)
         self._task = task
         try:
             return self._wait(task, start(task.callback_id), started, start_deadline)
@@ -309,11 +349,14 @@ class Engine:
         deadline: Deadline,
         handler: Callable[[str], str] | None = None,
         start_timeout_s: float | None = None,
+        interrupt: Callable[[], None] | None = None,
     ) -> Any:
         """Call a JS function handle with no arguments.
 
         start_timeout_s: the function must bump the channel's run counter within this
-        time, or the context is declared stuck (RawEngineError "stuck", engine broken)."""
+        time, or the context is declared stuck (RawEngineError "stuck", engine broken).
+        interrupt: called from this thread when the deadline passes during a host call
+        (Host.interrupt); the run then ends within _CANCEL_GRACE_S."""
         argv, this = self._no_args
         started: Callable[[], bool] | None = None
         start_deadline: Deadline | None = None
@@ -326,6 +369,7 @@ class Engine:
             handler,
             started,
             start_deadline,
+            interrupt,
         )
         return self._result(raw)
 
@@ -370,6 +414,23 @@ class Engine:
             self._memory_limit = limit
 
     def close(self) -> None:
+        if self._ctx is None:
+            return
+        if self._hosting.locked():
+            # TRICKY: a host call that ignored Host.interrupt still runs on the isolate
+            # thread, and freeing the context waits for that thread: the caller would wait
+            # as long as the call. Free it once the call returns, off the caller's thread.
+            self.broken = True
+            threading.Thread(target=self._close_after_host_call, name="kiln-close", daemon=True).start()
+            return
+        self._close_now()
+
+    def _close_after_host_call(self) -> None:
+        with self._hosting:
+            pass
+        self._close_now()
+
+    def _close_now(self) -> None:
         if self._ctx is None:
             return
         self._let_thread_state_go()

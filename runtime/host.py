@@ -29,7 +29,7 @@ actually changed; delete -> number of records deleted. A database problem raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -83,9 +83,19 @@ class MethodCaller(Protocol):
 @dataclass(frozen=True)
 class Host:
     """Everything a run may reach outside V8. Any part may be None: the script then gets
-    a failure value (database, methods) or an empty result (includes, session)."""
+    a failure value (database, methods) or an empty result (includes, session).
+
+    `interrupt`, when given, is called from the thread that waits for the run (not the one
+    running the host call) as soon as the run's deadline passes while a host call is still
+    in progress: it stops that call (cancels the running SQL), which then returns or raises
+    soon. It may be called more than once per run (nested runs share a deadline and each
+    engine sees it pass) and must be safe to call when nothing is running. If the call has
+    not returned `_CANCEL_GRACE_S` (2 s) later, the run reports its timeout anyway.
+    Without it, the run waits for the host call up to a minute (its SQL is bounded by the
+    statement timeout)."""
 
     database: Database | None = None
     session: SessionStore | None = None
     scripts: ScriptLoader | None = None
     methods: MethodCaller | None = None
+    interrupt: Callable[[], None] | None = None

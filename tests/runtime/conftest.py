@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from runtime import Host, HostError, Pool, RunLimits, RunResult, run_script  # noqa: E402
+from runtime import Deadline, Host, HostError, Pool, RunLimits, RunResult, run_script  # noqa: E402
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": lambda a, b: a == b,
@@ -118,10 +118,20 @@ class MemoryScripts:
 
 
 class MemoryMethods:
-    """Runs KScript methods from a dict through the real runtime (nested runs)."""
+    """Runs KScript methods from a dict through the real runtime (nested runs). Given a
+    `deadline`, every nested run shares it, as the Django side does for one client call."""
 
-    def __init__(self, pool: Pool, app_id: str, methods: dict[str, str], host: Callable[[], Host]) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        app_id: str,
+        methods: dict[str, str],
+        host: Callable[[], Host],
+        deadline: Deadline | None = None,
+        limits: RunLimits | None = None,
+    ) -> None:
         self.pool, self.app_id, self.methods, self.host = pool, app_id, methods, host
+        self.deadline, self.limits = deadline, limits
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def call(self, name: str, params: Mapping[str, Any]) -> Any:
@@ -129,7 +139,17 @@ class MemoryMethods:
         code = self.methods.get(name)
         if code is None:
             raise HostError(f"no API method named {name}")
-        return run_script(self.app_id, code, method_name=name, params=params, host=self.host(), pool=self.pool).value
+        extra: dict[str, Any] = {"limits": self.limits} if self.limits is not None else {}
+        return run_script(
+            self.app_id,
+            code,
+            method_name=name,
+            params=params,
+            host=self.host(),
+            pool=self.pool,
+            deadline=self.deadline,
+            **extra,
+        ).value
 
 
 @pytest.fixture
