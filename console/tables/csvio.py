@@ -28,6 +28,7 @@ MAX_ERRORS = 100
 EXPORT_BATCH = 2_000
 PROGRESS_EVERY = 500
 ERROR_VALUE_CHARS = 100  # an error shows this much of the bad cell's text
+_TEXT_TYPES = frozenset({"string", "text"})
 
 
 def _error(row: int | None, field: str | None, message: str, value: str | None = None) -> dict[str, Any]:
@@ -71,8 +72,11 @@ def parse(table: Table, text: str) -> tuple[list[str], list[dict[str, Any]], lis
                 continue
             row: dict[str, Any] = {}
             for position, field in columns:
+                cell = cells[position]
+                if field.type in _TEXT_TYPES:
+                    cell = restore_formula(cell)  # a file exported by Kiln imports unchanged
                 try:
-                    row[field.name] = values.to_db(field.type, values.from_csv(field.type, cells[position]))
+                    row[field.name] = values.to_db(field.type, values.from_csv(field.type, cell))
                 except values.BadValue as exc:
                     errors.append(_error(line, field.name, str(exc), cells[position]))
             rows.append(row)
@@ -168,11 +172,35 @@ def job_shape(job: CsvImport) -> dict[str, Any]:
     }
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection"): an exported
+# `=cmd|' /C calc'!A0` would run when the file is opened in Excel or LibreOffice.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        # Only text fields hold str here: numbers stay numbers (-3 is not a formula), and
+        # Data (base64) and datetimes (epoch seconds) cannot start a formula.
+        return neutralise_formula(value)
     wire = values.to_wire(value)
     if isinstance(wire, bool):
         return "true" if wire else "false"
     return "" if wire is None else wire
+
+
+def neutralise_formula(text: str) -> str:
+    """Text a spreadsheet shows as text: a formula start gets a leading `'`, as OWASP
+    recommends, and so does a leading `'` itself, so that import can take exactly one off."""
+    if text.startswith(FORMULA_STARTS) or text.startswith("'"):
+        return "'" + text
+    return text
+
+
+def restore_formula(text: str) -> str:
+    """The inverse of `neutralise_formula`, for cells of text fields being imported."""
+    if len(text) > 1 and text[0] == "'" and (text[1] == "'" or text[1:].startswith(FORMULA_STARTS)):
+        return text[1:]
+    return text
 
 
 def export_rows(table: Table) -> Iterator[str]:
