@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -104,7 +105,8 @@ class ClientFastPath:
 
         self.django_app = django_app
         self.security = SecurityMiddleware(lambda request: HttpResponse())
-        self._tidy_at = 0.0
+        # Per thread: Django's connections are, and each lane thread tidies its own.
+        self._tidy = threading.local()
         # The headers SecurityMiddleware gives an envelope, by whether the request came over
         # HTTPS (HSTS): worked out once, by the middleware itself.
         self._extra_headers: dict[bool, list[tuple[str, str]]] = {}
@@ -122,8 +124,8 @@ class ClientFastPath:
         if not VERSIONED_PATH.match(environ.get("PATH_INFO", "")[1:]):
             return self.django_app(environ, start_response)
         now = time.monotonic()
-        if now >= self._tidy_at:
-            self._tidy_at = now + self.TIDY_EVERY_S
+        if now >= getattr(self._tidy, "at", 0.0):
+            self._tidy.at = now + self.TIDY_EVERY_S
             close_old_connections()
         if settings.DEBUG:
             reset_queries()
@@ -262,3 +264,36 @@ def _handle(request: HttpRequest) -> Answer:
         logger.exception("unexpected error in client call request_id=%s method=%s", request_id, method_name)
         return reply(64, message=f"Unknown server error (request id {request_id})")
     return reply(1, payload=payload)
+
+
+BUSY_MESSAGE = "Server busy: this app has too many calls in progress; try again shortly"
+
+
+def busy_answer(raw_path: str, content_type: str | None = None, body: bytes | None = None) -> Answer:
+    """The envelope for a call refused because its app has too many calls running (the
+    serving layer's admission limit, console.serving.lanes): code 64, in the format the
+    path asked for, with the caller's session token when its (small) body carries one —
+    built without touching the database."""
+    path = parse_client_path(raw_path.partition("?")[0])
+    fmt = path.format if path is not None and path.format in FORMATS else "json"
+    now = time.time()
+    token = ""
+    if body:
+        try:
+            token = split_fields(parse_body(content_type, body)).session_token or ""
+        except WireError:
+            token = ""
+    envelope = Envelope(
+        response_code=64,
+        response_message=BUSY_MESSAGE,
+        payload=None,
+        session_token=token or str(uuid.uuid4()),
+        requested_method=path.method if path is not None else "",
+        requested_format=fmt,
+        timestamp=int(now),
+        request_received_time=now,
+        max_allowed_request_time=settings.KILN_SCRIPT_TIMEOUT_SECONDS,
+        max_processing_time=settings.KILN_SCRIPT_TIMEOUT_SECONDS,
+        request_processing_time=0.0,
+    )
+    return render(envelope, fmt)

@@ -1,0 +1,141 @@
+"""Lanes: which thread pool serves a request, and how many requests of one tenant run at once.
+
+A request is classified by its path alone (`classify`): client API calls go to the
+`client` lane with their API key as tenant; console calls that name an app
+(`/api/apps/<id>/…`, Run It! included) go to the `console` lane with that app as tenant;
+everything else (pages, static files, sign-in) is the console lane's shared tenant.
+
+Admission (`Lane.submit` / `Lane.finished`) is bookkeeping done on the event loop's
+thread only, so it needs no locks: a tenant has at most `per_tenant` requests queued for
+or running on the lane's threads; further ones wait in the tenant's own FIFO for at most
+`max_wait_s` (and at most `max_waiting` of them), then get the lane's busy answer. A
+flood from one app therefore occupies at most `per_tenant` threads of each process and
+never delays another tenant's requests by more than the time to start them.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+CLIENT_LANE = "client"
+CONSOLE_LANE = "console"
+SHARED_TENANT = b""
+
+# The client routes of console/urls.py (b2, b2.2, …, with the leading slashes clients
+# sometimes double), and the console API's per-app prefix.
+_CLIENT_PATH = re.compile(rb"^/+b2(?:\.[0-9]+)?/+([^/?]*)")
+_APP_PATH = re.compile(rb"^/+api/apps/([0-9]+)/")
+
+
+def classify(path: bytes) -> tuple[str, bytes]:
+    """(lane, tenant) for a request path (raw bytes, before percent-decoding)."""
+    match = _CLIENT_PATH.match(path)
+    if match is not None:
+        return CLIENT_LANE, b"k:" + match.group(1)
+    match = _APP_PATH.match(path)
+    if match is not None:
+        return CONSOLE_LANE, b"a:" + match.group(1)
+    return CONSOLE_LANE, SHARED_TENANT
+
+
+@dataclass
+class LaneConfig:
+    name: str
+    threads: int
+    per_tenant: int  # requests of one tenant queued for or running on the threads
+    max_wait_s: float  # how long a request waits for one of its tenant's slots
+    max_waiting: int  # requests of one tenant waiting for a slot; more are refused at once
+    shared_per_tenant: int | None = None  # limit for SHARED_TENANT (None: the thread count)
+
+
+@dataclass
+class _Waiting:
+    item: Any
+    since: float
+
+
+@dataclass
+class Lane:
+    """A thread pool with per-tenant admission. `submit`, `finished` and `expire` run on the
+    event loop's thread; `handler(item)` runs on the lane's threads."""
+
+    config: LaneConfig
+    handler: Callable[[Any], None]
+    refuse: Callable[[Any], None]  # answers an item that waited too long (on the loop thread)
+    running: dict[bytes, int] = field(default_factory=dict)
+    waiting: dict[bytes, deque[_Waiting]] = field(default_factory=dict)
+    refused: int = 0
+    _work: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> None:
+        for number in range(self.config.threads):
+            thread = threading.Thread(target=self._serve, name=f"kiln-{self.config.name}-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout_s: float) -> None:
+        for _ in self._threads:
+            self._work.put(None)
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _serve(self) -> None:
+        while True:
+            item = self._work.get()
+            if item is None:
+                return
+            self.handler(item)
+
+    def _limit(self, tenant: bytes) -> int:
+        if tenant == SHARED_TENANT:
+            return self.config.shared_per_tenant or self.config.threads
+        return self.config.per_tenant
+
+    def submit(self, tenant: bytes, item: Any) -> None:
+        if self.running.get(tenant, 0) < self._limit(tenant):
+            self.running[tenant] = self.running.get(tenant, 0) + 1
+            self._work.put(item)
+            return
+        waiting = self.waiting.setdefault(tenant, deque())
+        if len(waiting) >= self.config.max_waiting:
+            self.refused += 1
+            self.refuse(item)
+            return
+        waiting.append(_Waiting(item, time.monotonic()))
+
+    def finished(self, tenant: bytes) -> None:
+        """One of the tenant's requests is done: start its next waiting one, if any."""
+        waiting = self.waiting.get(tenant)
+        if waiting:
+            self._work.put(waiting.popleft().item)
+            if not waiting:
+                del self.waiting[tenant]
+            return
+        left = self.running.get(tenant, 1) - 1
+        if left > 0:
+            self.running[tenant] = left
+        else:
+            self.running.pop(tenant, None)
+
+    def expire(self, now: float) -> None:
+        """Refuse requests that waited longer than max_wait_s."""
+        limit = self.config.max_wait_s
+        for tenant in list(self.waiting):
+            waiting = self.waiting[tenant]
+            while waiting and now - waiting[0].since >= limit:
+                self.refused += 1
+                self.refuse(waiting.popleft().item)
+            if not waiting:
+                del self.waiting[tenant]
+
+    def queued(self) -> int:
+        return sum(len(w) for w in self.waiting.values())

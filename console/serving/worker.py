@@ -1,0 +1,352 @@
+"""`KilnWorker`: the gunicorn worker class `./kiln run` serves with (see the package docstring).
+
+One event loop thread per process owns every socket; lanes of threads run the WSGI
+application. The loop also beats gunicorn's heartbeat, so the arbiter's `--timeout`
+only fires when the process itself is wedged — never because a request runs long
+(invocations have their own deadline, shorter than that timeout).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import selectors
+import socket
+import time
+from collections import deque
+from typing import Any
+
+from gunicorn.workers import base
+
+from console.serving import lanes
+from console.serving.connection import BadRequest, Connection, Limits, Request, base_environ, respond
+
+logger = logging.getLogger("console.serving")
+
+_ACCEPT, _WAKE, _SIGNAL = "accept", "wake", "signal"
+_SWEEP_EVERY_S = 0.25
+_ACCEPT_BATCH = 64
+_BUSY_PARSE_BYTES = 64 * 1024
+
+
+class KilnWorker(base.Worker):
+    def init_process(self) -> None:
+        self.selector = selectors.DefaultSelector()
+        self.conns: set[Connection] = set()
+        self._done: deque[tuple[Connection, Request]] = deque()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._accepting = False
+        self._beat_at = 0.0
+        self._sweep_at = 0.0
+        super().init_process()  # loads the application, then calls run()
+
+    # ── set-up ─────────────────────────────────────────────────────────────────
+
+    def _configure(self) -> None:
+        from django.conf import settings
+
+        def setting(name: str, default: Any) -> Any:
+            return getattr(settings, name, default)
+
+        Limits.header_timeout_s = float(setting("KILN_HEADER_TIMEOUT_SECONDS", 10))
+        Limits.keepalive_s = float(setting("KILN_KEEPALIVE_SECONDS", 60))
+        Limits.body_limits = {
+            lanes.CLIENT_LANE: int(setting("KILN_MAX_BODY_BYTES", 10 * 1024 * 1024)),
+            lanes.CONSOLE_LANE: int(setting("KILN_MAX_UPLOAD_BYTES", 64 * 1024 * 1024)),
+        }
+        wait_s = float(setting("KILN_APP_QUEUE_WAIT_MS", 2000)) / 1000
+        self.max_connections = int(setting("KILN_MAX_CONNECTIONS", 4096))
+        self.lanes = {
+            lanes.CLIENT_LANE: lanes.Lane(
+                lanes.LaneConfig(
+                    name=lanes.CLIENT_LANE,
+                    threads=int(setting("KILN_CLIENT_THREADS", 16)),
+                    per_tenant=int(setting("KILN_APP_CONCURRENCY", 4)),
+                    max_wait_s=wait_s,
+                    max_waiting=int(setting("KILN_APP_QUEUE", 64)),
+                ),
+                handler=self._handle,
+                refuse=self._refuse,
+            ),
+            lanes.CONSOLE_LANE: lanes.Lane(
+                lanes.LaneConfig(
+                    name=lanes.CONSOLE_LANE,
+                    threads=int(setting("KILN_CONSOLE_THREADS", 8)),
+                    per_tenant=int(setting("KILN_CONSOLE_APP_CONCURRENCY", 2)),
+                    max_wait_s=max(wait_s, 10.0),
+                    max_waiting=int(setting("KILN_APP_QUEUE", 64)),
+                ),
+                handler=self._handle,
+                refuse=self._refuse,
+            ),
+        }
+        from apimethods.client import busy_answer
+
+        self._busy_answer = busy_answer
+
+    def run(self) -> None:
+        self._configure()
+        for lane in self.lanes.values():
+            lane.start()
+        self.selector.register(self._wake_r, selectors.EVENT_READ, _WAKE)
+        self.selector.register(self.PIPE[0], selectors.EVENT_READ, _SIGNAL)
+        self._bases = {}
+        for listener in self.sockets:
+            listener.setblocking(False)
+            name = listener.getsockname()
+            server = (str(name[0]), str(name[1])) if isinstance(name, tuple) else ("localhost", "")
+            self._bases[listener.fileno()] = (server, base_environ(server))
+        self._set_accepting(True)
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+
+    def _set_accepting(self, enabled: bool) -> None:
+        if enabled == self._accepting:
+            return
+        for listener in self.sockets:
+            if enabled:
+                self.selector.register(listener, selectors.EVENT_READ, _ACCEPT)
+            else:
+                self.selector.unregister(listener)
+        self._accepting = enabled
+
+    # ── the loop ───────────────────────────────────────────────────────────────
+
+    def _loop(self) -> None:
+        while self.alive:
+            self._tick()
+            for key, events in self.selector.select(_SWEEP_EVERY_S):
+                data = key.data
+                if data is _ACCEPT:
+                    self._accept(key.fileobj)
+                elif data is _WAKE:
+                    self._drain_done()
+                elif data is _SIGNAL:
+                    try:
+                        os.read(self.PIPE[0], 4096)
+                    except OSError:
+                        pass
+                else:
+                    if events & selectors.EVENT_WRITE:
+                        self._on_writable(data)
+                    elif events & selectors.EVENT_READ:
+                        self._on_readable(data)
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if now >= self._beat_at:
+            self._beat_at = now + 1.0
+            self.notify()
+            if self.ppid != os.getppid():
+                logger.info("parent changed, shutting down: %s", self)
+                self.alive = False
+        if now >= self._sweep_at:
+            self._sweep_at = now + _SWEEP_EVERY_S
+            self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        for conn in list(self.conns):
+            if conn.deadline is not None and now >= conn.deadline and not conn.busy and not conn.outbox:
+                # A request that did not arrive in time (slow or stalled client), or an
+                # idle kept-alive connection: close it.
+                self._close(conn)
+        for lane in self.lanes.values():
+            lane.expire(now)
+        self._set_accepting(len(self.conns) < self.max_connections)
+
+    def _accept(self, listener: Any) -> None:
+        fileno = listener.fileno()
+        server, base_env = self._bases[fileno]
+        for _ in range(_ACCEPT_BATCH):
+            try:
+                sock, peer = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.ECONNABORTED, errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    return
+                raise
+            sock.setblocking(False)
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = Connection(sock, peer, server, lanes.classify)
+            conn.base_environ = base_env
+            self.conns.add(conn)
+            self._watch(conn, selectors.EVENT_READ)
+            if len(self.conns) >= self.max_connections:
+                self._set_accepting(False)
+                return
+
+    def _watch(self, conn: Connection, events: int) -> None:
+        if events == conn.watching:
+            return
+        if conn.watching == 0:
+            self.selector.register(conn.sock, events, conn)
+        elif events == 0:
+            self.selector.unregister(conn.sock)
+        else:
+            self.selector.modify(conn.sock, events, conn)
+        conn.watching = events
+
+    def _close(self, conn: Connection) -> None:
+        if conn.watching:
+            try:
+                self.selector.unregister(conn.sock)
+            except (KeyError, ValueError):
+                pass
+            conn.watching = 0
+        self.conns.discard(conn)
+        conn.close()
+
+    def _on_readable(self, conn: Connection) -> None:
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close(conn)
+            return
+        if not data:
+            self._close(conn)
+            return
+        try:
+            conn.feed(data)
+        except BadRequest as exc:
+            self._answer_and_close(conn, exc.status)
+            return
+        self._pump(conn)
+
+    def _answer_and_close(self, conn: Connection, status: str) -> None:
+        body = status.encode("latin-1")
+        conn.outbox.append(
+            b"HTTP/1.1 %b\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%b"
+            % (body, len(body), body)
+        )
+        conn.closing = True
+        conn.ready.clear()
+        self._flush(conn)
+
+    def _pump(self, conn: Connection) -> None:
+        """Start the connection's next request, or wait for more input."""
+        if conn.busy or conn.outbox:
+            return
+        if conn.ready:
+            request = conn.ready.popleft()
+            conn.busy = True
+            conn.deadline = None
+            self._watch(conn, 0)
+            self.lanes[request.lane].submit(request.tenant, (conn, request))
+            return
+        if conn.closing or not self.alive:
+            self._close(conn)
+            return
+        if conn.current is None:
+            conn.deadline = time.monotonic() + Limits.keepalive_s
+        self._watch(conn, selectors.EVENT_READ)
+
+    def _flush(self, conn: Connection) -> None:
+        try:
+            done = conn.flush()
+        except OSError:
+            self._close(conn)
+            return
+        if not done:
+            self._watch(conn, selectors.EVENT_WRITE)
+            return
+        if conn.closing:
+            self._close(conn)
+            return
+        self._pump(conn)
+
+    def _on_writable(self, conn: Connection) -> None:
+        self._flush(conn)
+
+    # ── lanes ──────────────────────────────────────────────────────────────────
+
+    def _handle(self, item: tuple[Connection, Request]) -> None:
+        """On a lane thread: run the application, send the answer, tell the loop."""
+        conn, request = item
+        try:
+            respond(self.wsgi, conn, request, conn.base_environ)
+        except Exception:
+            logger.exception("failed to answer %s %r", request.method, bytes(request.url[:200]))
+            conn.closing = True
+        finally:
+            self._done.append((conn, request))
+            try:
+                os.write(self._wake_w, b"x")
+            except BlockingIOError:
+                pass  # the loop is awake already: the pipe is full of wake-ups
+
+    def _drain_done(self) -> None:
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        while self._done:
+            conn, request = self._done.popleft()
+            self.lanes[request.lane].finished(request.tenant)
+            conn.busy = False
+            self.nr += 1
+            if conn in self.conns:
+                self._flush(conn)
+
+    def _refuse(self, item: tuple[Connection, Request]) -> None:
+        """On the loop thread: the request waited too long for one of its tenant's slots."""
+        conn, request = item
+        small_body: bytes | None = None
+        if request.body is not None:
+            if request.body_length <= _BUSY_PARSE_BYTES:  # for the caller's session token
+                request.body.seek(0)
+                small_body = request.body.read()
+            request.body.close()
+        path = bytes(request.url).decode("latin-1")
+        if request.lane == lanes.CLIENT_LANE:
+            content_type = next((v.decode("latin-1") for n, v in request.headers if n.lower() == b"content-type"), None)
+            body, content_type = self._busy_answer(path, content_type, small_body)
+            status = b"200 OK"
+        else:
+            body, content_type = b'{"detail": "Kiln is busy with this app; try again in a moment."}', "application/json"
+            status = b"503 Service Unavailable"
+        keep = request.keep_alive and not conn.closing
+        conn.outbox.append(
+            b"HTTP/1.1 %b\r\nContent-Type: %b\r\nContent-Length: %d\r\nRetry-After: 1\r\n%b\r\n%b"
+            % (status, content_type.encode("latin-1"), len(body), b"" if keep else b"Connection: close\r\n", body)
+        )
+        if not keep:
+            conn.closing = True
+        conn.busy = False
+        if conn in self.conns:
+            self._flush(conn)
+
+    # ── stopping ───────────────────────────────────────────────────────────────
+
+    def _shutdown(self) -> None:
+        """Stop accepting, let running requests finish (up to the graceful timeout), close."""
+        self._set_accepting(False)
+        for conn in list(self.conns):
+            if conn.idle():
+                self._close(conn)
+        deadline = time.monotonic() + float(self.cfg.graceful_timeout)
+        while any(conn.busy or conn.outbox for conn in self.conns) and time.monotonic() < deadline:
+            self.notify()
+            for key, events in self.selector.select(0.2):
+                if key.data is _WAKE:
+                    self._drain_done()
+                elif isinstance(key.data, Connection) and events & selectors.EVENT_WRITE:
+                    self._on_writable(key.data)
+                elif key.data is _SIGNAL:
+                    try:
+                        os.read(self.PIPE[0], 4096)
+                    except OSError:
+                        pass
+        for conn in list(self.conns):
+            self._close(conn)
+        for lane in self.lanes.values():
+            lane.stop(timeout_s=1.0)
