@@ -271,9 +271,16 @@ BUSY_MESSAGE = "Server busy: this app has too many calls in progress; try again 
 
 def busy_answer(raw_path: str, content_type: str | None = None, body: bytes | None = None) -> Answer:
     """The envelope for a call refused because its app has too many calls running (the
-    serving layer's admission limit, console.serving.lanes): code 64, in the format the
-    path asked for, with the caller's session token when its (small) body carries one —
-    built without touching the database."""
+    serving layer's admission limit, console.serving.lanes): code 64."""
+    return refusal_answer(raw_path, 64, BUSY_MESSAGE, content_type, body)
+
+
+def refusal_answer(
+    raw_path: str, code: int, message: str, content_type: str | None = None, body: bytes | None = None
+) -> Answer:
+    """An envelope the serving layer sends without running the call (busy, a body that
+    never arrived): in the format the path asked for, with the caller's session token
+    when its (small) body carries one, built without touching the database."""
     path = parse_client_path(raw_path.partition("?")[0])
     fmt = path.format if path is not None and path.format in FORMATS else "json"
     now = time.time()
@@ -284,8 +291,8 @@ def busy_answer(raw_path: str, content_type: str | None = None, body: bytes | No
         except WireError:
             token = ""
     envelope = Envelope(
-        response_code=64,
-        response_message=BUSY_MESSAGE,
+        response_code=code,
+        response_message=message,
         payload=None,
         session_token=token or str(uuid.uuid4()),
         requested_method=path.method if path is not None else "",

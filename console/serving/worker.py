@@ -20,7 +20,15 @@ from typing import Any
 from gunicorn.workers import base
 
 from console.serving import lanes
-from console.serving.connection import BadRequest, Connection, Limits, Request, base_environ, respond
+from console.serving.connection import (
+    WRITE_STALL_S,
+    BadRequest,
+    Connection,
+    Limits,
+    Request,
+    base_environ,
+    respond,
+)
 
 logger = logging.getLogger("console.serving")
 
@@ -52,6 +60,7 @@ class KilnWorker(base.Worker):
             return getattr(settings, name, default)
 
         Limits.header_timeout_s = float(setting("KILN_HEADER_TIMEOUT_SECONDS", 10))
+        Limits.body_timeout_s = Limits.header_timeout_s
         Limits.keepalive_s = float(setting("KILN_KEEPALIVE_SECONDS", 60))
         Limits.body_limits = {
             lanes.CLIENT_LANE: int(setting("KILN_MAX_BODY_BYTES", 10 * 1024 * 1024)),
@@ -83,9 +92,10 @@ class KilnWorker(base.Worker):
                 refuse=self._refuse,
             ),
         }
-        from apimethods.client import busy_answer
+        from apimethods.client import busy_answer, refusal_answer
 
         self._busy_answer = busy_answer
+        self._refusal_answer = refusal_answer
 
     def run(self) -> None:
         self._configure()
@@ -151,10 +161,22 @@ class KilnWorker(base.Worker):
 
     def _sweep(self, now: float) -> None:
         for conn in list(self.conns):
-            if conn.deadline is not None and now >= conn.deadline and not conn.busy and not conn.outbox:
+            if conn.busy or conn.deadline is None or now < conn.deadline:
+                continue
+            if conn.outbox:
+                self._close(conn)  # the client stopped reading its answer
+            else:
                 # A request that did not arrive in time (slow or stalled client), or an
-                # idle kept-alive connection: close it.
-                self._close(conn)
+                # idle kept-alive connection: close it. A client call whose headers came
+                # but whose body did not still gets its envelope.
+                request = conn.current
+                if request is not None and request.lane == lanes.CLIENT_LANE:
+                    body, content_type = self._refusal_answer(
+                        bytes(request.url).decode("latin-1"), 32, "Invalid request: the body did not arrive in time"
+                    )
+                    self._send_and_close(conn, b"200 OK", content_type, body)
+                else:
+                    self._close(conn)
         for lane in self.lanes.values():
             lane.expire(now)
         self._set_accepting(len(self.conns) < self.max_connections)
@@ -222,13 +244,16 @@ class KilnWorker(base.Worker):
         self._pump(conn)
 
     def _answer_and_close(self, conn: Connection, status: str) -> None:
-        body = status.encode("latin-1")
+        self._send_and_close(conn, status.encode("latin-1"), "text/plain", status.encode("latin-1"))
+
+    def _send_and_close(self, conn: Connection, status: bytes, content_type: str, body: bytes) -> None:
         conn.outbox.append(
-            b"HTTP/1.1 %b\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%b"
-            % (body, len(body), body)
+            b"HTTP/1.1 %b\r\nContent-Type: %b\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%b"
+            % (status, content_type.encode("latin-1"), len(body), body)
         )
         conn.closing = True
         conn.ready.clear()
+        conn.deadline = time.monotonic() + Limits.header_timeout_s  # for a client that never reads it
         self._flush(conn)
 
     def _pump(self, conn: Connection) -> None:
@@ -256,6 +281,8 @@ class KilnWorker(base.Worker):
             self._close(conn)
             return
         if not done:
+            # Each bit of progress gives a slow reader another WRITE_STALL_S.
+            conn.deadline = time.monotonic() + WRITE_STALL_S
             self._watch(conn, selectors.EVENT_WRITE)
             return
         if conn.closing:
