@@ -83,7 +83,7 @@ def closed_by_server(sock: socket.socket, timeout: float) -> bool:
         while True:
             if not sock.recv(65536):
                 return True
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return False
     except ConnectionResetError:
         return True
