@@ -81,13 +81,22 @@ def _parse_header_value(value: str) -> tuple[str, dict[str, str]]:
 
 
 def _charset(name: str | None) -> str | None:
-    """The codec named by a charset parameter; unknown names are ignored (UTF-8 is assumed)."""
+    """The codec named by a charset parameter; unknown names are ignored (UTF-8 is assumed).
+
+    Python also names codecs that are not character sets at all (``zlib_codec``,
+    ``base64``, ``rot13``): ``bytes.decode`` refuses them with a LookupError, so they are
+    refused here, as an invalid request, before anything tries to decode with them."""
     if not name:
         return None
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
     except LookupError:
         return None
+    # TRICKY: `_is_text_encoding` is how the codecs module itself marks bytes<->str codecs
+    # (private, but what bytes.decode checks); codecs registered without it count as text.
+    if not getattr(info, "_is_text_encoding", True):
+        raise _invalid(f"Charset {name!r} is not a text encoding")
+    return info.name
 
 
 # --- JSON -------------------------------------------------------------------------------
