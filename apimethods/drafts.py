@@ -42,17 +42,24 @@ def run_draft(
         result = kscript.run_top_level(app.id, app.script_timeout_seconds, drafts, spec, coerced, token)
     except ScriptFailure as exc:
         return {"ok": False, "error": error_data(exc), "logs": log_data(exc.logs)}
+    except RecursionError:
+        # The run's state (a K.log argument) was too deep to read back; its writes rolled back.
+        return {"ok": False, "error": _too_deep("A logged value"), "logs": []}
     try:
-        payload = kscript.payload_of(result, spec.return_type)
+        payload = jsonable(kscript.payload_of(result, spec.return_type))
     except WireError as exc:
         return {
             "ok": False,
             "error": {"type": "ReturnTypeError", "message": exc.message},
             "logs": log_data(result.logs),
         }
+    except RecursionError:
+        payload = _TOO_DEEP
+    if payload is _TOO_DEEP or nested_deeper_than(payload, MAX_DEPTH):
+        return {"ok": False, "error": _too_deep("The response"), "logs": log_data(result.logs)}
     return {
         "ok": True,
-        "result": jsonable(payload),
+        "result": payload,
         "duration_ms": round(result.duration_s * 1000, 3),
         "logs": log_data(result.logs),
         "logs_dropped": result.logs_dropped,
@@ -67,7 +74,39 @@ def error_data(exc: ScriptFailure) -> dict[str, Any]:
 
 
 def log_data(entries: Any) -> list[dict[str, Any]]:
-    return [{"level": e.level, "args": list(e.args), "line": e.line, "script": e.script} for e in entries]
+    return [
+        {"level": e.level, "args": [_shown(arg) for arg in e.args], "line": e.line, "script": e.script}
+        for e in entries
+    ]
+
+
+# How deep a result or a logged value Run It! shows. The answer is rendered by recursive
+# code (json) below Django's own frames, so this stays well under the interpreter's
+# recursion limit (1,000); a client call has its own bound (wire.envelope.render).
+MAX_DEPTH = 256
+_TOO_DEEP = object()
+
+
+def _too_deep(what: str) -> dict[str, Any]:
+    return {"type": "ResponseTooDeep", "message": f"{what} is nested more than {MAX_DEPTH} levels deep."}
+
+
+def _shown(arg: Any) -> Any:
+    return f"[nested more than {MAX_DEPTH} levels deep]" if nested_deeper_than(arg, MAX_DEPTH) else arg
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and dicts inside `value` go more than `limit` levels deep (without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def jsonable(value: Any) -> Any:

@@ -82,11 +82,30 @@ class Envelope:
         return STANDARD_MESSAGES[self.response_code]
 
 
+#: The message of the code-64 envelope sent instead of a payload too deep to render.
+TOO_DEEP_MESSAGE = "Unknown server error: the response is nested too deeply to send"
+
+
 def render(envelope: Envelope, fmt: Format | str) -> tuple[bytes, str]:
     """Serialise ``envelope`` as ``json`` or ``plist``; returns ``(body, content_type)``.
 
     An unknown format is a ``ValueError``: the caller answers code 8 in JSON itself.
+    A payload nested deeper than Python can walk (a script may answer 5,000 nested
+    arrays) becomes a code-64 envelope in the requested format, never an exception.
     """
+    try:
+        return _render(envelope, fmt)
+    except RecursionError:
+        # TRICKY: parsing and writing recurse once per level; instead of a depth count in
+        # the hot path, the interpreter's own recursion limit is the bound. The stack is
+        # unwound by now, and the error envelope carries no payload to recurse into.
+        envelope.response_code = ResponseCode.UNKNOWN_SERVER_ERROR
+        envelope.response_message = TOO_DEEP_MESSAGE
+        envelope.payload = None
+        return _render(envelope, fmt)
+
+
+def _render(envelope: Envelope, fmt: Format | str) -> tuple[bytes, str]:
     if fmt == "json":
         return _render_json(envelope), JSON_CONTENT_TYPE
     if isinstance(envelope.payload, RawJSON):
