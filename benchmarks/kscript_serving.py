@@ -1,8 +1,9 @@
 """Benchmark: a deployed KScript (select 20 rows, filter + sort) over the Kumulos wire
 protocol on Kiln's serving stack — the gunicorn command `./kiln run` uses
-(console.launcher.web) — against the floor, a bare Django view running the same SQL on
-its fastest configuration (2 workers, 2 per CPU or Kiln's count; client-side binding, or server-side
-with the SELECT prepared), measured in the same run with wrk: one trial of each floor
+(console.launcher.web, Kiln's own worker with keep-alive) — against the floor, a bare
+Django view running the same SQL on its fastest configuration (gunicorn sync workers, 2
+or 2 per CPU, or Kiln's worker; client-side binding, or server-side with the SELECT
+prepared), measured in the same run with wrk: one trial of each floor
 configuration picks the fastest, then KILN_BENCH_ROUNDS rounds (default 5) of
 KILN_BENCH_DURATION (default 5s) alternate it with Kiln; the ratio is the median of the
 rounds' Kiln/floor ratios. Also prints where one request's time goes, in-process.
@@ -99,13 +100,16 @@ def prepare(database_url: str) -> dict[str, str]:
     }
 
 
-def serve(port: int, env: dict[str, str], workers: str | None = None) -> subprocess.Popen[bytes]:
-    from console.launcher.web import gunicorn_command
+def serve(
+    port: int, env: dict[str, str], workers: str | None = None, worker_class: str | None = None
+) -> subprocess.Popen[bytes]:
+    from console.launcher.web import WORKER_CLASS, gunicorn_command
 
     if workers is not None:
         env = {**env, "KILN_WEB_WORKERS": workers}
+    command = gunicorn_command(f"127.0.0.1:{port}", python=sys.executable, worker_class=worker_class or WORKER_CLASS)
     proc = subprocess.Popen(
-        [*gunicorn_command(f"127.0.0.1:{port}", python=sys.executable), "--log-level", "warning"],
+        [*command, "--log-level", "warning"],
         cwd=ROOT,
         env=env,
         start_new_session=True,
@@ -227,12 +231,20 @@ def main() -> None:
     kiln_workers = os.environ.get("KILN_WEB_WORKERS") or str(default_workers())
     floor_env = {**env, "DJANGO_SETTINGS_MODULE": "benchmarks.floor_settings"}
     kiln = serve(18081, env)
-    # Every floor configuration worth trying: workers x client- or server-side binding.
-    variants = [(w, prepared) for w in sorted({"2", kiln_workers, str(default_workers())}) for prepared in ("0", "1")]
-    labels = [f"{w} workers{', prepared' if prepared == '1' else ''}" for w, prepared in variants]
+    # Every floor configuration worth trying: gunicorn's sync workers (2, or 2 per CPU) and
+    # Kiln's own worker (its process count) x client- or server-side binding.
+    cpus = os.cpu_count() or 1
+    servers = [("sync", w) for w in sorted({"2", str(2 * cpus)})] + [("kiln", kiln_workers)]
+    variants = [(kind, w, prepared) for kind, w in servers for prepared in ("0", "1")]
+    labels = [f"{kind} x{w}{', prepared' if prepared == '1' else ''}" for kind, w, prepared in variants]
     floors = {
-        label: serve(18082 + i, {**floor_env, "KILN_BENCH_FLOOR_PREPARED": prepared}, w)
-        for i, (label, (w, prepared)) in enumerate(zip(labels, variants, strict=True))
+        label: serve(
+            18082 + i,
+            {**floor_env, "KILN_BENCH_FLOOR_PREPARED": prepared},
+            w,
+            worker_class="sync" if kind == "sync" else None,
+        )
+        for i, (label, (kind, w, prepared)) in enumerate(zip(labels, variants, strict=True))
     }
     results: dict[str, object] = {
         "kiln_workers": kiln_workers,
