@@ -88,8 +88,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # `prepare=True` — the client endpoint's app lookup and K.select — never anything by count.
 DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# App SQL runs on connections logged in as each app's role (console.tables.isolation);
-# each thread keeps at most this many, least recently used closed first.
+# App SQL runs on connections logged in as each app's role (console.tables.isolation),
+# pooled per process: at most this many idle ones are kept, least recently used closed first.
 KILN_APP_CONNECTIONS = env_int("KILN_APP_CONNECTIONS", 8)
 
 REDIS_URL = env_str("REDIS_URL", f"unix://{VAR_DIR / 'redis' / 'redis.sock'}")

@@ -9,12 +9,16 @@ the app role, started with `search_path` = the app's schema, a `statement_timeou
 and `set_config('role', …)` are refused by PostgreSQL itself. User-written SQL still
 passes `sqlgate` first (one statement, allowlisted functions) — `run_user_sql` does both.
 
-Connections are kept per thread in a small LRU (`KILN_APP_CONNECTIONS`), keyed by server,
-database and app. When the server asks for a password it is an HMAC of SECRET_KEY and the
-role name, so nothing new is stored; a role that cannot log in (made before roles could,
-or after SECRET_KEY changed) is repaired once on the way. The app's transaction is its
-own: it commits or rolls back with the outermost `app_cursor` block (or the script
-invocation), never with the platform's transaction; DDL stays on the platform connection.
+Connections are pooled per process, keyed by server, database and app: a lease is
+exclusive to one invocation (its nested blocks and runs share it), and up to
+`KILN_APP_CONNECTIONS` idle ones are kept, least recently used closed first. Releasing one
+ends its transaction and resets its settings in one round trip, so whatever SQL ran on it,
+the next lease finds the settings it started with. When the server asks for a password it
+is an HMAC of SECRET_KEY and the role name, so nothing new is stored; a role that cannot
+log in (made before roles could, or after SECRET_KEY changed) is repaired once on the way.
+The app's transaction is its own: it commits or rolls back with the outermost `app_cursor`
+block (or the script invocation), never with the platform's transaction; DDL stays on the
+platform connection.
 """
 
 from __future__ import annotations
@@ -109,12 +113,16 @@ _ERRORS = DatabaseErrorWrapper(_DriverErrors())
 
 class AppCursor:
     """A psycopg cursor on an app connection whose errors are Django's DatabaseError family
-    (with the psycopg error as `__cause__`). `.cursor` is the raw one, e.g. for COPY."""
+    (with the psycopg error as `__cause__`). `.cursor` is the raw one, e.g. for COPY.
+    `owner`: the connection to mark for a settings reset, when the SQL may be anyone's."""
 
-    def __init__(self, raw: psycopg.ClientCursor[Any]) -> None:
+    def __init__(self, raw: psycopg.Cursor[Any], owner: AppConnection | None = None) -> None:
         self.cursor = raw
+        self.owner = owner
 
     def execute(self, query: Any, params: Sequence[Any] | None = None, *, prepare: bool | None = None) -> AppCursor:
+        if self.owner is not None:
+            self.owner.dirty = True
         with _ERRORS:
             self.cursor.execute(query, params, prepare=prepare)
         return self
@@ -146,6 +154,13 @@ class AppCursor:
 
 # ── the connections ───────────────────────────────────────────────────────────────
 
+# TRICKY: a release ends the transaction and resets every setting in the same round trip.
+# A script's SQL could have changed a session setting (set_config(..., false) in a committed
+# transaction): RESET ALL puts back the values the connection started with (its start-up
+# options are the reset values), so the next lease sees search_path, statement_timeout and
+# TimeZone pinned whatever ran before. Kiln's own prepared statements survive it.
+_END = {True: "COMMIT; RESET ALL", False: "ROLLBACK; RESET ALL"}
+
 
 class AppConnection:
     """One connection logged in as an app's role. The outermost user ends its transaction."""
@@ -155,10 +170,22 @@ class AppConnection:
         self.conn = conn
         self.timeout_ms = timeout_ms  # the statement_timeout the connection started with
         self.users = 0
+        # SQL Kiln did not write ran on it outside a transaction: RESET ALL at release.
+        self.dirty = False
+        # Closed at release instead of going back to the pool (its app is being deleted).
+        self.retired = False
+        self.key: tuple[Any, ...] = ()
+        self._holder: dict[tuple[Any, ...], AppConnection] | None = None
         self._savepoints = 0
         self._prepared: AppCursor | None = None
 
     def cursor(self) -> AppCursor:
+        """A cursor for any SQL (user-written, or a caller's own): using it outside a
+        transaction has the settings reset when the lease ends."""
+        return AppCursor(self.conn.cursor(), self)
+
+    def own_cursor(self) -> AppCursor:
+        """A cursor for SQL Kiln composed itself, which never changes a setting."""
         return AppCursor(self.conn.cursor())
 
     def prepared_cursor(self) -> AppCursor:
@@ -190,6 +217,15 @@ class AppConnection:
     def rollback(self) -> None:
         if self.usable() and self.in_transaction():
             self._control("ROLLBACK")
+
+    def end(self, *, commit: bool) -> None:
+        """End the lease's work: commit (or roll back) what is open and reset every setting,
+        in one round trip; nothing at all for a lease that only ran Kiln's own reads."""
+        if self.in_transaction():
+            self._control(_END[commit])
+        elif self.dirty:
+            self._control("RESET ALL")
+        self.dirty = False
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -228,13 +264,24 @@ class AppConnection:
             pass
 
 
-class _Connections(threading.local):
+# The pool is the process's, shared by its threads: a thread keeps only the connections its
+# invocation holds right now (nested blocks and runs share them), so a threaded server
+# holds as many app connections as it runs invocations, plus the idle ones it keeps.
+_lock = threading.Lock()
+# Every idle connection, least recently released first (closed first past the cap) ...
+_idle: OrderedDict[AppConnection, None] = OrderedDict()
+# ... and the same ones by app key, most recently released last (taken first: its plans
+# and caches are the warmest).
+_idle_by_key: dict[tuple[Any, ...], list[AppConnection]] = {}
+_every: weakref.WeakSet[AppConnection] = weakref.WeakSet()  # open ones, for close_app_connections
+
+
+class _Held(threading.local):
     def __init__(self) -> None:
-        self.by_key: OrderedDict[tuple[Any, ...], AppConnection] = OrderedDict()
+        self.by_key: dict[tuple[Any, ...], AppConnection] = {}
 
 
-_local = _Connections()
-_every: weakref.WeakSet[AppConnection] = weakref.WeakSet()  # of every thread, for close_app_connections
+_held = _Held()
 
 
 def _key(app_id: int) -> tuple[Any, ...]:
@@ -292,57 +339,80 @@ def _repair_login(app_id: int) -> None:
 
 
 def lease(app_id: int) -> AppConnection:
-    """The app's connection for this thread (opened if needed); pair with `release`."""
-    return _lease(_local.by_key, _key(app_id), app_id)
+    """The app's connection for this thread's invocation: the one it already holds, else an
+    idle one of the process (or a new one). Exclusive until released; pair with `release`."""
+    return _lease(_held.by_key, _key(app_id), app_id)
 
 
 def leaser(app_id: int) -> Callable[[], AppConnection]:
-    """`lease` bound to this thread's connections, to be called later from another thread
-    working on this one's behalf (a KScript's host calls run on V8's thread while the
-    request's thread waits for the run). The result is released on this thread."""
-    return functools.partial(_lease, _local.by_key, _key(app_id), app_id)
+    """`lease` bound to this thread's invocation, to be called later from another thread
+    working on its behalf (a KScript's host calls run on V8's thread while the request's
+    thread waits for the run), so both share one connection and transaction."""
+    return functools.partial(_lease, _held.by_key, _key(app_id), app_id)
 
 
-def _lease(pool: OrderedDict[tuple[Any, ...], AppConnection], key: tuple[Any, ...], app_id: int) -> AppConnection:
-    current = pool.get(key)
-    if current is not None and not current.usable() and current.users == 0:
-        pool.pop(key).close()
-        current = None
-    if current is None:
+def _lease(held: dict[tuple[Any, ...], AppConnection], key: tuple[Any, ...], app_id: int) -> AppConnection:
+    current = held.get(key)
+    if current is not None:  # a nested block or run of the same invocation
+        current.users += 1
+        return current
+    with _lock:
+        stack = _idle_by_key.get(key)
+        if stack:
+            current = stack.pop()
+            del _idle[current]
+            if not stack:
+                del _idle_by_key[key]
+    if current is None or not current.usable():
+        if current is not None:
+            current.close()  # the server closed it while it was idle
         current = _open(app_id)
-        pool[key] = current
-        limit = int(getattr(settings, "KILN_APP_CONNECTIONS", DEFAULT_CONNECTIONS))
-        while len(pool) > limit:
-            idle = next((k for k, c in pool.items() if c.users == 0 and k != key), None)
-            if idle is None:
-                break
-            pool.pop(idle).close()
-    else:
-        pool.move_to_end(key)
-    current.users += 1
+    current.key, current._holder, current.users = key, held, 1
+    held[key] = current
     return current
 
 
 def release(leased: AppConnection, *, commit: bool) -> None:
-    """Hand a leased connection back; the outermost user commits (or rolls back) what is open."""
+    """Hand a leased connection back; the outermost user commits (or rolls back) what is
+    open and resets the settings. A connection whose release failed is closed, not kept."""
+    ended = leased.users != 1
     try:
-        if leased.users == 1 and leased.usable() and leased.in_transaction():
-            if commit:
-                leased.commit()
-            else:
-                leased.rollback()
+        if not ended and leased.usable():
+            leased.end(commit=commit)
+        ended = True
     finally:
         leased.users -= 1
-        if leased.users == 0 and not leased.usable():
-            _discard(leased)
+        if leased.users == 0:
+            if leased._holder is not None and leased._holder.get(leased.key) is leased:
+                del leased._holder[leased.key]
+            leased._holder = None
+            _give_back(leased, ended)
 
 
-def _discard(leased: AppConnection) -> None:
-    pool = _local.by_key
-    for key, held in list(pool.items()):
-        if held is leased:
-            del pool[key]
-    leased.close()
+def _give_back(leased: AppConnection, ended: bool) -> None:
+    if not ended or leased.retired or not leased.usable() or leased.in_transaction():
+        leased.close()
+        return
+    limit = int(getattr(settings, "KILN_APP_CONNECTIONS", DEFAULT_CONNECTIONS))
+    closing: list[AppConnection] = []
+    with _lock:
+        _idle[leased] = None
+        _idle_by_key.setdefault(leased.key, []).append(leased)
+        while len(_idle) > limit:
+            oldest = next(iter(_idle))
+            _forget_idle(oldest)
+            closing.append(oldest)
+    for idle in closing:  # outside the lock: closing talks to the server
+        idle.close()
+
+
+def _forget_idle(idle: AppConnection) -> None:
+    """Take an idle connection out of the pool (holding _lock)."""
+    del _idle[idle]
+    stack = _idle_by_key[idle.key]
+    stack.remove(idle)
+    if not stack:
+        del _idle_by_key[idle.key]
 
 
 @contextmanager
@@ -357,17 +427,26 @@ def leased(app_id: int) -> Iterator[AppConnection]:
 
 
 def close_app_connections(app_id: int | None = None, *, every_thread: bool = False) -> None:
-    """Close idle app connections (of one app, or all) of this thread, or of every thread
-    (other threads find theirs closed and reconnect)."""
-    pool = _local.by_key
-    for key, held in list(pool.items()):
-        if (app_id is None or key[-1] == int(app_id)) and held.users == 0:
-            del pool[key]
-            held.close()
-    if every_thread:
-        for held in list(_every):
-            if (app_id is None or held.app_id == int(app_id)) and held.users == 0:
-                held.close()
+    """Close the process's idle app connections (of one app, or all). Connections in use are
+    closed when released instead: this thread's, or with `every_thread` every thread's."""
+    closing: list[AppConnection] = []
+    with _lock:
+        for idle in list(_idle):
+            if app_id is None or idle.app_id == int(app_id):
+                _forget_idle(idle)
+                closing.append(idle)
+    for idle in closing:
+        idle.close()
+    in_use = list(_every) if every_thread else list(_held.by_key.values())
+    for held in in_use:
+        if (app_id is None or held.app_id == int(app_id)) and held.users > 0:
+            held.retired = True
+
+
+def idle_connections(app_id: int | None = None) -> list[AppConnection]:
+    """The process's idle app connections (of one app, or all), least recently used first."""
+    with _lock:
+        return [idle for idle in _idle if app_id is None or idle.app_id == int(app_id)]
 
 
 @contextmanager

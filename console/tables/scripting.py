@@ -30,7 +30,7 @@ from django.db import DatabaseError, connection
 from psycopg import pq, sql
 
 from console.tables import ddl
-from console.tables.isolation import AppConnection, database_name, default_timeout_ms, leaser, release
+from console.tables.isolation import AppConnection, AppCursor, database_name, default_timeout_ms, leaser, release
 from console.tables.models import Table, TableSequence
 from console.tables.values import BadValue, to_db, to_wire
 from runtime.host import FILTER_OPS, HostError
@@ -322,19 +322,19 @@ class ScriptDatabase:
         self.tables = tables
         self.timeout_ms = timeout_ms
         self._connection: AppConnection | None = None
-        self._cursor: Any = None
-        # Leased on first use, from this (the request's) thread's connections: the script's
-        # host calls run on V8's thread.
+        self._own: AppCursor | None = None  # for the SQL composed here
+        self._user: AppCursor | None = None  # for K.query's
+        self._last: AppCursor | None = None  # the cursor of the latest statement (its rowcount)
+        # Leased on first use, bound to this (the request's) thread's invocation: the
+        # script's host calls run on V8's thread.
         self._lease = leaser(app_id)
         self._gate_tables: dict[str, Any] | None = None
 
-    @property
-    def cursor(self) -> Any:
-        """The app connection's cursor (connected on first use)."""
+    def _connected(self) -> AppConnection:
+        """The invocation's app connection (leased on first use)."""
         if self._connection is None:
             self._connection = self._lease()
-            self._cursor = self._connection.cursor()
-        return self._cursor
+        return self._connection
 
     def finish(self, *, commit: bool) -> None:
         """End the invocation: commit what it wrote, or roll it all back."""
@@ -348,37 +348,50 @@ class ScriptDatabase:
             raise HostError(f"No table with the alias {alias!r} in this app")
         return table
 
-    def _statement(self, query: Any, params: Sequence[Any], prepared: bool = False) -> Any:
-        cursor = self.cursor
-        if prepared:
-            assert self._connection is not None
-            cursor = self._connection.prepared_cursor()
-            cursor.execute(query, params, prepare=True)
-        else:
-            cursor.execute(query, params)
+    def _cursor(self, current: AppConnection, source: str) -> AppCursor:
+        if source == "prepared":
+            return current.prepared_cursor()
+        if source == "user":
+            # Marks the connection, so its settings are reset even after a read that ran
+            # outside a transaction (set_config(..., false) lasts the session).
+            if self._user is None:
+                self._user = current.cursor()
+            return self._user
+        if self._own is None:
+            self._own = current.own_cursor()
+        return self._own
+
+    def _statement(self, current: AppConnection, query: Any, params: Sequence[Any], source: str) -> Any:
+        cursor = self._last = self._cursor(current, source)
+        cursor.execute(query, params, prepare=True if source == "prepared" else None)
         result = cursor.pgresult
         if result is None or result.status != pq.ExecStatus.TUPLES_OK:
             return None  # no rows to return (UPDATE, DELETE...)
         return _rows(result, cursor.fetchall())
 
-    def _execute(self, query: Any, params: Sequence[Any], *, writes: bool = True, prepared: bool = False) -> Any:
-        self.cursor  # noqa: B018 - connects on first use
-        assert self._connection is not None
-        current = self._connection
+    def _execute(self, query: Any, params: Sequence[Any], *, writes: bool = True, source: str = "own") -> Any:
+        """Run one statement: `source` is "own" (SQL composed here), "prepared" (the same,
+        planned once per connection) or "user" (K.query's, through the gate)."""
+        current = self._connected()
         try:
             if current.in_transaction():
                 with current.savepoint():  # a failed statement spoils nothing else
-                    return self._statement(query, params, prepared)
+                    return self._statement(current, query, params, source)
             if not writes and self.timeout_ms == current.timeout_ms:
-                return self._statement(query, params, prepared)  # a read before any write: no transaction
+                # A read before any write: no transaction.
+                return self._statement(current, query, params, source)
             current.begin(self.timeout_ms)
             try:
-                return self._statement(query, params, prepared)
+                return self._statement(current, query, params, source)
             except BaseException:
                 current.rollback()  # nothing was written before this statement
                 raise
         except DatabaseError as exc:
             raise HostError(str(exc).strip().splitlines()[0]) from exc
+
+    def _rowcount(self) -> int:
+        assert self._last is not None
+        return int(self._last.rowcount)
 
     def run(self, request: Mapping[str, Any]) -> list[dict[str, Any]] | int:
         table = self._table(str(request["table"]))
@@ -388,13 +401,14 @@ class ScriptDatabase:
             # TRICKY: a prepared SELECT fails once a column's type changes ("cached plan must
             # not change result type"); the schema version in the text makes a new one.
             text = f"{text} /* schema {self.version} */"
-            return self._execute(text, params, writes=False, prepared=self.version is not None) or []
+            source = "own" if self.version is None else "prepared"
+            return self._execute(text, params, writes=False, source=source) or []
         if action == "insert":
             rows = self._execute(*compose_insert(table, request.get("values") or {}))
             return int(rows[0][table.id_field])
         composed = compose_update(table, request) if action == "update" else compose_delete(table, request)
         self._execute(*composed)
-        return int(self.cursor.rowcount)
+        return self._rowcount()
 
     def query(self, query: str, params: Sequence[Any]) -> list[dict[str, Any]] | int:
         from console.tables import sqlgate
@@ -409,10 +423,10 @@ class ScriptDatabase:
         except sqlgate.GateError as exc:
             raise HostError(str(exc)) from exc
         writes = compiled.kind != "select" or may_write(compiled.sql)
-        rows = self._execute(compiled.sql, compiled.params, writes=writes)
+        rows = self._execute(compiled.sql, compiled.params, writes=writes, source="user")
         if rows is not None:
             return rows
-        return int(self.cursor.rowcount)
+        return self._rowcount()
 
 
 @contextmanager
