@@ -139,10 +139,48 @@ class ClientFastPath:
             response = self.security.process_response(request, redirect)
             start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
             return [response.content]
+        origin = environ.get("HTTP_ORIGIN")
+        if environ["REQUEST_METHOD"] == "OPTIONS":
+            headers = preflight_headers(origin, environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"))
+            start_response("204 No Content", headers + self._security_headers(request))
+            return [b""]
         body, content_type = answer(request)
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-        start_response("200 OK", headers + self._security_headers(request))
+        start_response("200 OK", headers + cors_headers(origin) + self._security_headers(request))
         return [body]
+
+
+# ── CORS: browsers (Cordova's WebView, web apps) call the client API from other origins ──
+
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_ALWAYS_ALLOWED_HEADERS = ("Authorization", "Content-Type")
+
+
+def cors_headers(origin: str | None) -> list[tuple[str, str]]:
+    """Access-Control-Allow-Origin for a client call. These calls carry keys, never
+    cookies, so any origin is allowed unless KILN_CORS_ORIGINS lists some."""
+    allowed = settings.KILN_CORS_ORIGINS
+    if "*" in allowed:
+        return [("Access-Control-Allow-Origin", "*")]
+    if origin and origin in allowed:
+        return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+    return [("Vary", "Origin")]
+
+
+def preflight_headers(origin: str | None, requested: str | None) -> list[tuple[str, str]]:
+    """The answer to a CORS preflight (OPTIONS) of a client call."""
+    headers = cors_headers(origin)
+    names = list(_ALWAYS_ALLOWED_HEADERS)
+    for name in (requested or "").split(","):
+        name = name.strip()
+        if name and _TOKEN.match(name) and name.lower() not in {n.lower() for n in names}:
+            names.append(name)
+    return headers + [
+        ("Access-Control-Allow-Methods", "POST, OPTIONS"),
+        ("Access-Control-Allow-Headers", ", ".join(names)),
+        ("Access-Control-Max-Age", "86400"),
+        ("Content-Length", "0"),
+    ]
 
 
 def _wire_message(exc: WireError) -> str:
@@ -151,8 +189,17 @@ def _wire_message(exc: WireError) -> str:
 
 @csrf_exempt
 def client_endpoint(request: HttpRequest) -> HttpResponse:
+    origin = request.META.get("HTTP_ORIGIN")
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=204)
+        for name, value in preflight_headers(origin, request.META.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")):
+            response[name] = value
+        return response
     body, content_type = answer(request)
-    return HttpResponse(body, content_type=content_type, status=200)
+    response = HttpResponse(body, content_type=content_type, status=200)
+    for name, value in cors_headers(origin):
+        response[name] = value
+    return response
 
 
 def answer(request: HttpRequest) -> Answer:

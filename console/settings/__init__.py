@@ -27,6 +27,9 @@ if not SECRET_KEY:
     SECRET_KEY = _key_file.read_text().strip()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+# Host names clients reach Kiln by (e.g. api.kumulos.com pointed here by DNS): served too.
+KILN_CLIENT_HOSTS = env_list("KILN_CLIENT_HOSTS", [])
+ALLOWED_HOSTS += [host for host in KILN_CLIENT_HOSTS if host not in ALLOWED_HOSTS]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -177,6 +180,8 @@ SPECTACULAR_SETTINGS = {
 
 # Client API (Kumulos wire protocol)
 KILN_MAX_BODY_BYTES = env_int("KILN_MAX_BODY_BYTES", 10 * 1024 * 1024)
+# Origins whose browser pages may call the client API (CORS); "*": any (calls carry keys, not cookies).
+KILN_CORS_ORIGINS = env_list("KILN_CORS_ORIGINS", ["*"])
 KILN_WS_URL = env_str("KILN_WS_URL", "ws://{host}:8001")
 KILN_SCRIPT_TIMEOUT_SECONDS = env_int("KILN_SCRIPT_TIMEOUT_SECONDS", 30)
 KILN_SCRIPT_MEMORY_MIB = env_int("KILN_SCRIPT_MEMORY_MIB", 128)
