@@ -140,18 +140,54 @@ def _encode_token(sort_value: Any, record_id: int) -> str:
     return base64.urlsafe_b64encode(json.dumps([encoded, record_id]).encode()).decode()
 
 
-def _decode_token(token: str) -> tuple[Any, int]:
+_BAD_TOKEN = {"after": ["This page token is not valid; start from the first page."]}
+_INT64 = range(-(2**63), 2**63)
+
+
+def _decode_token(token: str, sort_type: str) -> tuple[Any, int]:
+    """The (sort value, record id) of a page token, checked against the sort field's type.
+
+    Tokens come back from the browser, so anything may arrive: a token nested 1,000 deep
+    (json.loads gives up with RecursionError) or a value of the wrong type (PostgreSQL would
+    fail to compare it) is refused as invalid, like any other garbage."""
     try:
-        encoded, record_id = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if isinstance(encoded, dict) and "dt" in encoded:
-            encoded = datetime.fromisoformat(encoded["dt"])
-        elif isinstance(encoded, dict) and "b" in encoded:
-            encoded = base64.b64decode(encoded["b"])
-        if not isinstance(record_id, int):
-            raise ValueError
-        return encoded, record_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError({"after": ["This page token is not valid; start from the first page."]}) from None
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise ValidationError(_BAD_TOKEN) from None
+    if not isinstance(decoded, list) or len(decoded) != 2:
+        raise ValidationError(_BAD_TOKEN)
+    encoded, record_id = decoded
+    if type(record_id) is not int or record_id not in _INT64:
+        raise ValidationError(_BAD_TOKEN)
+    try:
+        return _token_value(encoded, sort_type), record_id
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise ValidationError(_BAD_TOKEN) from None
+
+
+def _token_value(encoded: Any, sort_type: str) -> Any:
+    """A sort value as `_encode_token` wrote it for a field of `sort_type`; ValueError if not."""
+    if encoded is None:
+        return None
+    if sort_type in {"integer", "belongs_to"}:
+        if type(encoded) is int and encoded in _INT64:
+            return encoded
+    elif sort_type == "float":
+        if type(encoded) in (int, float):
+            return float(encoded)
+    elif sort_type == "boolean":
+        if type(encoded) is bool:
+            return encoded
+    elif sort_type in {"string", "text"}:
+        if type(encoded) is str and "\x00" not in encoded:
+            return encoded
+    elif sort_type == "datetime":
+        if isinstance(encoded, dict) and type(encoded.get("dt")) is str:
+            return datetime.fromisoformat(encoded["dt"])
+    elif sort_type == "data":
+        if isinstance(encoded, dict) and type(encoded.get("b")) is str:
+            return base64.b64decode(encoded["b"], validate=True)
+    raise ValueError(f"not a {sort_type} sort value")
 
 
 def _in_values(field_type: str, raw: str) -> list[Any]:
@@ -230,7 +266,7 @@ def browse(table: Table, request: BrowseRequest) -> dict[str, Any]:
     after_null = False
     second: dml.Page | None = None  # the other side of the NULLs, when a keyset page runs out
     if request.after:
-        sort_value, after_id = _decode_token(request.after)
+        sort_value, after_id = _decode_token(request.after, types[sort])
         after_null = sort_value is None and sort != table.id_field
         keyset = [after_id] if sort == table.id_field or after_null else [sort_value, sort_value, after_id]
     page = dml.Page(
