@@ -7,6 +7,14 @@ DO/CALL, variables or SELECT INTO. It then rewrites aliases to schema-qualified 
 column names to their real camelCase spelling, and writes PostgreSQL with `%s`
 placeholders in the order the parameters must be bound. Run the result with
 isolation.run_user_sql, which also runs it as the app's role.
+
+Table names are resolved scope by scope, as PostgreSQL resolves them: a WITH query's
+name is seen by its own statement (sub-queries included) and by the later queries of
+the same WITH — by all of them, itself included, under WITH RECURSIVE — and never by
+the target of an INSERT, UPDATE or DELETE. Every other name must be one of the app's
+aliases. WITH queries are renamed `kiln_cte_<n>`, so what PostgreSQL runs names only
+relations of the app's schema and WITH queries of the gate's own naming: no name the
+user wrote can reach a catalog, whatever PostgreSQL makes of the scopes.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL
+from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
@@ -57,6 +66,27 @@ ALLOWED_CASTS = frozenset(
     BOOLEAN DATE DATETIME TIMESTAMP TIMESTAMPTZ TIME BINARY VARBINARY BLOB
     """.split()
 )
+
+
+CTE_PREFIX = "kiln_cte_"
+DML = (exp.Insert, exp.Update, exp.Delete)
+
+
+class _Postgres(Postgres):
+    """PostgreSQL whose string literals mean the same whatever standard_conforming_strings says."""
+
+    class Generator(Postgres.Generator):
+        def literal_sql(self, expression: exp.Literal) -> str:
+            # TRICKY: '...' reads a backslash as an escape when standard_conforming_strings
+            # is off, so `'a\'` written for "on" would end the literal elsewhere. E'...' always
+            # reads escapes: with the backslashes doubled, it means one thing either way.
+            text = expression.this or ""
+            if expression.is_string and "\\" in text:
+                return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+            return super().literal_sql(expression)
+
+
+_POSTGRES = _Postgres()
 
 
 class GateError(ValueError):
@@ -124,13 +154,16 @@ def compile_query(query: str, tables: dict[str, GateTable], schema: str, params:
         statements = [s for s in sqlglot.parse(numbered, read="mysql") if s is not None]
     except (ParseError, TokenError) as exc:
         raise GateError(f"Could not read this SQL: {str(exc).splitlines()[0]}") from None
+    except RecursionError:  # sqlglot's parser recurses once per level of nesting
+        raise GateError("This SQL is nested too deeply.") from None
     if len(statements) != 1:
         raise GateError("Send one statement at a time.")
     statement = statements[0]
     if not isinstance(statement, STATEMENTS):
         raise GateError("Only SELECT, INSERT, UPDATE and DELETE statements may run.")
     if isinstance(statement, exp.Union) and not all(
-        isinstance(s, exp.Select | exp.Union) for s in (statement.this, statement.expression)
+        isinstance(s.unnest() if isinstance(s, exp.Subquery) else s, exp.Select | exp.Union)
+        for s in (statement.this, statement.expression)
     ):
         raise GateError("Only SELECTs can be combined with UNION.")
     for node in statement.walk():
@@ -142,35 +175,102 @@ def compile_query(query: str, tables: dict[str, GateTable], schema: str, params:
             raise GateError(f"Casting to {node.sql('mysql')} is not allowed in K.query.")
         if isinstance(node, exp.Insert | exp.Select | exp.Update | exp.Delete) and node.args.get("returning"):
             raise GateError("RETURNING is not allowed in K.query.")
+        if isinstance(node, DML) and node is not statement:
+            raise GateError("INSERT, UPDATE and DELETE cannot be nested in another statement.")
+        if isinstance(node, exp.Dot) and _is_function(node.expression):
+            raise GateError("Call functions by their name only, without a schema.")
+        if isinstance(node, exp.Column) and (node.args.get("db") or node.args.get("catalog")):
+            raise GateError(f"Name fields as field or table.field; {node.sql('mysql')} is neither.")
     columns = _rewrite_tables(statement, tables, schema)
     _rewrite_columns(statement, columns)
     return _generate(statement, params, count)
 
 
+def _targets(statement: exp.Expression) -> set[int]:
+    """The tables an INSERT, UPDATE or DELETE writes to (by id): PostgreSQL never reads
+    these names as WITH queries, so neither does the gate."""
+    if not isinstance(statement, DML):
+        return set()
+    written = [statement.this, *(statement.args.get("tables") or [])]  # tables: MySQL's DELETE t1, t2 FROM
+    if isinstance(statement, exp.Insert) and isinstance(statement.this, exp.Schema):
+        written[0] = statement.this.this  # INSERT INTO t (a, b)
+    if not all(isinstance(table, exp.Table) for table in written):
+        raise GateError(f"{statement.key.upper()} writes to one of this app's tables only.")
+    return {id(table) for table in written}
+
+
 def _rewrite_tables(statement: exp.Expression, tables: dict[str, GateTable], schema: str) -> dict[str, str]:
-    """Aliases → schema.table (keeping the alias as the table's name in the query)."""
-    ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+    """Every table name, resolved in its scope: a visible WITH query → its `kiln_cte_<n>`,
+    anything else → the alias's schema.table (keeping the alias as its name in the query).
+
+    Returns the app's columns seen, lower-cased name → real name.
+    """
+    targets = _targets(statement)
     columns: dict[str, str] = {}
-    for node in list(statement.find_all(exp.Table)):
-        name = node.name
-        if node.args.get("db") or node.args.get("catalog"):
-            raise GateError(f"Name tables by their alias only; {node.sql('mysql')} is not one of this app's tables.")
-        if name.lower() in ctes:
-            continue
-        table = tables.get(name.lower())
-        if table is None:
-            raise GateError(f"{name} is not one of this app's table aliases.")
-        for column in table.columns:
-            columns.setdefault(column.lower(), column)
-        alias = node.args.get("alias")
-        replacement = exp.Table(
-            this=exp.to_identifier(table.table, quoted=True), db=exp.to_identifier(schema, quoted=True)
-        )
-        alias_name = alias.name if alias is not None else table.alias.lower()
-        if not isinstance(node.parent, exp.Schema | exp.Insert) or alias is not None:
-            replacement.set("alias", exp.TableAlias(this=exp.to_identifier(alias_name, quoted=True)))
-        node.replace(replacement)
+    numbered = 0
+    # TRICKY: iterative, with the names visible at each node carried along, because a
+    # statement may nest deeper than Python's recursion limit allows.
+    stack: list[tuple[exp.Expression, dict[str, str]]] = [(statement, {})]
+    while stack:
+        node, visible = stack.pop()
+        children = list(node.iter_expressions())
+        with_ = next((child for child in children if isinstance(child, exp.With)), None)
+        if with_ is not None:
+            children.remove(with_)
+            own: dict[str, str] = {}
+            for cte in with_.expressions:
+                name = cte.alias.lower()
+                if name in own:
+                    raise GateError(f"The WITH query name {cte.alias} is used twice.")
+                own[name] = f"{CTE_PREFIX}{numbered}"
+                numbered += 1
+            recursive = bool(with_.args.get("recursive"))
+            earlier = dict(visible)
+            for cte in with_.expressions:
+                name = cte.alias.lower()
+                # A WITH query sees the ones before it; under RECURSIVE every one of them.
+                stack.append((cte.this, {**visible, **own} if recursive else dict(earlier)))
+                earlier[name] = own[name]
+                cte.args["alias"].set("this", exp.to_identifier(own[name], quoted=True))
+            visible = {**visible, **own}
+        if isinstance(node, exp.Table):
+            _rewrite_table(node, visible, id(node) in targets, tables, schema, columns)
+        elif isinstance(node, exp.TableAlias) and isinstance(node.this, exp.Identifier):
+            # Qualifiers are lower-cased (_rewrite_columns), so are the names they refer to.
+            node.set("this", exp.to_identifier(node.this.name.lower(), quoted=True))
+        stack.extend((child, visible) for child in children)
     return columns
+
+
+def _rewrite_table(
+    node: exp.Table,
+    visible: dict[str, str],
+    target: bool,
+    tables: dict[str, GateTable],
+    schema: str,
+    columns: dict[str, str],
+) -> None:
+    # Changed in place: joins hang on the table (MySQL's UPDATE t1 JOIN t2, USING t1 JOIN t2).
+    if node.args.get("db") or node.args.get("catalog"):
+        raise GateError(f"Name tables by their alias only; {node.sql('mysql')} is not one of this app's tables.")
+    if not isinstance(node.this, exp.Identifier):
+        raise GateError(f"Only this app's tables can be read from; {node.sql('mysql')} is not one of them.")
+    name = node.name
+    alias = node.args.get("alias")
+    if not target and name.lower() in visible:
+        node.set("this", exp.to_identifier(visible[name.lower()], quoted=True))
+        if alias is None:
+            node.set("alias", exp.TableAlias(this=exp.to_identifier(name.lower(), quoted=True)))
+        return
+    table = tables.get(name.lower())
+    if table is None:
+        raise GateError(f"{name} is not one of this app's table aliases.")
+    for column in table.columns:
+        columns.setdefault(column.lower(), column)
+    node.set("this", exp.to_identifier(table.table, quoted=True))
+    node.set("db", exp.to_identifier(schema, quoted=True))
+    if alias is None and not isinstance(node.parent, exp.Schema | exp.Insert):
+        node.set("alias", exp.TableAlias(this=exp.to_identifier(table.alias.lower(), quoted=True)))
 
 
 def _rewrite_columns(statement: exp.Expression, columns: dict[str, str]) -> None:
@@ -202,7 +302,7 @@ def _generate(statement: exp.Expression, params: Sequence[Any], count: int) -> C
             limited.add(index)
         node.replace(exp.var(f"{marker}{index}"))
     try:
-        text = statement.sql(dialect="postgres", identify=True)
+        text = statement.sql(dialect=_POSTGRES, identify=True)
     except Exception as exc:  # sqlglot raises several types for what it cannot write
         raise GateError(f"This SQL cannot run here: {exc}") from None
     # TRICKY: psycopg reads % as a placeholder sign, so literal % must be doubled first.
