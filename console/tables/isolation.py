@@ -228,10 +228,17 @@ class AppConnection:
         self.dirty = False
 
     @contextmanager
-    def savepoint(self) -> Iterator[None]:
+    def savepoint(self, timeout_ms: int | None = None) -> Iterator[None]:
+        """A savepoint around the block; `timeout_ms`: the statement timeout from here on,
+        set in the same round trip."""
         self._savepoints += 1
         name = sql.Identifier(f"kiln_{self._savepoints}")
-        self._control(sql.SQL("SAVEPOINT {}").format(name))
+        if timeout_ms is None:
+            self._control(sql.SQL("SAVEPOINT {}").format(name))
+        else:
+            self._control(
+                sql.SQL("SAVEPOINT {}; SET LOCAL statement_timeout = {}").format(name, sql.Literal(int(timeout_ms)))
+            )
         try:
             yield
         except BaseException:

@@ -19,6 +19,8 @@ below; K.query goes through the SQL gate.
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from typing import Any
 
+import psycopg
 from django.db import DatabaseError, connection
 from psycopg import pq, sql
 
@@ -34,6 +37,7 @@ from console.tables.isolation import AppConnection, AppCursor, database_name, de
 from console.tables.models import Table, TableSequence
 from console.tables.values import BadValue, to_db, to_wire
 from runtime.host import FILTER_OPS, HostError
+from runtime.limits import Deadline
 
 MAGIC_FIELDS = {"timeCreated": "datetime", "timeUpdated": "datetime"}
 
@@ -313,14 +317,37 @@ def _rows(result: pq.abc.PGresult, rows: Sequence[Sequence[Any]]) -> list[dict[s
 # ── the host object ────────────────────────────────────────────────────────────
 
 
+TIME_UP = "the invocation's time limit has passed"
+# How long `interrupt` keeps asking PostgreSQL to cancel a statement that still runs.
+_INTERRUPT_S = 1.0
+_CANCEL_TIMEOUT_S = 0.5
+
+
 class ScriptDatabase:
-    def __init__(self, app_id: int, tables: dict[str, TableInfo], timeout_ms: int, version: int | None = None) -> None:
+    """The database of one invocation. `deadline`: when the invocation ends; no statement
+    runs past it (see `interrupt`), and none is given a longer statement timeout than the
+    time left where that costs no round trip."""
+
+    def __init__(
+        self,
+        app_id: int,
+        tables: dict[str, TableInfo],
+        timeout_ms: int,
+        version: int | None = None,
+        deadline: Deadline | None = None,
+    ) -> None:
         self.app_id = app_id
         self.version = version
         # Loaded from the platform connection: the app role cannot read Kiln's own tables,
         # which is the point.
         self.tables = tables
         self.timeout_ms = timeout_ms
+        self.deadline = deadline
+        # A statement is on the wire (set under _guard, so `interrupt` either sees it or
+        # stops it from starting).
+        self._guard = threading.Lock()
+        self._running = False
+        self._interrupted = False
         self._connection: AppConnection | None = None
         self._own: AppCursor | None = None  # for the SQL composed here
         self._user: AppCursor | None = None  # for K.query's
@@ -340,7 +367,46 @@ class ScriptDatabase:
         """End the invocation: commit what it wrote, or roll it all back."""
         if self._connection is not None:
             leased, self._connection = self._connection, None
-            release(leased, commit=commit)
+            if commit:
+                release(leased, commit=True)
+                return
+            try:
+                release(leased, commit=False)
+            except DatabaseError:
+                # The rollback itself failed (a cancel landing on it, a lost server): the
+                # release closed the connection, which ends the transaction all the same.
+                # The caller's own failure is the one to report.
+                pass
+
+    def interrupt(self) -> None:
+        """Stop the statement running for this invocation, from another thread: its deadline
+        has passed (runtime.Host.interrupt). No statement starts after this."""
+        with self._guard:
+            self._interrupted = True
+            current = self._connection if self._running else None
+        if current is None:
+            return
+        # TRICKY: a cancel request that reaches the backend before it has read the statement
+        # is ignored (it is still reading a command), so ask again while the statement runs.
+        give_up = time.monotonic() + _INTERRUPT_S
+        while self._running and time.monotonic() < give_up:
+            try:
+                current.conn.cancel_safe(timeout=_CANCEL_TIMEOUT_S)
+            except psycopg.Error:
+                pass  # a lost connection: its statement ends by itself
+            asked = time.monotonic()
+            while self._running and time.monotonic() - asked < 0.05:
+                time.sleep(0.002)
+
+    def _timeout_ms(self) -> int:
+        """The statement timeout for the next statement: the configured one, or the time
+        left before the deadline when that is shorter."""
+        if self.deadline is None:
+            return self.timeout_ms
+        left = math.ceil(self.deadline.remaining() * 1000)
+        if left <= 0:
+            raise HostError(TIME_UP)
+        return min(self.timeout_ms, left)
 
     def _table(self, alias: str) -> TableInfo:
         table = self.tables.get(str(alias).lower())
@@ -363,7 +429,14 @@ class ScriptDatabase:
 
     def _statement(self, current: AppConnection, query: Any, params: Sequence[Any], source: str) -> Any:
         cursor = self._last = self._cursor(current, source)
-        cursor.execute(query, params, prepare=True if source == "prepared" else None)
+        with self._guard:
+            if self._interrupted:
+                raise HostError(TIME_UP)
+            self._running = True
+        try:
+            cursor.execute(query, params, prepare=True if source == "prepared" else None)
+        finally:
+            self._running = False
         result = cursor.pgresult
         if result is None or result.status != pq.ExecStatus.TUPLES_OK:
             return None  # no rows to return (UPDATE, DELETE...)
@@ -372,21 +445,26 @@ class ScriptDatabase:
     def _execute(self, query: Any, params: Sequence[Any], *, writes: bool = True, source: str = "own") -> Any:
         """Run one statement: `source` is "own" (SQL composed here), "prepared" (the same,
         planned once per connection) or "user" (K.query's, through the gate)."""
+        timeout_ms = self._timeout_ms()
         current = self._connected()
         try:
             if current.in_transaction():
-                with current.savepoint():  # a failed statement spoils nothing else
+                # A failed statement spoils nothing else. The time left rides along with the
+                # savepoint; a statement outside a transaction is bounded by `interrupt`.
+                with current.savepoint(None if timeout_ms == current.timeout_ms else timeout_ms):
                     return self._statement(current, query, params, source)
             if not writes and self.timeout_ms == current.timeout_ms:
                 # A read before any write: no transaction.
                 return self._statement(current, query, params, source)
-            current.begin(self.timeout_ms)
+            current.begin(timeout_ms)
             try:
                 return self._statement(current, query, params, source)
             except BaseException:
                 current.rollback()  # nothing was written before this statement
                 raise
         except DatabaseError as exc:
+            if self._interrupted:
+                raise HostError(TIME_UP) from exc
             raise HostError(str(exc).strip().splitlines()[0]) from exc
 
     def _rowcount(self) -> int:
@@ -431,12 +509,13 @@ class ScriptDatabase:
 
 @contextmanager
 def script_database(
-    app_id: int, timeout_ms: int | None = None, version: Any = UNKNOWN_VERSION
+    app_id: int, timeout_ms: int | None = None, version: Any = UNKNOWN_VERSION, deadline: Deadline | None = None
 ) -> Iterator[ScriptDatabase]:
     """The app's database for one invocation: committed when the block ends, rolled back
-    when it raises. `version`: the app's schema version if the caller already read it."""
+    when it raises. `version`: the app's schema version if the caller already read it;
+    `deadline`: the invocation's."""
     version, tables = versioned_tables(app_id, version)
-    database = ScriptDatabase(app_id, tables, default_timeout_ms(timeout_ms), version)
+    database = ScriptDatabase(app_id, tables, default_timeout_ms(timeout_ms), version, deadline)
     try:
         yield database
     except BaseException:
