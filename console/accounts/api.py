@@ -10,8 +10,9 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
+
+from console.accounts.throttling import LoginThrottle
 
 
 class UserSerializer(serializers.Serializer):
@@ -24,10 +25,6 @@ class UserSerializer(serializers.Serializer):
 class LoginSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=1024, trim_whitespace=False)
-
-
-class LoginThrottle(AnonRateThrottle):
-    rate = "20/min"
 
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from console.settings.env import database_from_url, env_bool, env_int, env_list, env_str
+from console.settings.env import database_from_url, env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = BASE_DIR / "var"
@@ -140,6 +140,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("KILN_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LOGIN_URL = "/login"
+# Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges). Without any, the
+# client's address is the TCP peer's, whatever headers it sends (console.accounts.throttling).
+KILN_TRUSTED_PROXIES = env_networks("KILN_TRUSTED_PROXIES")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -184,6 +187,10 @@ KILN_MAX_BODY_BYTES = env_int("KILN_MAX_BODY_BYTES", 10 * 1024 * 1024)
 KILN_CORS_ORIGINS = env_list("KILN_CORS_ORIGINS", ["*"])
 KILN_WS_URL = env_str("KILN_WS_URL", "ws://{host}:8001")
 KILN_SCRIPT_TIMEOUT_SECONDS = env_int("KILN_SCRIPT_TIMEOUT_SECONDS", 30)
+# One deadline for a client call and everything it starts (nested runs, SQL): the Android
+# SDK gives up after 10 s. Never more than the app's own script time limit; Run It! and
+# scheduled runs keep that longer one.
+KILN_CLIENT_TIMEOUT_SECONDS = env_int("KILN_CLIENT_TIMEOUT_SECONDS", 10)
 KILN_SCRIPT_MEMORY_MIB = env_int("KILN_SCRIPT_MEMORY_MIB", 128)
 
 # Serving (console/serving): per web process, see docs/decisions.md "Serving model".
