@@ -76,3 +76,42 @@ class KScriptRevision(models.Model):
 
     def __str__(self) -> str:
         return f"revision {self.number} of {self.method_id}"
+
+
+class ApiMethod(models.Model):
+    """A drag-and-drop API method: a primary table, input parameters and a tree of actions
+    (apimethods/actions). Like KScripts, its definition lives in numbered revisions."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="api_methods")
+    title = models.CharField(max_length=100)
+    # lowerCamelCase of the title; unique among the app's API methods and KScripts.
+    name = models.CharField(max_length=100)
+    latest_revision = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "name"], name="one_api_method_per_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"API method {self.name} of app {self.app_id}"
+
+
+class ApiMethodRevision(models.Model):
+    method = models.ForeignKey(ApiMethod, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=100)
+    # {"table", "params", "actions", "returned"} by table and field names (docs/app-format.md).
+    definition = models.JSONField(default=dict)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["method", "number"], name="one_number_per_api_method_revision")
+        ]
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"revision {self.number} of API method {self.method_id}"

@@ -53,9 +53,11 @@ def _compile(deployment_id: int) -> dict[str, LiveMethod]:
 
 
 def _register_builtin_kinds() -> None:
+    from apimethods.actions.execute import build_live_method as build_api_method
     from apimethods.kscript import build_live_method
 
     METHOD_BUILDERS.setdefault("kscript", build_live_method)
+    METHOD_BUILDERS.setdefault("apimethod", build_api_method)
 
 
 def find_method(live_deployment_id: int | None, alias: str) -> LiveMethod | None:

@@ -10,7 +10,15 @@ from django.db.models import F
 from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 
-from apimethods.models import Deployment, KScriptMethod, KScriptRevision, LiveDeployment, ReturnType
+from apimethods.models import (
+    ApiMethod,
+    ApiMethodRevision,
+    Deployment,
+    KScriptMethod,
+    KScriptRevision,
+    LiveDeployment,
+    ReturnType,
+)
 from apimethods.naming import NAME, method_name
 from apimethods.wire import PARAM_TYPES
 from console.apps.models import App
@@ -20,7 +28,7 @@ class RevisionConflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "revision_conflict"
 
-    def __init__(self, latest: KScriptRevision) -> None:
+    def __init__(self, latest: KScriptRevision | ApiMethodRevision) -> None:
         author = latest.author.username if latest.author else "someone"
         message = f"Revision {latest.number} by {author} is newer than the one you edited."
         super().__init__(message)
@@ -45,7 +53,9 @@ def _validate_definition(app: App, title: str, return_type: str, params: Any, co
     name = method_name(title)
     if not NAME.match(name or ""):
         errors["title"] = ["Start the title with a letter; use letters, digits, spaces and _."]
-    elif KScriptMethod.objects.filter(app=app, name__iexact=name).exclude(pk=exclude).exists():
+    elif KScriptMethod.objects.filter(app=app, name__iexact=name).exclude(pk=exclude).exists() or (
+        ApiMethod.objects.filter(app=app, name__iexact=name).exists()
+    ):
         errors["title"] = [f"Another method of this app is already called {name}."]
     if return_type not in ReturnType.values:
         errors["return_type"] = [f"Choose one of: {', '.join(ReturnType.values)}."]
@@ -123,8 +133,11 @@ def latest_revisions(app: App) -> list[KScriptRevision]:
 
 
 def snapshot_methods(app: App) -> dict[str, dict[str, Any]]:
-    """The deployable form of every method of the app (drafts as they are now)."""
-    methods: dict[str, dict[str, Any]] = {}
+    """The deployable form of every method of the app (drafts as they are now): KScripts
+    and API methods (ValidationError when an API method does not fit the tables)."""
+    from apimethods.actions.services import snapshot as api_method_snapshot
+
+    methods: dict[str, dict[str, Any]] = api_method_snapshot(app)
     if app.kscript_enabled:
         for revision in latest_revisions(app):
             methods[revision.method.name] = {

@@ -30,6 +30,7 @@ api_patterns = [
     ),
     path("apps/<int:app_id>/kscripts/<int:method_id>/run/", methods_api.KScriptRunView.as_view()),
     path("apps/<int:app_id>/deployments/", methods_api.DeploymentListView.as_view()),
+    path("apps/<int:app_id>/apimethods/", include("apimethods.actions.urls")),
     path("platform/apps/", platform_api.PlatformAppListView.as_view()),
     path("platform/apps/<int:app_id>/", platform_api.PlatformAppDetailView.as_view()),
     path("platform/users/", platform_api.PlatformUserListView.as_view()),

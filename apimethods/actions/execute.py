@@ -1,0 +1,298 @@
+"""Running a compiled API method: for clients (a deployed method, through the registry) and
+for the console's Run (the latest draft, reporting the SQL that ran).
+
+One call is one transaction on the app's own connection (console.tables.isolation, the
+path KScript uses): a plan of one statement runs on its own (a statement is atomic by
+itself; a read needs no BEGIN), a longer one inside BEGIN … COMMIT, and any failure rolls
+all of it back. Every statement is prepared (planned once per connection); its text
+carries the schema version, so a changed column type never meets an old plan.
+
+Compiled plans are cached per deployment (the registry builds a method once per
+deployment) and per table-schema version. A deployed method that no longer fits the
+tables — a table or field renamed or dropped after the deploy — answers code 64 saying
+what is missing, until it is fixed and deployed again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from django.db import DatabaseError, connection
+
+from apimethods.actions import model
+from apimethods.actions.compiler import Arg, Plan, Step, compile_method
+from apimethods.actions.model import DefinitionError, Method, SchemaMeta
+from apimethods.actions.values import Unconvertible, convert, like_pattern, row_count
+from apimethods.wire import RecordList, WireError
+from apimethods.wire.values import decimal_number
+from console.tables import isolation
+
+MAX_TRACE = 100
+
+
+# ── the app's tables ──────────────────────────────────────────────────────────────
+
+_MAX_CACHED_APPS = 1000
+_schemas: dict[tuple[str, int], tuple[int, SchemaMeta]] = {}
+_schemas_lock = threading.Lock()
+
+
+def current_schema_version(app_id: int) -> int:
+    from console.tables.scripting import schema_version
+
+    return schema_version(app_id)
+
+
+def load_schema(app_id: int, version: int | None = None) -> SchemaMeta:
+    """The app's tables as the compiler sees them, cached per process by schema version
+    (`version`: as read with the app, or None to read it now)."""
+    from console.tables.models import Table
+
+    if version is None:
+        version = current_schema_version(app_id)
+    key = (isolation.database_name(), int(app_id))
+    cached = _schemas.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    tables = {}
+    for table in Table.objects.filter(app_id=app_id).prefetch_related("fields__target"):
+        fields = [(f.name, f.type, f.target.name if f.target else None) for f in table.fields.all()]
+        tables[table.name] = model.table_meta(table.name, table.id_field, fields)
+    from console.tables.ddl import schema_name
+
+    schema = SchemaMeta(schema_name(app_id), tables)
+    # Not from inside a platform transaction: its schema changes may still roll back.
+    if not connection.in_atomic_block:
+        with _schemas_lock:
+            if len(_schemas) >= _MAX_CACHED_APPS:
+                _schemas.clear()
+            _schemas[key] = (version, schema)
+    return schema
+
+
+# ── running a plan ────────────────────────────────────────────────────────────────
+
+
+def _fix_related(value: Any, datetimes: tuple[str, ...], data: tuple[str, ...]) -> Any:
+    # Related records arrive as JSON: dates as ISO text, binary as bytea's hex text.
+    if value is None:
+        return None
+    for name in datetimes:
+        if value.get(name) is not None:
+            value[name] = datetime.fromisoformat(value[name])
+    for name in data:
+        if value.get(name) is not None:
+            value[name] = bytes.fromhex(value[name][2:])
+    return value
+
+
+def _number(value: Any) -> Any:
+    return decimal_number(value) if isinstance(value, Decimal) else value
+
+
+class _Run:
+    def __init__(self, current: isolation.AppConnection, params: Mapping[str, Any], plan: Plan, trace: Any) -> None:
+        self.connection = current
+        self.cursor = current.prepared_cursor()
+        self.params = params
+        self.returned = plan.returned
+        self.result: Any = None
+        self.trace: list[dict[str, Any]] | None = trace
+
+    def value(self, arg: Arg, env: Mapping[str, dict[str, Any]], rows: list[dict[str, Any]] | None) -> Any:
+        if arg.source == "column":
+            assert rows is not None
+            return [self.converted(arg, row.get(arg.name)) for row in rows]
+        raw = self.params.get(arg.name) if arg.source == "param" else env[arg.action].get(arg.name)
+        return self.converted(arg, raw)
+
+    def converted(self, arg: Arg, raw: Any) -> Any:
+        try:
+            if arg.shape == "count":
+                return row_count(raw)
+            if arg.shape:
+                return like_pattern(raw, arg.shape)
+            return convert(raw, arg.to)
+        except Unconvertible as exc:
+            if arg.source == "param":
+                raise WireError(32, f"Parameter '{arg.name}' {exc}") from None
+            raise WireError(64, f"The value of {arg.name} {exc}") from None
+
+    def execute(self, step: Step, env: Mapping[str, dict[str, Any]], rows: list[dict[str, Any]] | None = None) -> Any:
+        args = [self.value(arg, env, rows) for arg in step.args]
+        if self.trace is None:
+            return self.cursor.execute(step.sql, args, prepare=True)
+        entry: dict[str, Any] = {"action": step.action, "sql": self._shown(step.sql, args)}
+        if len(self.trace) < MAX_TRACE:
+            self.trace.append(entry)
+        started = time.perf_counter()
+        try:
+            cursor = self.cursor.execute(step.sql, args, prepare=True)
+        except DatabaseError as exc:
+            entry["error"] = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise
+        entry["ms"] = round((time.perf_counter() - started) * 1000, 3)
+        entry["rows"] = cursor.rowcount
+        return cursor
+
+    def _shown(self, text: str, args: list[Any]) -> str:
+        # The statement with its values in place, as a developer would type it.
+        try:
+            return psycopg.ClientCursor(self.connection.conn).mogrify(text, args)
+        except psycopg.Error:
+            return text
+
+    def keep(self, step: Step, value: Any) -> None:
+        if step.action == self.returned:
+            self.result = value
+
+    def steps(self, steps: tuple[Step, ...], env: Mapping[str, dict[str, Any]]) -> None:
+        for step in steps:
+            self.step(step, env)
+
+    def step(self, step: Step, env: Mapping[str, dict[str, Any]]) -> None:
+        cursor = self.execute(step, env)
+        kind = step.kind
+        if kind == "select":
+            found = cursor.fetchall()
+            if step.action == self.returned:
+                self.result = self.records(step, found)
+            if step.set_based or step.per_row:
+                rows = [dict(zip(step.columns, row)) for row in found]  # noqa: B905 - the row is longer
+                if rows:
+                    for nested in step.set_based:
+                        self.execute(nested, env, rows)
+                for row in rows:
+                    self.steps(step.per_row, {**env, step.action: row})
+        elif kind == "insert":
+            record = dict(zip(step.columns, cursor.fetchone(), strict=True))
+            self.keep(step, record[step.id_field])
+            if step.once:
+                self.steps(step.once, {**env, step.action: record})
+        elif kind == "count":
+            self.keep(step, cursor.rowcount)
+        elif kind == "aggregate":
+            self.keep(step, _number(cursor.fetchone()[0]))
+
+    def records(self, step: Step, found: list[Any]) -> RecordList:
+        columns = step.columns
+        if not step.related:
+            return RecordList(dict(zip(columns, row)) for row in found)  # noqa: B905
+        width = len(columns)
+        out = RecordList()
+        for row in found:
+            record = dict(zip(columns, row))  # noqa: B905
+            for i, related in enumerate(step.related):
+                value = row[width + i]
+                if related.parent:
+                    record[related.key] = _fix_related(value, related.datetimes, related.data)
+                else:
+                    record[related.key] = [_fix_related(v, related.datetimes, related.data) for v in value]
+            out.append(record)
+        return out
+
+
+def run_plan(
+    app_id: int,
+    plan: Plan,
+    params: Mapping[str, Any],
+    *,
+    timeout_ms: int | None = None,
+    trace: list[dict[str, Any]] | None = None,
+) -> Any:
+    """Run the plan as one transaction and return the returned action's result: a new ID,
+    records (RecordList), a count, a number or None. DatabaseError for what PostgreSQL
+    refused (nothing written), WireError for a value that does not fit its field."""
+    wanted = isolation.default_timeout_ms(timeout_ms)
+    with isolation.leased(app_id) as current, current.block(wanted, atomic=plan.atomic):
+        run = _Run(current, params, plan, trace)
+        run.steps(plan.steps, {})
+        return run.result
+
+
+# ── deployed methods (registry kind "apimethod") ────────────────────────────────────
+
+
+def _no_longer_fits(alias: str, exc: DefinitionError) -> str:
+    return f"API method {alias} no longer matches the app's tables ({exc}); fix it in the console and deploy again"
+
+
+def build_live_method(app_id: int, alias: str, spec: dict[str, Any], siblings: Mapping[str, Any]) -> Any:
+    """Registry builder: the method as deployed, compiled per table-schema version on first use."""
+    from apimethods.registry import CallContext, LiveMethod
+
+    method: Method = model.parse(spec["definition"])
+    declared = tuple((str(name), str(kind)) for name, kind in spec["params"])
+    plans: dict[Any, Plan | str] = {}
+
+    def plan_for(version: int | None) -> Plan:
+        found = plans.get(version)
+        if found is None:
+            try:
+                found = compile_method(method, load_schema(app_id, version), tag=f"kiln api v{version}")
+            except DefinitionError as exc:
+                found = _no_longer_fits(alias, exc)
+            if len(plans) >= 8:
+                plans.clear()
+            plans[version] = found
+        if isinstance(found, str):
+            raise WireError(64, found)
+        return found
+
+    def invoke(ctx: CallContext) -> Any:
+        plan = plan_for(ctx.schema_version)
+        timeout_ms = _timeout_ms(ctx)
+        return run_plan(app_id, plan, ctx.params, timeout_ms=timeout_ms)
+
+    return LiveMethod(alias, declared, invoke)
+
+
+def _timeout_ms(ctx: Any) -> int | None:
+    """The statement time limit: the app's SQL limit, or less when the call has less time left."""
+    limit = isolation.default_timeout_ms()
+    remaining = ctx.timeout_s
+    deadline = getattr(ctx, "deadline", None)
+    left = getattr(deadline, "remaining", None)
+    if callable(left):
+        remaining = min(remaining, left())
+    wanted = int(max(remaining, 0.001) * 1000)
+    return wanted if wanted < limit else None
+
+
+# ── Run (the console): the latest draft, with the SQL that ran ─────────────────────
+
+
+def run_draft(app_id: int, definition: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Run a draft definition against the tables as they are now, as one transaction.
+
+    `{"ok": true, "result", "duration_ms", "statements"}`, or `{"ok": false, "error":
+    {"type", "message"}, "statements"}` when a value does not fit or PostgreSQL refuses
+    (nothing is written then). `statements`: each statement run, values in place, with
+    its time and row count. Raises DefinitionError when the draft does not fit the tables
+    and WireError when a parameter does not coerce to its declared type."""
+    from apimethods.drafts import jsonable
+    from apimethods.wire import coerce_params
+
+    plan = compile_method(model.parse(definition), load_schema(app_id))
+    coerced = coerce_params(dict(params), plan.params)
+    trace: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    try:
+        result = run_plan(app_id, plan, coerced, trace=trace)
+    except WireError as exc:
+        return {"ok": False, "error": {"type": "InvalidValue", "message": exc.message}, "statements": trace}
+    except DatabaseError as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "The database refused the statement."
+        return {"ok": False, "error": {"type": "DatabaseError", "message": message}, "statements": trace}
+    return {
+        "ok": True,
+        "result": jsonable(list(result) if isinstance(result, RecordList) else result),
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "statements": trace,
+    }
