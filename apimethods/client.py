@@ -283,7 +283,7 @@ def _handle(request: HttpRequest) -> Answer:
         method = registry.find_method(app["live__deployment_id"], path.method)
         if method is None:
             return reply(4, message=f"No such method: {path.method}")
-        params = coerce_params(fields.params, list(method.declared_params))
+        params = coerce_params(fields.params, list(method.declared_params), keep_undeclared=True)
         context = registry.CallContext(
             app_id=app["id"],
             method=path.method,

@@ -201,7 +201,22 @@ def _build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         if len(segments) + 1 > MAX_DEPTH:
             raise _invalid(f"Field '{base}' is nested deeper than {MAX_DEPTH} levels")
         _assign(root, base, segments, value, append_hints)
-    return root
+    return _indexed_to_lists(root)
+
+
+def _indexed_to_lists(value: Any) -> Any:
+    """Objects whose keys are exactly 0..n-1 (``tags[0]=a&tags[1]=b``, as PHP, Alamofire and
+    ObjC number array items) become lists, so scripts get arrays; other objects stay."""
+    if isinstance(value, list):
+        return [_indexed_to_lists(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    converted = {key: _indexed_to_lists(item) for key, item in value.items()}
+    if converted and all(key.isdigit() and (key == "0" or key[0] != "0") for key in converted):
+        indexes = sorted(int(key) for key in converted)
+        if indexes == list(range(len(indexes))):
+            return [converted[str(index)] for index in indexes]
+    return converted
 
 
 def _assign(

@@ -27,6 +27,11 @@ INTEGER_MIN = -(2**63)
 INTEGER_MAX = 2**63 - 1
 
 _NULL_SPELLINGS = frozenset({"", "<null>"})
+# JavaScript SDKs turn null and undefined into these strings (React Native's String(v),
+# Cordova's encoder). They mean "no value" for every type but text, where they may be
+# what the user typed and are kept as sent (docs/decisions.md).
+_JS_NULL_SPELLINGS = frozenset({"null", "undefined"})
+_TEXT_TYPES = frozenset({"string", "text"})
 _INTEGER_RE = re.compile(r"[+-]?\d{1,19}(?:\.0*)?", re.ASCII)
 _FLOAT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _EPOCH_RE = re.compile(r"[+-]?(?:\d{1,15}(?:\.\d*)?|\.\d+)", re.ASCII)
@@ -52,6 +57,14 @@ def coerce_param(value: Any, declared_type: str, name: str = "value") -> Any:
         raise ValueError(f"Unknown parameter type {declared_type!r}")
     if value is None or (isinstance(value, str) and value in _NULL_SPELLINGS):
         return None
+    if isinstance(value, str) and declared_type not in _TEXT_TYPES and value.strip() in _JS_NULL_SPELLINGS:
+        return None
+    if isinstance(value, list | dict):
+        shape = "a list" if isinstance(value, list) else "an object"
+        raise WireError(
+            ResponseCode.INVALID_REQUEST,
+            f"Parameter '{name}' must be {_describe(declared_type)}, not {shape}",
+        )
     result = converter(value)
     if result is _INVALID:
         raise WireError(
@@ -61,12 +74,23 @@ def coerce_param(value: Any, declared_type: str, name: str = "value") -> Any:
     return result
 
 
-def coerce_params(raw: dict[str, Any], declared: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """Coerce every declared parameter, in declaration order; undeclared ones are dropped.
+def coerce_params(
+    raw: dict[str, Any], declared: Iterable[tuple[str, str]], *, keep_undeclared: bool = False
+) -> dict[str, Any]:
+    """Coerce every declared parameter, in declaration order. A declared parameter the
+    client did not send comes back as ``None``.
 
-    A declared parameter the client did not send comes back as ``None``.
+    keep_undeclared: parameters the method does not declare follow, as sent (strings, and
+    lists/dicts from nested keys or JSON) — what KScript's K.params shows; otherwise they
+    are dropped.
     """
-    return {name: coerce_param(raw.get(name), kind, name) for name, kind in declared}
+    declared = list(declared)
+    coerced = {name: coerce_param(raw.get(name), kind, name) for name, kind in declared}
+    if keep_undeclared:
+        for name, value in raw.items():
+            if name not in coerced:
+                coerced[name] = value
+    return coerced
 
 
 def _describe(declared_type: str) -> str:

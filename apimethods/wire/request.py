@@ -38,15 +38,18 @@ class ClientRequest:
 def split_fields(data: dict[str, Any]) -> ClientRequest:
     """Pull the method parameters and identity fields out of a body decoded by ``parse_body``.
 
-    Parameters come from ``params``. When a body has no ``params`` at all, its top-level
-    fields other than the reserved ones are taken as parameters (the 2017 Xamarin SDK and
-    the R client sent them bare). Identity fields that are missing, empty or not scalar
-    come back as ``None``.
+    Parameters come from ``params``. Top-level fields other than the reserved ones are
+    parameters too (the 2017 Xamarin SDK and the R client sent them bare; Cordova's encoder
+    drops the ``params[`` prefix of nested values, ``tags[0]=a``); a name in ``params``
+    wins. Identity fields that are missing, empty or not scalar come back as ``None``.
     """
+    bare = {name: value for name, value in data.items() if name not in RESERVED_FIELDS}
     if "params" in data:
         params = _params_object(data["params"])
+        if bare:
+            params = {**bare, **params}
     else:
-        params = {name: value for name, value in data.items() if name not in RESERVED_FIELDS}
+        params = bare
     return ClientRequest(
         params=params,
         session_token=_identity(data.get("sessionToken")),

@@ -82,8 +82,14 @@ def test_form_request_as_the_android_sdk_sends_it() -> None:
         # Mixed list and named keys: PHP turns the list into a keyed array.
         (b"a[]=1&a[x]=2&a[]=3", {"a": {"0": "1", "x": "2", "1": "3"}}),
         (b"a[x]=1&a[]=2", {"a": {"x": "1", "0": "2"}}),
-        (b"a[0]=p&a[]=q", {"a": {"0": "p", "1": "q"}}),
-        (b"a[0]=p&a[1]=q", {"a": {"0": "p", "1": "q"}}),
+        # Keys that number every item from 0 make a list (PHP, Alamofire and ObjC arrays).
+        (b"a[0]=p&a[]=q", {"a": ["p", "q"]}),
+        (b"a[0]=p&a[1]=q", {"a": ["p", "q"]}),
+        (b"a[1]=q&a[0]=p", {"a": ["p", "q"]}),
+        (b"params[tags][0]=a&params[tags][1]=b", {"params": {"tags": ["a", "b"]}}),
+        (b"a[0][x]=1&a[1][x]=2", {"a": [{"x": "1"}, {"x": "2"}]}),
+        (b"a[1]=q&a[2]=r", {"a": {"1": "q", "2": "r"}}),
+        (b"a[0]=p&a[01]=q", {"a": {"0": "p", "01": "q"}}),
         # Type conflicts: the later field wins.
         (b"a=1&a[b]=2", {"a": {"b": "2"}}),
         (b"a[b]=2&a=1", {"a": "1"}),
@@ -174,9 +180,9 @@ def test_form_many_appends_to_a_keyed_array_stay_linear() -> None:
     result = parse_body(FORM, explicit + b"&" + appended)
 
     assert len(result["a"]) == 8000
-    assert result["a"]["3999"] == "x"
-    assert result["a"]["4000"] == "y"
-    assert result["a"]["7999"] == "y"
+    assert result["a"][3999] == "x"
+    assert result["a"][4000] == "y"
+    assert result["a"][7999] == "y"
 
 
 # --- JSON --------------------------------------------------------------------------------

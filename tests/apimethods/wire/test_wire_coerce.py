@@ -162,14 +162,16 @@ def test_data_values(value: Any, expected: bytes) -> None:
         ("integer", 1.5, "Parameter 'x' must be an integer"),
         ("integer", "9223372036854775808", "Parameter 'x' must be an integer"),
         ("integer", "9" * 5000, "Parameter 'x' must be an integer"),
-        ("integer", [1], "Parameter 'x' must be an integer"),
+        ("integer", [1], "Parameter 'x' must be an integer, not a list"),
+        ("string", ["a", "b"], "Parameter 'x' must be a string, not a list"),
+        ("boolean", {"0": "a"}, "Parameter 'x' must be a boolean, not an object"),
         ("float", "abc", "Parameter 'x' must be a number"),
         ("float", "nan", "Parameter 'x' must be a number"),
         ("float", "inf", "Parameter 'x' must be a number"),
         ("float", "1e999", "Parameter 'x' must be a number"),
         ("float", "3,5", "Parameter 'x' must be a number"),
         ("float", 10**400, "Parameter 'x' must be a number"),
-        ("float", {"a": 1}, "Parameter 'x' must be a number"),
+        ("float", {"a": 1}, "Parameter 'x' must be a number, not an object"),
         ("boolean", "maybe", "Parameter 'x' must be a boolean"),
         ("boolean", 2, "Parameter 'x' must be a boolean"),
         ("boolean", "on", "Parameter 'x' must be a boolean"),
@@ -203,7 +205,7 @@ def test_data_values(value: Any, expected: bytes) -> None:
         ("data", "<hex 0102>", "Parameter 'x' must be base64-encoded data"),
         ("data", 12, "Parameter 'x' must be base64-encoded data"),
         ("text", "nul\x00byte", "Parameter 'x' must be a string"),
-        ("text", {"a": 1}, "Parameter 'x' must be a string"),
+        ("text", {"a": 1}, "Parameter 'x' must be a string, not an object"),
         ("string", b"\xff", "Parameter 'x' must be a string"),
         ("string", float("nan"), "Parameter 'x' must be a string"),
     ],
@@ -243,3 +245,23 @@ def test_coerce_params_names_the_failing_parameter() -> None:
         coerce_params({"age": "old"}, [("age", "integer")])
 
     assert caught.value.message == "Parameter 'age' must be an integer"
+
+
+def test_coerce_params_can_keep_undeclared_params_as_sent() -> None:
+    raw = {"userID": "12", "tags": ["a", "b"], "filter": {"city": "Leeds"}, "note": "hi"}
+
+    result = coerce_params(raw, [("userID", "integer")], keep_undeclared=True)
+
+    assert result == {"userID": 12, "tags": ["a", "b"], "filter": {"city": "Leeds"}, "note": "hi"}
+    assert list(result)[0] == "userID"
+
+
+@pytest.mark.parametrize("spelling", ["null", "undefined", " null "])
+@pytest.mark.parametrize("declared", ["integer", "float", "boolean", "datetime", "data"])
+def test_javascript_null_spellings_are_empty_for_non_text_types(spelling: str, declared: str) -> None:
+    assert coerce_param(spelling, declared) is None
+
+
+@pytest.mark.parametrize("declared", ["string", "text"])
+def test_javascript_null_spellings_stay_text_for_text_types(declared: str) -> None:
+    assert (coerce_param("null", declared), coerce_param("undefined", declared)) == ("null", "undefined")

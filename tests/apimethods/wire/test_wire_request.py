@@ -54,13 +54,16 @@ def test_bare_top_level_fields_are_params_when_params_is_absent() -> None:
     assert (request.session_token, request.device_type, request.salt) == ("t", "8", "1")
 
 
-def test_bare_fields_are_ignored_when_params_is_present() -> None:
-    assert split_fields({"params": {"a": "1"}, "stray": "x"}).params == {"a": "1"}
+def test_bare_fields_join_params_and_params_wins() -> None:
+    # Cordova's encoder drops the params[ prefix of nested values: tags[0]=a at top level.
+    data = parse_body("application/x-www-form-urlencoded", b"params[name]=Ann&tags[0]=a&tags[1]=b&name=bare")
+    assert split_fields(data).params == {"name": "Ann", "tags": ["a", "b"]}
 
 
 @pytest.mark.parametrize("empty", [None, "", [], {}])
 def test_empty_params_in_any_spelling_means_no_params(empty: Any) -> None:
-    assert split_fields({"params": empty, "stray": "x"}).params == {}
+    assert split_fields({"params": empty}).params == {}
+    assert split_fields({"params": empty, "stray": "x"}).params == {"stray": "x"}
 
 
 @pytest.mark.parametrize("bad", ["a=1", 12, True, ["a"], [{"a": 1}]])
