@@ -192,6 +192,9 @@ KILN_SCRIPT_TIMEOUT_SECONDS = env_int("KILN_SCRIPT_TIMEOUT_SECONDS", 30)
 # scheduled runs keep that longer one.
 KILN_CLIENT_TIMEOUT_SECONDS = env_int("KILN_CLIENT_TIMEOUT_SECONDS", 10)
 KILN_SCRIPT_MEMORY_MIB = env_int("KILN_SCRIPT_MEMORY_MIB", 128)
+# K.session quotas, in bytes of compact UTF-8 JSON: one value, and a whole session (keys too).
+KILN_SESSION_VALUE_BYTES = env_int("KILN_SESSION_VALUE_BYTES", 64 * 1024)
+KILN_SESSION_BYTES = env_int("KILN_SESSION_BYTES", 1024 * 1024)
 
 # Serving (console/serving): per web process, see docs/decisions.md "Serving model".
 KILN_CLIENT_THREADS = env_int("KILN_CLIENT_THREADS", 16)

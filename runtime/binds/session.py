@@ -1,14 +1,17 @@
 """K.session: values of the current client session, read like K.params and assignable.
 
 Loaded from the host store on first use in a run; writes go straight to the store.
-Without a session (scheduled runs) values live only for the run.
+Without a session (scheduled runs) values live only for the run. A store that refuses a
+write (a size cap, a full or unreachable Redis) raises HostError: the script sees a thrown
+Error with its message, and the value it tried to store is not in K.session afterwards.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from runtime.binds import Bind, Misuse
+from runtime.binds import Bind, Failed, Misuse
+from runtime.host import HostError
 
 if TYPE_CHECKING:
     from runtime.invocation import Invocation
@@ -90,7 +93,10 @@ def _load(inv: Invocation, _: Any) -> dict[str, Any]:
     store = _store(inv)
     if store is None:
         return dict(inv.ephemeral_session)
-    return dict(store.load())
+    try:
+        return dict(store.load())
+    except HostError as error:
+        raise Failed(str(error)) from None
 
 
 def _set(inv: Invocation, args: Any) -> None:
@@ -100,24 +106,33 @@ def _set(inv: Invocation, args: Any) -> None:
     store = _store(inv)
     if store is None:
         inv.ephemeral_session[key] = value
-    else:
-        store.set(key, value)
+        return
+    try:
+        store.set(key, value)  # the store enforces its size caps: nothing is written over one
+    except HostError as error:
+        raise Failed(str(error)) from None
 
 
 def _unset(inv: Invocation, key: Any) -> None:
     store = _store(inv)
     if store is None:
         inv.ephemeral_session.pop(key, None)
-    else:
+        return
+    try:
         store.unset(key)
+    except HostError as error:
+        raise Failed(str(error)) from None
 
 
 def _clear(inv: Invocation, _: Any) -> None:
     store = _store(inv)
     if store is None:
         inv.ephemeral_session.clear()
-    else:
+        return
+    try:
         store.clear()
+    except HostError as error:
+        raise Failed(str(error)) from None
 
 
 BIND = Bind(
