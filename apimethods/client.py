@@ -243,7 +243,9 @@ def _handle(request: HttpRequest) -> Answer:
         )
         return render(envelope, fmt)
 
-    timeout = settings.KILN_SCRIPT_TIMEOUT_SECONDS
+    # A client call's time limit (one deadline for all it runs) fits the clients: the app's
+    # own script limit, but never more than KILN_CLIENT_TIMEOUT_SECONDS.
+    timeout = settings.KILN_CLIENT_TIMEOUT_SECONDS
     if request.method != "POST":
         return reply(32, message="Invalid request: use POST")
     if path is None:
@@ -279,7 +281,7 @@ def _handle(request: HttpRequest) -> Answer:
         assert app is not None
         if app["suspended"]:
             return reply(16)
-        timeout = app["script_timeout_seconds"]
+        timeout = min(settings.KILN_CLIENT_TIMEOUT_SECONDS, app["script_timeout_seconds"])
         method = registry.find_method(app["live__deployment_id"], path.method)
         if method is None:
             return reply(4, message=f"No such method: {path.method}")

@@ -1,7 +1,9 @@
 """Running KScript methods: drafts from the console (Run It!) and deployed ones for clients.
 
 One invocation is one database transaction in the app's isolation context: a script
-that throws or hits a limit after writing leaves nothing written.
+that throws or hits a limit after writing leaves nothing written. It has one deadline,
+made when it starts: nested K.callAPIMethod runs (and `include`d code, which runs inside
+its includer) share it, and SQL still running when it passes is cancelled.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import runtime
 from apimethods.hosts import CallbackMethods, MappingScripts, RedisSessionStore
 from apimethods.wire import RawJSON, RecordList, WireError, coerce_params
 from runtime import Host, HostError, RunLimits, RunResult, ScriptFailure
+from runtime.limits import Deadline
 
 MAX_CALL_DEPTH = 8
 
@@ -34,7 +37,8 @@ class ScriptSpec:
 
 @dataclass
 class ScriptScope:
-    """What one top-level call can see: its app, its methods and the shared transaction."""
+    """What one top-level call can see: its app, its methods, the shared transaction and
+    the one deadline of the call."""
 
     app_id: int
     timeout_s: float
@@ -42,22 +46,26 @@ class ScriptScope:
     session_token: str
     database: Any = None
     depth: int = 0
+    deadline: Deadline | None = None
 
 
 def _limits(timeout_s: float) -> RunLimits:
     return RunLimits(timeout_s=float(timeout_s), memory_bytes=settings.KILN_SCRIPT_MEMORY_MIB * 1024 * 1024)
 
 
-def database_scope(app_id: int, schema_version: Any = None) -> AbstractContextManager[Any]:
+def database_scope(
+    app_id: int, schema_version: Any = None, deadline: Deadline | None = None
+) -> AbstractContextManager[Any]:
     """The app's database for one invocation (a transaction), when tables exist.
 
     schema_version: the app's schema version if the caller read it with the app (saves a
-    query), or None to read it here."""
+    query), or None to read it here. deadline: the invocation's, which its SQL keeps to."""
     try:
         from console.tables.scripting import UNKNOWN_VERSION, script_database
     except ImportError:
         return nullcontext(None)
-    return script_database(app_id, version=UNKNOWN_VERSION if schema_version is None else schema_version)
+    version = UNKNOWN_VERSION if schema_version is None else schema_version
+    return script_database(app_id, version=version, deadline=deadline)
 
 
 def run(scope: ScriptScope, spec: ScriptSpec, params: Mapping[str, Any]) -> RunResult:
@@ -87,6 +95,8 @@ def run(scope: ScriptScope, spec: ScriptSpec, params: Mapping[str, Any]) -> RunR
         session=RedisSessionStore(scope.app_id, scope.session_token),
         scripts=MappingScripts(scope.scripts),
         methods=CallbackMethods(call_method),
+        # The deadline passing during a host call cancels the invocation's running SQL.
+        interrupt=None if scope.database is None else scope.database.interrupt,
     )
     return runtime.run_script(
         str(scope.app_id),
@@ -95,6 +105,7 @@ def run(scope: ScriptScope, spec: ScriptSpec, params: Mapping[str, Any]) -> RunR
         params={key: _param_for_js(value) for key, value in params.items()},
         host=host,
         limits=_limits(scope.timeout_s),
+        deadline=scope.deadline,
     )
 
 
@@ -106,9 +117,14 @@ def run_top_level(
     params: Mapping[str, Any],
     session_token: str,
     schema_version: int | None = None,
+    deadline: Deadline | None = None,
 ) -> RunResult:
-    with database_scope(app_id, schema_version) as database:
-        scope = ScriptScope(app_id, timeout_s, scripts, session_token, database)
+    """Run `spec` as one invocation. `deadline`: when it must end (made by the caller when
+    the call started), else `timeout_s` from now."""
+    if deadline is None:
+        deadline = Deadline(timeout_s)
+    with database_scope(app_id, schema_version, deadline) as database:
+        scope = ScriptScope(app_id, timeout_s, scripts, session_token, database, deadline=deadline)
         # An exception here leaves the `with` by raising, which rolls the transaction back.
         return run(scope, spec, params)
 
@@ -181,7 +197,9 @@ def build_live_method(app_id: int, alias: str, spec: dict[str, Any], siblings: M
     me = scripts[alias]
 
     def invoke(ctx: CallContext) -> Any:
-        result = run_top_level(app_id, ctx.timeout_s, scripts, me, ctx.params, ctx.session_token, ctx.schema_version)
+        result = run_top_level(
+            app_id, ctx.timeout_s, scripts, me, ctx.params, ctx.session_token, ctx.schema_version, ctx.deadline
+        )
         return payload_of(result, me.return_type, passthrough=True)
 
     return LiveMethod(alias, me.params, invoke)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apimethods.models import Deployment
+from runtime.limits import Deadline
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class CallContext:
     timeout_s: float = 30.0
     # The app's schema version, read with the app (keys the per-process table metadata cache).
     schema_version: int | None = None
+    # When the call must be answered, made once as it starts: everything the call runs
+    # (nested runs, SQL) ends by then. None: `timeout_s` from when the method starts.
+    deadline: Deadline | None = None
 
 
 @dataclass(frozen=True)

@@ -390,10 +390,17 @@ def release(leased: AppConnection, *, commit: bool) -> None:
     finally:
         leased.users -= 1
         if leased.users == 0:
-            if leased._holder is not None and leased._holder.get(leased.key) is leased:
-                del leased._holder[leased.key]
-            leased._holder = None
+            detach(leased)
             _give_back(leased, ended)
+
+
+def detach(leased: AppConnection) -> None:
+    """Take a leased connection out of its invocation's hands: no later lease shares it (the
+    thread's next invocation gets another one). It is still released as usual."""
+    holder = leased._holder
+    if holder is not None and holder.get(leased.key) is leased:
+        del holder[leased.key]
+    leased._holder = None
 
 
 def _give_back(leased: AppConnection, ended: bool) -> None:

@@ -33,7 +33,15 @@ from django.db import DatabaseError, connection
 from psycopg import pq, sql
 
 from console.tables import ddl
-from console.tables.isolation import AppConnection, AppCursor, database_name, default_timeout_ms, leaser, release
+from console.tables.isolation import (
+    AppConnection,
+    AppCursor,
+    database_name,
+    default_timeout_ms,
+    detach,
+    leaser,
+    release,
+)
 from console.tables.models import Table, TableSequence
 from console.tables.values import BadValue, to_db, to_wire
 from runtime.host import FILTER_OPS, HostError
@@ -320,6 +328,7 @@ def _rows(result: pq.abc.PGresult, rows: Sequence[Sequence[Any]]) -> list[dict[s
 TIME_UP = "the invocation's time limit has passed"
 # How long `interrupt` keeps asking PostgreSQL to cancel a statement that still runs.
 _INTERRUPT_S = 1.0
+_CANCEL_AGAIN_S = 0.05
 _CANCEL_TIMEOUT_S = 0.5
 
 
@@ -343,11 +352,12 @@ class ScriptDatabase:
         self.tables = tables
         self.timeout_ms = timeout_ms
         self.deadline = deadline
-        # A statement is on the wire (set under _guard, so `interrupt` either sees it or
-        # stops it from starting).
+        # A host call is doing database work (set under _guard, so `interrupt` and `finish`
+        # either see it or keep it from starting).
         self._guard = threading.Lock()
-        self._running = False
-        self._interrupted = False
+        self._busy = False
+        self._interrupted = False  # no statement starts any more
+        self._finished = False
         self._connection: AppConnection | None = None
         self._own: AppCursor | None = None  # for the SQL composed here
         self._user: AppCursor | None = None  # for K.query's
@@ -361,41 +371,61 @@ class ScriptDatabase:
         """The invocation's app connection (leased on first use)."""
         if self._connection is None:
             self._connection = self._lease()
+            with self._guard:
+                if self._finished:  # `finish` ran meanwhile: share it with nobody
+                    detach(self._connection)
         return self._connection
 
     def finish(self, *, commit: bool) -> None:
         """End the invocation: commit what it wrote, or roll it all back."""
-        if self._connection is not None:
-            leased, self._connection = self._connection, None
-            if commit:
-                release(leased, commit=True)
-                return
-            try:
-                release(leased, commit=False)
-            except DatabaseError:
-                # The rollback itself failed (a cancel landing on it, a lost server): the
-                # release closed the connection, which ends the transaction all the same.
-                # The caller's own failure is the one to report.
-                pass
+        with self._guard:
+            self._finished = self._interrupted = True
+            busy = self._busy
+        if busy:
+            # A host call outlived its run (the engine stops waiting for an interrupted one
+            # after a grace): it rolls back and releases the connection when it ends. Until
+            # then nobody else may lease it, this thread's next invocation included.
+            assert not commit, "a run cannot succeed while its host call still runs"
+            if self._connection is not None:
+                detach(self._connection)
+            return
+        self._release(commit=commit)
+
+    def _release(self, *, commit: bool) -> None:
+        leased, self._connection = self._connection, None
+        if leased is None:
+            return
+        if commit:
+            release(leased, commit=True)
+            return
+        try:
+            release(leased, commit=False)
+        except DatabaseError:
+            # The rollback itself failed (a cancel landing on it, a lost server): the
+            # release closed the connection, which ends the transaction all the same. The
+            # caller's own failure is the one to report.
+            pass
 
     def interrupt(self) -> None:
-        """Stop the statement running for this invocation, from another thread: its deadline
-        has passed (runtime.Host.interrupt). No statement starts after this."""
+        """Stop the database work of this invocation's host call, from another thread: the
+        deadline has passed (runtime.Host.interrupt). No statement starts after this."""
         with self._guard:
             self._interrupted = True
-            current = self._connection if self._running else None
-        if current is None:
+            busy = self._busy
+        if not busy:
             return
-        # TRICKY: a cancel request that reaches the backend before it has read the statement
-        # is ignored (it is still reading a command), so ask again while the statement runs.
+        # TRICKY: a cancel request that reaches the backend between two statements, or
+        # before it has read the statement, is ignored: ask again while the call is busy.
         give_up = time.monotonic() + _INTERRUPT_S
-        while self._running and time.monotonic() < give_up:
-            try:
-                current.conn.cancel_safe(timeout=_CANCEL_TIMEOUT_S)
-            except psycopg.Error:
-                pass  # a lost connection: its statement ends by itself
+        while self._busy and time.monotonic() < give_up:
+            current = self._connection
+            if current is not None:
+                try:
+                    current.conn.cancel_safe(timeout=_CANCEL_TIMEOUT_S)
+                except psycopg.Error:
+                    pass  # a lost connection: its statement ends by itself
             asked = time.monotonic()
-            while self._running and time.monotonic() - asked < 0.05:
+            while self._busy and time.monotonic() - asked < _CANCEL_AGAIN_S:
                 time.sleep(0.002)
 
     def _timeout_ms(self) -> int:
@@ -429,14 +459,9 @@ class ScriptDatabase:
 
     def _statement(self, current: AppConnection, query: Any, params: Sequence[Any], source: str) -> Any:
         cursor = self._last = self._cursor(current, source)
-        with self._guard:
-            if self._interrupted:
-                raise HostError(TIME_UP)
-            self._running = True
-        try:
-            cursor.execute(query, params, prepare=True if source == "prepared" else None)
-        finally:
-            self._running = False
+        if self._interrupted:  # since the savepoint (`interrupt` keeps cancelling anyway)
+            raise HostError(TIME_UP)
+        cursor.execute(query, params, prepare=True if source == "prepared" else None)
         result = cursor.pgresult
         if result is None or result.status != pq.ExecStatus.TUPLES_OK:
             return None  # no rows to return (UPDATE, DELETE...)
@@ -445,6 +470,20 @@ class ScriptDatabase:
     def _execute(self, query: Any, params: Sequence[Any], *, writes: bool = True, source: str = "own") -> Any:
         """Run one statement: `source` is "own" (SQL composed here), "prepared" (the same,
         planned once per connection) or "user" (K.query's, through the gate)."""
+        with self._guard:
+            if self._interrupted:
+                raise HostError(TIME_UP)
+            self._busy = True
+        try:
+            return self._execute_now(query, params, writes, source)
+        finally:
+            with self._guard:
+                self._busy = False
+                orphaned = self._finished
+            if orphaned:  # `finish` left the release to this call
+                self._release(commit=False)
+
+    def _execute_now(self, query: Any, params: Sequence[Any], writes: bool, source: str) -> Any:
         timeout_ms = self._timeout_ms()
         current = self._connected()
         try:

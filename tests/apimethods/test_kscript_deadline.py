@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 from django.db import connection
 
 from console.apps import services as app_services
@@ -135,3 +136,110 @@ def test_a_long_legal_query_is_stopped_by_the_time_left_in_the_transaction(app: 
                 assert time.monotonic() - started < 1.5
     assert active_backends(app.id) == []
     assert titles(app.id) == ["a"]
+
+
+# ── through the client protocol and Run It! ──────────────────────────────────────
+
+
+def deploy(owner_client: Any, app: App, methods: dict[str, str]) -> None:
+    for title, code in methods.items():
+        body = {"title": title, "return_type": "objects", "params": [], "code": code}
+        assert owner_client.post(f"/api/apps/{app.id}/kscripts/", body, format="json").status_code == 201
+    assert owner_client.post(f"/api/apps/{app.id}/deployments/").status_code == 201
+
+
+def timed_call(server: str, app: App, method: str) -> tuple[dict[str, Any], float]:
+    started = time.monotonic()
+    response = requests.post(
+        f"{server}/b2.2/{app.api_key}/{method}.json", auth=(app.api_key, app.secret_key), data={}, timeout=60
+    )
+    return response.json(), time.monotonic() - started
+
+
+# Busy-waits for two thirds of the limit, then calls itself: the shape of issue 10 (20 s on a
+# 30 s limit), scaled down in time.
+SPIN_THEN_RECURSE = "var t = Date.now(); while (Date.now() - t < 1333) {} K.callAPIMethod('spin', {}); K.setResponse('done');"
+
+
+def test_a_method_that_busy_waits_then_calls_itself_ends_at_the_one_deadline(
+    app: App, posts: Table, owner: Any, client_for: Callable[..., Any], wsgi_server: str
+) -> None:
+    app.script_timeout_seconds = 2
+    app.save()
+    deploy(client_for(owner), app, {"spin": SPIN_THEN_RECURSE})
+    body, took = timed_call(wsgi_server, app, "spin")
+    # Every nested run used to get a fresh 2 s: 8 levels of 1.3 s each, about 11 s.
+    assert (body["responseCode"], body["responseMessage"]) == (64, "Script error: script exceeded its time limit")
+    assert 2.0 <= took < 3.5
+    assert (body["maxProcessingTime"], body["maxAllowedRequestTime"]) == (2, 2)
+
+
+def test_run_it_shares_its_deadline_with_nested_runs_too(
+    app: App, posts: Table, owner: Any, client_for: Callable[..., Any]
+) -> None:
+    app.script_timeout_seconds = 2
+    app.save()
+    client = client_for(owner)
+    body = {"title": "spin", "return_type": "objects", "params": [], "code": SPIN_THEN_RECURSE}
+    method = client.post(f"/api/apps/{app.id}/kscripts/", body, format="json").json()
+    started = time.monotonic()
+    answer = client.post(f"/api/apps/{app.id}/kscripts/{method['id']}/run/", {"params": {}}, format="json").json()
+    assert time.monotonic() - started < 3.5
+    assert (answer["ok"], answer["error"]["type"]) == (False, "ScriptTimeout")
+
+
+def test_client_calls_get_the_client_limit_and_run_it_keeps_the_apps_longer_one(
+    app: App, posts: Table, owner: Any, client_for: Callable[..., Any], wsgi_server: str, settings: Any
+) -> None:
+    settings.KILN_CLIENT_TIMEOUT_SECONDS = 1
+    app.script_timeout_seconds = 30
+    app.save()
+    code = "var t = Date.now(); while (Date.now() - t < 1500) {} K.setResponse('slow but done');"
+    client = client_for(owner)
+    deploy(client, app, {"slow": code})
+    body, took = timed_call(wsgi_server, app, "slow")
+    assert (body["responseCode"], body["responseMessage"]) == (64, "Script error: script exceeded its time limit")
+    assert (body["maxProcessingTime"], body["maxAllowedRequestTime"]) == (1, 1)
+    assert 1.0 <= took < 2.5
+    method = client.get(f"/api/apps/{app.id}/kscripts/").json()[0]
+    answer = client.post(f"/api/apps/{app.id}/kscripts/{method['id']}/run/", {"params": {}}, format="json").json()
+    assert (answer["ok"], answer["result"]) == (True, "slow but done")
+
+
+def test_the_apps_own_limit_applies_when_it_is_shorter_than_the_client_limit(
+    app: App, posts: Table, owner: Any, client_for: Callable[..., Any], wsgi_server: str
+) -> None:
+    app.script_timeout_seconds = 1
+    app.save()
+    deploy(client_for(owner), app, {"loop": "while (true) {}"})
+    body, took = timed_call(wsgi_server, app, "loop")
+    assert (body["responseCode"], body["maxProcessingTime"]) == (64, 1)
+    assert took < 2.5
+
+
+@pytest.fixture
+def many_posts(app: App, posts: Table) -> Table:
+    with app_cursor(app.id) as cur:
+        cur.execute("INSERT INTO posts (title) SELECT 'p' || n FROM generate_series(1, 2000) AS n")
+    return posts
+
+
+@pytest.mark.parametrize("write_first", [False, True], ids=["a read", "after a write"])
+def test_sql_running_at_the_deadline_is_cancelled_and_the_call_rolls_back(
+    app: App, many_posts: Table, owner: Any, client_for: Callable[..., Any], wsgi_server: str, write_first: bool
+) -> None:
+    # A legal K.query that would take minutes (a three-way cross join of 2,000 rows), on a
+    # 1 s limit; the app connection's own statement timeout (5 s) is far off.
+    app.script_timeout_seconds = 1
+    app.save()
+    alias = many_posts.alias
+    insert = f"K.insert('{alias}', {{title: 'ghost'}});" if write_first else ""
+    code = f"{insert} K.setResponse(K.query('SELECT COUNT(*) AS n FROM {alias} a, {alias} b, {alias} c', []));"
+    deploy(client_for(owner), app, {"slowQuery": code})
+    body, took = timed_call(wsgi_server, app, "slowQuery")
+    assert (body["responseCode"], body["responseMessage"]) == (64, "Script error: script exceeded its time limit")
+    assert took < 2.5
+    assert active_backends(app.id) == []  # no backend of the app still working
+    with app_cursor(app.id, atomic=False) as cur:
+        cur.execute("SELECT count(*) FROM posts WHERE title = 'ghost'")
+        assert cur.fetchone()[0] == 0
