@@ -215,7 +215,12 @@ def _deployment_data(deployment: Deployment, *, live: bool) -> dict[str, Any]:
         "created_at": deployment.created_at.isoformat(),
         "created_by": deployment.created_by.username if deployment.created_by else None,
         "methods": sorted(methods),
-        # name -> revision for KScript methods, so the console can tell drafts from live code.
-        "revisions": {name: m.get("revision") for name, m in sorted(methods.items()) if m.get("kind") == "kscript"},
+        # name -> revision (KScripts and API methods), so the console can tell drafts from live code.
+        "revisions": {
+            name: m.get("revision")
+            for name, m in sorted(methods.items())
+            if m.get("kind") in ("kscript", "apimethod")
+        },
+        "kinds": {name: m.get("kind") for name, m in sorted(methods.items())},
         "live": live,
     }
