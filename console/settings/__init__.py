@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "console.apps",
     "console.tables",
     "apimethods",
+    "console.schedules",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +112,40 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 CELERY_TIMEZONE = "UTC"
+
+# Scheduled KScripts (console/schedules; docs/decisions.md "Scheduled KScripts"). Beat sends
+# a tick every KILN_SCHEDULE_TICK_MS; the tick queues the runs due within the lead time
+# (with their due time as ETA). Ticks and runs go to their own queue, which a worker
+# started without -Q consumes beside the default one.
+KILN_SCHEDULE_QUEUE = env_str("KILN_SCHEDULE_QUEUE", "kiln-schedules")
+KILN_SCHEDULE_TICK_MS = env_int("KILN_SCHEDULE_TICK_MS", 1000)
+KILN_SCHEDULE_LEAD_MS = env_int("KILN_SCHEDULE_LEAD_MS", 2000)
+# A run still "running" this long after its time limit is lost (its worker died); one
+# still queued this long after its due time is lost too (its message never ran).
+KILN_SCHEDULE_LOST_AFTER_SECONDS = env_int("KILN_SCHEDULE_LOST_AFTER_SECONDS", 60)
+KILN_SCHEDULE_QUEUE_LIMIT_SECONDS = env_int("KILN_SCHEDULE_QUEUE_LIMIT_SECONDS", 600)
+KILN_SCHEDULE_HISTORY_DAYS = env_int("KILN_SCHEDULE_HISTORY_DAYS", 7)
+CELERY_TASK_QUEUES = {"celery": {}, KILN_SCHEDULE_QUEUE: {}}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "kiln-schedule-tick": {
+            "task": "console.schedules.tick_schedules_task",
+            "schedule": KILN_SCHEDULE_TICK_MS / 1000,
+            # A tick that waited longer than a few intervals is stale: the next one does its work.
+            "options": {"queue": KILN_SCHEDULE_QUEUE, "expires": max(5.0, KILN_SCHEDULE_TICK_MS / 200)},
+        },
+        "kiln-schedule-sweep": {
+            "task": "console.schedules.sweep_schedule_runs_task",
+            "schedule": 30.0,
+            "options": {"queue": KILN_SCHEDULE_QUEUE, "expires": 60.0},
+        },
+        "kiln-schedule-prune": {
+            "task": "console.schedules.prune_schedule_runs_task",
+            "schedule": 3600.0,
+            "options": {"queue": KILN_SCHEDULE_QUEUE, "expires": 600.0},
+        },
+    }
+)
 
 CHANNEL_LAYERS = {
     "default": {

@@ -1,0 +1,39 @@
+"""Celery tasks of scheduled KScripts: thin wrappers around the scheduler.
+
+All go to KILN_SCHEDULE_QUEUE. `now` (ISO 8601) lets a test drive the clock; beat sends
+none. Results are not kept: a tick a second would fill the result backend.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from celery import shared_task
+
+from console.schedules import scheduler
+
+
+def _moment(now: str | None) -> datetime | None:
+    return datetime.fromisoformat(now) if now else None
+
+
+@shared_task(name="console.schedules.tick_schedules_task", ignore_result=True)
+def tick_schedules_task(now: str | None = None) -> list[int]:
+    return scheduler.tick(_moment(now))
+
+
+# acks_late: a worker that dies mid-run leaves the message to be delivered again, and
+# the claim makes that delivery a no-op; the sweeper records the run as lost.
+@shared_task(name="console.schedules.run_schedule_task", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def run_schedule_task(run_id: int) -> str | None:
+    return scheduler.execute_run(run_id)
+
+
+@shared_task(name="console.schedules.sweep_schedule_runs_task", ignore_result=True)
+def sweep_schedule_runs_task(now: str | None = None) -> int:
+    return scheduler.sweep(_moment(now))
+
+
+@shared_task(name="console.schedules.prune_schedule_runs_task", ignore_result=True)
+def prune_schedule_runs_task(now: str | None = None) -> int:
+    return scheduler.prune(_moment(now))
