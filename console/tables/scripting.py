@@ -9,6 +9,13 @@ costs one round trip per statement. A failed statement becomes a failure value i
 script without poisoning the rest of the run: it runs in a savepoint once something has
 been written, and before that a failure simply ends the (empty) transaction.
 
+The invocation has one deadline. When it passes during a host call, the runtime calls
+`ScriptDatabase.interrupt` from the waiting thread: the running statement is cancelled
+(PostgreSQL's cancel request, asked again while the call is still busy), no statement
+starts after it, and the invocation rolls back. Statements inside the transaction also get
+a statement timeout of at most the time left, set with the BEGIN or SAVEPOINT that is sent
+anyway; reads outside it rely on the cancel.
+
 Table metadata is cached per process by app and schema version (`TableSequence.
 schema_version`, bumped by every schema change in the same transaction), so a change made
 by one process is seen by the next request in any other. Structured requests (K.select,

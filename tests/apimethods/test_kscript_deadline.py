@@ -15,7 +15,7 @@ from django.db import connection
 from console.apps import services as app_services
 from console.apps.models import App
 from console.tables import services as table_services
-from console.tables.isolation import app_cursor, app_role
+from console.tables.isolation import app_cursor, app_role, idle_connections, lease, release
 from console.tables.models import Table
 from console.tables.scripting import TIME_UP, script_database
 from runtime import HostError
@@ -93,6 +93,30 @@ def test_interrupt_cancels_the_running_statement_and_the_invocation_rolls_back(
             raise outcome["error"]
     assert active_backends(app.id) == []
     assert titles(app.id) == ["a"]
+
+
+def test_a_host_call_that_outlives_its_run_rolls_back_and_releases_when_it_ends(app: App, posts: Table) -> None:
+    # The engine stops waiting for an interrupted host call after a grace; the run's caller
+    # then ends the invocation while the call may still be using the connection.
+    with pytest.raises(RuntimeError):
+        with script_database(app.id, timeout_ms=60_000) as database:
+            database.run({"action": "insert", "table": posts.alias, "values": {"title": "ghost"}})
+            busy = database._connection
+            thread, outcome = in_thread(
+                lambda: database._execute("SELECT pg_sleep(0.5)", [], writes=False, source="user")
+            )
+            wait_until_active(app.id, "pg_sleep")
+            raise RuntimeError("the run reported its timeout")
+    # The caller's thread goes on at once, and its next invocation gets another connection.
+    assert thread.is_alive()
+    other = lease(app.id)
+    assert other is not busy
+    release(other, commit=True)
+    # The late call ends, rolls the invocation back and hands the connection back.
+    thread.join(5)
+    assert "error" not in outcome
+    assert titles(app.id) == ["a"]
+    assert busy in idle_connections(app.id) and not busy.in_transaction()
 
 
 def test_no_statement_starts_after_an_interrupt(app: App, posts: Table) -> None:
