@@ -15,6 +15,9 @@ class Deployment(models.Model):
     snapshot = models.JSONField(default=dict)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A rollback is a new deployment holding an earlier one's snapshot; this is that
+    # earlier deployment's number (None for a deploy of the current methods).
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["app", "number"], name="one_number_per_deployment")]
@@ -76,6 +79,24 @@ class KScriptRevision(models.Model):
 
     def __str__(self) -> str:
         return f"revision {self.number} of {self.method_id}"
+
+
+class KScriptDraft(models.Model):
+    """One person's working text of a method, saved as they type. Not a revision: it has
+    no number, nobody else sees it, and saving a revision (or discarding) removes it."""
+
+    method = models.ForeignKey(KScriptMethod, on_delete=models.CASCADE, related_name="drafts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kscript_drafts")
+    code = models.TextField(blank=True)
+    # The revision the text was edited from: a later revision by anyone is a conflict.
+    base_revision = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["method", "user"], name="one_kscript_draft_per_user")]
+
+    def __str__(self) -> str:
+        return f"draft of {self.method_id} by {self.user_id}"
 
 
 class ApiMethod(models.Model):
