@@ -13,6 +13,13 @@ a millisecond on one host (docs/decisions.md) — and by the process that made i
 The database is read on every call, as without a cache, when no listening connection can
 be had (it is retried every few seconds; a lost one empties the cache, as notifications may
 have been missed) and inside a transaction, which may hold uncommitted changes of its own.
+
+Any session can NOTIFY on any channel (PostgreSQL has no privilege for it), an app role's
+too if SQL ever got past the K.query gate. So a notification counts only when the backend
+that sent it is a platform session: one logged in as the role this listener logged in as,
+or a superuser (asked of pg_stat_activity once per sender, the answer kept a few seconds).
+A sender that has already gone counts — a platform connection that committed and closed
+is the common case, and obeying a stray notification only costs one read.
 """
 
 from __future__ import annotations
@@ -29,6 +36,13 @@ from django.db.models.signals import post_delete, post_save
 CHANNEL = "kiln_app_facts"
 MAX_APPS = 10_000
 RETRY_S = 5.0
+SENDER_TTL_S = 10.0  # how long a sender's verdict is kept (a pid can be reused once it has gone)
+MAX_SENDERS = 1_000
+# The senders among these pids that are platform sessions; a pid missing from the answer has gone.
+_SENDERS_QUERY = (
+    "SELECT a.pid, r.rolname = session_user OR r.rolsuper"
+    " FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid WHERE a.pid = ANY(%s)"
+)
 
 _COLUMNS = ("id", "secret_key", "suspended", "script_timeout_seconds", "live__deployment_id", "schema_version")
 _query: str | None = None
@@ -82,6 +96,10 @@ class AppFactsCache:
         self._listener: psycopg.Connection[Any] | None = None
         self._listener_pid = 0
         self._retry_at = 0.0
+        # pid -> (a platform session?, when that was asked), for notifications' senders.
+        self._senders: dict[int, tuple[bool, float]] = {}
+        # Notifications psycopg received while the listener ran a query of ours.
+        self._received: list[psycopg.Notify] = []
         # Bumped whenever entries are dropped: a read that raced a drop is not stored.
         self._generation = 0
         # Connections inherited through fork(): the parent still uses them. Kept referenced
@@ -130,15 +148,38 @@ class AppFactsCache:
         pgconn = self._listener.pgconn
         try:
             pgconn.consume_input()  # never blocks
-            while (note := pgconn.notifies()) is not None:
-                try:
-                    self._forget(int(note.extra))
-                except ValueError:  # not an app id: not ours
-                    self._generation += 1
+            notes = [(note.be_pid, note.extra) for note in iter(pgconn.notifies, None)]
+            notes += [(note.pid, note.payload.encode()) for note in self._received]
+            self._received.clear()
+            if notes:
+                platform = self._platform_senders({pid for pid, _ in notes})
+                for pid, payload in notes:
+                    if pid not in platform:
+                        continue  # sent by a session that is not Kiln's: ignored
+                    try:
+                        self._forget(int(payload))
+                    except ValueError:  # not an app id: not ours
+                        self._generation += 1
         except psycopg.Error:
             self._drop_listener()
             return False
         return True
+
+    def _platform_senders(self, pids: set[int]) -> set[int]:
+        """Those of `pids` that are platform sessions, or have gone; one query for the unknown."""
+        assert self._listener is not None
+        now = time.monotonic()
+        unknown = [pid for pid in pids if now - self._senders.get(pid, (False, -SENDER_TTL_S))[1] >= SENDER_TTL_S]
+        if unknown:
+            if len(self._senders) + len(unknown) > MAX_SENDERS:
+                self._senders.clear()
+            answers = dict(self._listener.execute(_SENDERS_QUERY, [unknown]).fetchall())
+            for pid in unknown:
+                if pid in answers:
+                    self._senders[pid] = (bool(answers[pid]), now)
+                else:
+                    self._senders.pop(pid, None)  # gone: obeyed, and asked again if it comes back
+        return {pid for pid in pids if self._senders.get(pid, (True, now))[0]}
 
     def _listen(self) -> bool:
         now = time.monotonic()
@@ -150,6 +191,9 @@ class AppFactsCache:
         try:
             listener = psycopg.Connection.connect(**params)
             listener.execute(f"LISTEN {CHANNEL}")
+            # TRICKY: with a handler, what arrives while _platform_senders' query runs is
+            # handed here instead of to psycopg's backlog, which nothing here reads.
+            listener.add_notify_handler(self._received.append)
         except psycopg.Error:
             self._retry_at = now + RETRY_S
             return False
