@@ -23,15 +23,17 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, OperationalError, connection
 
 from apimethods.actions import model
 from apimethods.actions.compiler import Arg, Plan, Step, compile_method
 from apimethods.actions.model import DefinitionError, Method, SchemaMeta
 from apimethods.actions.values import Unconvertible, convert, like_pattern, row_count
+from apimethods.registry import CallContext
 from apimethods.wire import RecordList, WireError
 from apimethods.wire.values import decimal_number
 from console.tables import isolation
+from runtime.limits import Deadline
 
 MAX_TRACE = 100
 
@@ -92,18 +94,32 @@ def _fix_related(value: Any, datetimes: tuple[str, ...], data: tuple[str, ...]) 
     return value
 
 
+class TimeLimit(Exception):
+    """The call's time ran out between two statements (the transaction is rolled back)."""
+
+
 def _number(value: Any) -> Any:
     return decimal_number(value) if isinstance(value, Decimal) else value
 
 
 class _Run:
-    def __init__(self, current: isolation.AppConnection, params: Mapping[str, Any], plan: Plan, trace: Any) -> None:
+    def __init__(
+        self,
+        current: isolation.AppConnection,
+        params: Mapping[str, Any],
+        plan: Plan,
+        trace: list[dict[str, Any]] | None,
+        deadline: Deadline | None,
+    ) -> None:
         self.connection = current
         self.cursor = current.prepared_cursor()
         self.params = params
         self.returned = plan.returned
         self.result: Any = None
-        self.trace: list[dict[str, Any]] | None = trace
+        self.trace = trace
+        # Each statement is bounded by statement_timeout; a plan of many (per row) also stops
+        # between them once the call's time is up.
+        self.deadline = deadline
 
     def value(self, arg: Arg, env: Mapping[str, dict[str, Any]], rows: list[dict[str, Any]] | None) -> Any:
         if arg.source == "column":
@@ -125,6 +141,8 @@ class _Run:
             raise WireError(64, f"The value of {arg.name} {exc}") from None
 
     def execute(self, step: Step, env: Mapping[str, dict[str, Any]], rows: list[dict[str, Any]] | None = None) -> Any:
+        if self.deadline is not None and self.deadline.expired():
+            raise TimeLimit
         args = [self.value(arg, env, rows) for arg in step.args]
         if self.trace is None:
             return self.cursor.execute(step.sql, args, prepare=True)
@@ -205,18 +223,23 @@ def run_plan(
     *,
     timeout_ms: int | None = None,
     trace: list[dict[str, Any]] | None = None,
+    deadline: Deadline | None = None,
 ) -> Any:
     """Run the plan as one transaction and return the returned action's result: a new ID,
     records (RecordList), a count, a number or None. DatabaseError for what PostgreSQL
     refused (nothing written), WireError for a value that does not fit its field."""
     wanted = isolation.default_timeout_ms(timeout_ms)
     with isolation.leased(app_id) as current, current.block(wanted, atomic=plan.atomic):
-        run = _Run(current, params, plan, trace)
+        run = _Run(current, params, plan, trace, deadline)
         run.steps(plan.steps, {})
         return run.result
 
 
 # ── deployed methods (registry kind "apimethod") ────────────────────────────────────
+
+
+def _past_time_limit(alias: str, seconds: float) -> WireError:
+    return WireError(64, f"API method {alias} ran past its time limit of {seconds:g} s; nothing was written")
 
 
 def _no_longer_fits(alias: str, exc: DefinitionError) -> str:
@@ -225,7 +248,7 @@ def _no_longer_fits(alias: str, exc: DefinitionError) -> str:
 
 def build_live_method(app_id: int, alias: str, spec: dict[str, Any], siblings: Mapping[str, Any]) -> Any:
     """Registry builder: the method as deployed, compiled per table-schema version on first use."""
-    from apimethods.registry import CallContext, LiveMethod
+    from apimethods.registry import LiveMethod
 
     method: Method = model.parse(spec["definition"])
     declared = tuple((str(name), str(kind)) for name, kind in spec["params"])
@@ -238,31 +261,35 @@ def build_live_method(app_id: int, alias: str, spec: dict[str, Any], siblings: M
                 found = compile_method(method, load_schema(app_id, version), tag=f"kiln api v{version}")
             except DefinitionError as exc:
                 found = _no_longer_fits(alias, exc)
-            if len(plans) >= 8:
-                plans.clear()
-            plans[version] = found
+            if version is not None:  # unknown: compiled against the tables as they are now
+                if len(plans) >= 8:
+                    plans.clear()
+                plans[version] = found
         if isinstance(found, str):
             raise WireError(64, found)
         return found
 
     def invoke(ctx: CallContext) -> Any:
+        deadline = ctx.deadline or Deadline(ctx.timeout_s)
         plan = plan_for(ctx.schema_version)
-        timeout_ms = _timeout_ms(ctx)
-        return run_plan(app_id, plan, ctx.params, timeout_ms=timeout_ms)
+        try:
+            return run_plan(app_id, plan, ctx.params, timeout_ms=_timeout_ms(deadline), deadline=deadline)
+        except TimeLimit:
+            raise _past_time_limit(alias, ctx.timeout_s) from None
+        except OperationalError as exc:
+            # statement_timeout, set to what was left of the call's time: a time limit like a
+            # script's (64), not a database fault.
+            if isinstance(exc.__cause__, psycopg.errors.QueryCanceled):
+                raise _past_time_limit(alias, ctx.timeout_s) from None
+            raise
 
     return LiveMethod(alias, declared, invoke)
 
 
-def _timeout_ms(ctx: Any) -> int | None:
+def _timeout_ms(deadline: Deadline) -> int | None:
     """The statement time limit: the app's SQL limit, or less when the call has less time left."""
-    limit = isolation.default_timeout_ms()
-    remaining = ctx.timeout_s
-    deadline = getattr(ctx, "deadline", None)
-    left = getattr(deadline, "remaining", None)
-    if callable(left):
-        remaining = min(remaining, left())
-    wanted = int(max(remaining, 0.001) * 1000)
-    return wanted if wanted < limit else None
+    wanted = max(1, int(deadline.remaining() * 1000))
+    return wanted if wanted < isolation.default_timeout_ms() else None
 
 
 # ── Run (the console): the latest draft, with the SQL that ran ─────────────────────

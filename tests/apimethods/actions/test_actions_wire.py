@@ -118,7 +118,7 @@ def test_a_select_in_json_has_mysql_style_strings_and_related_records(
             "photographer": {
                 "userID": str(data["ann"]),
                 "timeCreated": may_1,
-                    "name": "Ann",
+                "name": "Ann",
                 "born": "2016-04-30 00:00:00",
                 "city": None,
             },
@@ -126,7 +126,7 @@ def test_a_select_in_json_has_mysql_style_strings_and_related_records(
                 {
                     "commentID": str(data["comment"]),
                     "timeCreated": may_1,
-                            "body": "Lovely",
+                    "body": "Lovely",
                     "photo": str(data["sunset"]),
                     "author": str(data["ann"]),
                 }
@@ -158,14 +158,14 @@ def test_a_select_in_a_plist_has_native_values_and_leaves_out_nulls(
             "photographer": {
                 "userID": data["ann"],
                 "timeCreated": may_1,
-                    "name": "Ann",
+                "name": "Ann",
                 "born": datetime(2016, 4, 30),
             },
             "comments": [
                 {
                     "commentID": data["comment"],
                     "timeCreated": may_1,
-                            "body": "Lovely",
+                    "body": "Lovely",
                     "photo": data["sunset"],
                     "author": data["ann"],
                 }
@@ -407,3 +407,42 @@ def test_a_parameter_that_does_not_convert_answers_32(
         32,
         "Invalid request: Parameter 'title' is longer than 255 characters",
     )
+
+
+def test_a_statement_past_the_calls_time_limit_is_cancelled_and_answers_64(
+    app: App, owner: Any, client_for: Callable, data: dict[str, int], wsgi_server: str
+) -> None:
+    """The statement waits on a lock another transaction holds; the call's time (the app's
+    1 s limit) runs out, PostgreSQL cancels it, and nothing is written."""
+    app.script_timeout_seconds = 1
+    app.save()
+    client = client_for(owner)
+    create(
+        client,
+        app,
+        "Rename photo",
+        table="photos",
+        params=[{"field": "photoID"}, {"field": "title"}],
+        actions=[
+            {"type": "create", "table": "comments", "values": [{"field": "body", "value": {"param": "title"}}]},
+            {
+                "type": "update",
+                "values": [{"field": "title", "value": {"param": "title"}}],
+                "filters": [{"field": "photoID", "op": "=", "value": {"param": "photoID"}}],
+            },
+        ],
+    )
+    deploy(client, app)
+    holder = isolation.lease(app.pk)
+    try:
+        holder.begin(60_000)
+        holder.cursor().execute('SELECT 1 FROM photos WHERE "photoID" = %s FOR UPDATE', [data["sunset"]])
+        body = call(wsgi_server, app, "renamePhoto", {"photoID": str(data["sunset"]), "title": "Dawn"})
+    finally:
+        isolation.release(holder, commit=False)
+    assert (body["responseCode"], body["responseMessage"]) == (
+        64,
+        "API method renamePhoto ran past its time limit of 1 s; nothing was written",
+    )
+    assert query(app, "SELECT title FROM photos") == [("Sunset",)]
+    assert query(app, "SELECT body FROM comments") == [("Lovely",)]
