@@ -9,6 +9,7 @@ from console import views
 from console.accounts import api as accounts_api
 from console.apps import api as apps_api
 from console.platform import api as platform_api
+from console.schedules import api as schedules_api
 
 api_patterns = [
     path("auth/me/", accounts_api.MeView.as_view()),
@@ -30,10 +31,13 @@ api_patterns = [
     ),
     path("apps/<int:app_id>/kscripts/<int:method_id>/run/", methods_api.KScriptRunView.as_view()),
     path("apps/<int:app_id>/deployments/", methods_api.DeploymentListView.as_view()),
+    path("apps/<int:app_id>/schedules/", include("console.schedules.urls")),
     path("apps/<int:app_id>/apimethods/", include("apimethods.actions.urls")),
     path("platform/apps/", platform_api.PlatformAppListView.as_view()),
     path("platform/apps/<int:app_id>/", platform_api.PlatformAppDetailView.as_view()),
     path("platform/users/", platform_api.PlatformUserListView.as_view()),
+    path("platform/schedules/", schedules_api.PlatformScheduleListView.as_view()),
+    path("platform/apps/<int:app_id>/scheduling/", schedules_api.PlatformSchedulingView.as_view()),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
