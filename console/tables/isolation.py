@@ -88,7 +88,7 @@ def _create_space(cur: Any, schema: str, role: str) -> None:
 
 def drop_app_space(app_id: int) -> None:
     """Drop the app's schema (with every table) and its role; call inside the app's deletion."""
-    close_app_connections(app_id)
+    close_app_connections(app_id, every_thread=True)  # those in use never return to the pool
     with connection.cursor() as cur:
         cur.execute(ddl.drop_app_space(ddl.schema_name(app_id), app_role(app_id)))
     _known_spaces.discard((database_name(), int(app_id)))

@@ -171,3 +171,18 @@ def test_a_read_only_invocation_of_kilns_own_sql_needs_no_reset(app: App, users:
     assert kscript.run_top_level(app.id, 5, {"t": spec}, spec, {}, "tok").value == 0
     (idle,) = idle_connections(app.pk)
     assert idle.dirty is False and not idle.in_transaction()
+
+
+def test_deleting_an_app_closes_its_idle_connections_and_those_in_use_when_released(
+    app: App, users: Table
+) -> None:
+    in_use = ThreadPoolExecutor(1).submit(lease, app.pk).result()  # another thread's invocation
+    try:
+        idle = ThreadPoolExecutor(1).submit(lease, app.pk).result()
+        release(idle, commit=True)
+        assert idle_connections(app.pk) == [idle] and in_use is not idle
+        app_services.delete_app(app)
+        assert idle.conn.closed and idle_connections() == []
+    finally:
+        release(in_use, commit=False)
+    assert in_use.conn.closed and idle_connections() == []
