@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from console.launcher.embedded import EmbeddedPostgres, EmbeddedRedis
 from console.launcher.web import gunicorn_command
@@ -16,16 +17,32 @@ from console.launcher.web import gunicorn_command
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"
 PY = sys.executable
+DEFAULT_REDIS_MAXMEMORY = "256mb"
 
 
 class Services:
-    """Embedded servers started for this launch, only where no URL was configured."""
+    """Embedded servers started for this launch, only where no URL was configured.
 
-    def __init__(self, var_dir: Path, persist_redis: bool = True) -> None:
+    durable: data that must survive a crash (`run`, `services`): PostgreSQL with fsync and
+    synchronous commits, Redis with its append-only file. `test` uses throwaway data and
+    the fast settings."""
+
+    def __init__(self, var_dir: Path, durable: bool = True) -> None:
         self.postgres: EmbeddedPostgres | None = None
         self.redis: EmbeddedRedis | None = None
         self.var_dir = var_dir
-        self.persist_redis = persist_redis
+        self.durable = durable
+
+    def redis_options(self) -> dict[str, Any]:
+        """How the embedded Redis starts (README, "Redis"): its memory limit and, when
+        durable, how often its append-only file is synced."""
+        from console.settings.env import env_str
+
+        return {
+            "persist": self.durable,
+            "maxmemory": env_str("KILN_REDIS_MAXMEMORY", DEFAULT_REDIS_MAXMEMORY),
+            "appendfsync": env_str("KILN_REDIS_APPENDFSYNC", "always"),
+        }
 
     def start(self) -> None:
         # One launcher per data directory: a second `./kiln run` would fight over the
@@ -39,14 +56,17 @@ class Services:
         except BlockingIOError:
             raise SystemExit(f"[kiln] another Kiln process is already using {self.var_dir}; stop it first.") from None
         if not os.environ.get("DATABASE_URL"):
-            self.postgres = EmbeddedPostgres(self.var_dir / "postgres")
+            self.postgres = EmbeddedPostgres(self.var_dir / "postgres", durable=self.durable)
             started = time.monotonic()
             self.postgres.start()
             os.environ["DATABASE_URL"] = self.postgres.url()
             say(f"embedded PostgreSQL ready in {time.monotonic() - started:.1f}s")
         if not os.environ.get("REDIS_URL"):
             self.redis = EmbeddedRedis(self.var_dir / "redis")
-            self.redis.start(persist=self.persist_redis)
+            try:
+                self.redis.start(**self.redis_options())
+            except ValueError as exc:
+                raise SystemExit(f"[kiln] {exc}") from None
             os.environ["REDIS_URL"] = self.redis.url()
             say("embedded Redis ready")
 
@@ -107,8 +127,16 @@ class StopFlag:
         return self._stopped
 
 
+def services_for(command: str) -> Services:
+    """`test` gets throwaway servers under var/test/ with the fast settings; `run` and
+    `services` share var/, whose data must survive a crash."""
+    if command == "test":
+        return Services(VAR / "test", durable=False)
+    return Services(VAR, durable=True)
+
+
 def command_run(args: argparse.Namespace) -> int:
-    services = Services(VAR)
+    services = services_for("run")
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     stop = StopFlag()
     try:
@@ -172,7 +200,7 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_test(args: argparse.Namespace) -> int:
-    services = Services(VAR / "test", persist_redis=False)
+    services = services_for("test")
     failures: list[str] = []
     try:
         services.start()
@@ -196,7 +224,7 @@ def command_test(args: argparse.Namespace) -> int:
 
 def command_services(_args: argparse.Namespace) -> int:
     """Start only the embedded servers and wait (for benchmarks and manual work)."""
-    services = Services(VAR)
+    services = services_for("services")
     stop = StopFlag()
     try:
         services.start()
