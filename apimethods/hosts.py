@@ -93,7 +93,9 @@ class RedisSessionStore:
 
     def load(self) -> dict[str, Any]:
         with _redis_errors("read"):
-            pipe = self.client.pipeline()
+            # TRICKY: no MULTI: Redis refuses every command queued in a transaction while it
+            # is out of memory, reads included; these two need no atomicity.
+            pipe = self.client.pipeline(transaction=False)
             pipe.hgetall(self.key)
             pipe.expire(self.key, SESSION_TTL_SECONDS)
             raw = pipe.execute()[0]
@@ -149,7 +151,9 @@ def _redis_errors(action: str) -> Iterator[None]:
     try:
         yield
     except redis.RedisError as exc:
-        if "OOM" in str(exc):
+        # redis-py strips the "OOM" code from a plain command's error but not from one
+        # raised inside a script: both name maxmemory.
+        if isinstance(exc, redis.exceptions.OutOfMemoryError) or "maxmemory" in str(exc):
             # Redis is at maxmemory with nothing it may evict (see docs/decisions.md, Redis).
             logger.warning("K.session %s refused: Redis is out of memory", action)
             raise SessionFull("K.session was not stored: the server's session memory is full") from None
