@@ -11,6 +11,7 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -168,6 +169,9 @@ class ApiMethodRunView(ApiMethodScopedView):
     @extend_schema(request=RunSerializer)
     def post(self, request: Request, app_id: int, method_id: int) -> Response:
         method = self.api_method(method_id)
+        if self.app.suspended:
+            # As for Run It! and client calls (code 16): a suspended app runs nothing.
+            raise PermissionDenied("This app is suspended; a platform admin can lift the suspension.")
         data = RunSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         revision = method.revisions.get(number=method.latest_revision)

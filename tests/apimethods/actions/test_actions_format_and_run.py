@@ -106,6 +106,25 @@ def test_run_refuses_parameters_that_do_not_coerce_and_drafts_that_do_not_fit(
     }
 
 
+def test_run_refuses_a_suspended_app_and_runs_nothing(
+    app: App, owner: Any, client_for: Callable, photo_tables: dict[str, Table], make_method: Callable
+) -> None:
+    method = make_method(
+        "Add user",
+        table="users",
+        params=[{"field": "name"}],
+        actions=[{"type": "create", "values": [{"field": "name", "value": {"param": "name"}}]}],
+    ).method
+    app_services.set_platform_flags(app, suspended=True)
+    response = run(client_for(owner), app, method.id, name="Ann")
+    assert (response.status_code, response.json()) == (
+        403,
+        {"detail": "This app is suspended; a platform admin can lift the suspension."},
+    )
+    with isolation.app_cursor(app.pk) as cur:
+        assert cur.execute("SELECT count(*) FROM users").fetchone() == (0,)
+
+
 # ── the app definition ──────────────────────────────────────────────────────────
 
 
