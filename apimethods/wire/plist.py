@@ -11,6 +11,13 @@ one compact document in a single pass. Two value modes exist:
 
 In both, a ``None`` inside a dict omits the key and a ``None`` inside an array becomes an
 empty string, because a plist has no null.
+
+Apple's parser (``NSPropertyListSerialization``) rejects the whole document over one
+character XML 1.0 cannot carry, so no string or key ever reaches the output with one: each
+such character (U+0000–U+0008, U+000B, U+000C, U+000E–U+001F, U+FFFE, U+FFFF and lone
+surrogates) becomes U+FFFD; a surrogate pair held as two code points is joined into its
+character first. Two keys of one dict that become equal that way are written once (the
+first), since a dict cannot hold a key twice.
 """
 
 from __future__ import annotations
@@ -32,8 +39,10 @@ HEADER = (
 )
 FOOTER = "</plist>\n"
 
-# Characters XML 1.0 cannot carry at all; they are replaced by U+FFFD.
+# Characters XML 1.0 cannot carry at all, not even as &#n; references (its Char production
+# leaves them out); they are replaced by U+FFFD.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _INT64_MIN = -(2**63)
 _UINT64_MAX = 2**64 - 1
@@ -41,10 +50,20 @@ _UINT64_MAX = 2**64 - 1
 Writer = Callable[[list[str], Any], None]
 
 
+def xml_chars(text: str) -> str:
+    """`text` with every character XML 1.0 cannot carry replaced by U+FFFD (one each)."""
+    if _SURROGATE.search(text) is not None:
+        # TRICKY: a UTF-16 round trip joins a high + low surrogate pair into the character it
+        # encodes ('surrogatepass' writes the code units as they are), and 'replace' turns each
+        # lone surrogate into one U+FFFD on the way back.
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return _ILLEGAL_XML.sub("\ufffd", text)
+
+
 def escape(text: str) -> str:
     if _NEEDS_ESCAPE.search(text) is None:
         return text
-    text = _ILLEGAL_XML.sub("\ufffd", text)
+    text = xml_chars(text)
     # A raw CR would be normalised to LF by the XML parser; the reference keeps it.
     return (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
@@ -89,12 +108,34 @@ def write_data(out: list[str], value: bytes | bytearray | memoryview) -> None:
 
 def write_dict(out: list[str], mapping: dict[Any, Any], write_value: Writer) -> None:
     out.append("<dict>")
+    written: set[str] | None = None  # the keys written so far, once a key has lost characters
     for key, value in mapping.items():
         if value is None:
             continue
-        out.append(f"<key>{escape(str(key))}</key>")
+        name = str(key)
+        text = escape(name)
+        # escape() hands back its argument when nothing needed escaping: the usual case.
+        if written is None and text is not name and _ILLEGAL_XML.search(name) is not None:
+            written = _written_keys(mapping, key)
+        if written is not None:
+            if text in written:
+                continue
+            written.add(text)
+        out.append(f"<key>{text}</key>")
         write_value(out, value)
     out.append("</dict>")
+
+
+def _written_keys(mapping: dict[Any, Any], upto: Any) -> set[str]:
+    """The escaped keys `write_dict` has written before reaching `upto` (the slow path,
+    taken only by a dict whose keys hold characters XML cannot carry)."""
+    written: set[str] = set()
+    for key, value in mapping.items():
+        if key is upto or key == upto:
+            break
+        if value is not None:
+            written.add(escape(str(key)))
+    return written
 
 
 def write_array(out: list[str], items: list[Any] | tuple[Any, ...], write_value: Writer) -> None:
