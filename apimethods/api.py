@@ -1,4 +1,5 @@
-"""Console JSON API for KScript methods (revisions, Run It!) and deployments."""
+"""Console JSON API for KScript methods (revisions, working drafts, Run It!) and
+deployments (deploy, what it would change, rollback)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apimethods import drafts, services
-from apimethods.models import Deployment, KScriptMethod, KScriptRevision, LiveDeployment
+from apimethods import deploys, drafts, services
+from apimethods.models import Deployment, KScriptDraft, KScriptMethod, KScriptRevision, LiveDeployment
 from apimethods.wire import PARAM_TYPES, WireError
 from console.api import AppScopedAPIView
 
@@ -32,6 +33,9 @@ class KScriptWriteSerializer(serializers.Serializer):
     code = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1_000_000, default="")
     base_revision = serializers.IntegerField(required=False, allow_null=True)
     overwrite = serializers.BooleanField(default=False)
+    # The console's Save keeps code that does not parse (Run It! and deploy refuse it);
+    # the answer then carries `syntax_error`. Everything else refuses it with a 400.
+    allow_syntax_errors = serializers.BooleanField(default=False)
 
 
 def revision_data(revision: KScriptRevision) -> dict[str, Any]:
@@ -134,17 +138,65 @@ class KScriptDetailView(KScriptScopedView):
         data = KScriptWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = {k: data.validated_data[k] for k in ("title", "return_type", "params", "code")}
+        allow_syntax_errors = data.validated_data["allow_syntax_errors"]
         revision = services.save_kscript(
             method,
             request.user,
             base_revision=data.validated_data.get("base_revision"),
             overwrite=data.validated_data["overwrite"],
+            allow_syntax_errors=allow_syntax_errors,
             **values,
         )
-        return Response(revision_data(revision))
+        syntax = services.syntax_error(revision.code, revision.method.name) if allow_syntax_errors else None
+        return Response({**revision_data(revision), "syntax_error": syntax})
 
     def delete(self, request: Request, app_id: int, method_id: int) -> Response:
         services.delete_kscript(self.method(method_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DraftSerializer(serializers.Serializer):
+    code = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1_000_000)
+    base_revision = serializers.IntegerField()
+
+
+def draft_data(draft: KScriptDraft, method: KScriptMethod, syntax: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The draft, where its code stops parsing, and the newer revision when someone saved
+    one after the draft's base (the overwrite warning, seen while typing)."""
+    newer = None
+    if method.latest_revision > draft.base_revision:
+        newer = revision_data(method.revisions.select_related("author").get(number=method.latest_revision))
+    return {
+        "code": draft.code,
+        "base_revision": draft.base_revision,
+        "saved_at": draft.updated_at.isoformat(),
+        "syntax_error": syntax,
+        "latest_revision": method.latest_revision,
+        "newer": newer,
+    }
+
+
+class KScriptDraftView(KScriptScopedView):
+    """The signed-in person's working text of a method: kept as they type, not a revision."""
+
+    def get(self, request: Request, app_id: int, method_id: int) -> Response:
+        method = self.method(method_id)
+        draft = KScriptDraft.objects.filter(method=method, user=request.user).first()
+        return Response({"draft": draft_data(draft, method) if draft else None})
+
+    @extend_schema(request=DraftSerializer)
+    def put(self, request: Request, app_id: int, method_id: int) -> Response:
+        method = self.method(method_id)
+        data = DraftSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        draft = services.save_draft(
+            method, request.user, code=data.validated_data["code"], base_revision=data.validated_data["base_revision"]
+        )
+        method.refresh_from_db(fields=["latest_revision", "name"])
+        return Response(draft_data(draft, method, services.syntax_error(draft.code, method.name)))
+
+    def delete(self, request: Request, app_id: int, method_id: int) -> Response:
+        services.discard_draft(self.method(method_id), request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -197,14 +249,59 @@ class KScriptRunView(KScriptScopedView):
         return Response(answer)
 
 
+class DeploySerializer(serializers.Serializer):
+    # The live deployment's number when the person reviewed the changes (null: none was
+    # live); a deploy or rollback after someone else's is refused. Left out: no check.
+    expected_live = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+
+def _expected_live(request: Request) -> int | None:
+    data = DeploySerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data["expected_live"] if "expected_live" in data.validated_data else services.UNCHECKED
+
+
 class DeploymentListView(AppScopedAPIView):
     def get(self, request: Request, app_id: int) -> Response:
         deployments = Deployment.objects.filter(app=self.app).select_related("created_by").order_by("-number")[:50]
         live_id = LiveDeployment.objects.filter(app=self.app).values_list("deployment_id", flat=True).first()
         return Response([_deployment_data(d, live=d.pk == live_id) for d in deployments])
 
+    @extend_schema(request=DeploySerializer)
     def post(self, request: Request, app_id: int) -> Response:
-        deployment = services.deploy_app(self.app, request.user)
+        deployment = services.deploy_app(self.app, request.user, _expected_live(request))
+        return Response(_deployment_data(deployment, live=True), status=status.HTTP_201_CREATED)
+
+
+class DeploymentPreviewView(AppScopedAPIView):
+    """What deploying now (or `?restore=<number>`: rolling back) changes for clients."""
+
+    def get(self, request: Request, app_id: int) -> Response:
+        restore = request.query_params.get("restore", "")
+        if restore and not restore.isdigit():
+            return Response({"restore": ["Give a deployment number."]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(deploys.preview(self.app, int(restore) if restore else None))
+
+
+class DeploymentDiffView(AppScopedAPIView):
+    """One method's text in two snapshots: `?name=<method>&before=live&after=current`
+    (each "live", "current" or a deployment number)."""
+
+    def get(self, request: Request, app_id: int) -> Response:
+        name = request.query_params.get("name", "")
+        if not name:
+            return Response({"name": ["Give a method name."]}, status=status.HTTP_400_BAD_REQUEST)
+        before = request.query_params.get("before", "live")
+        after = request.query_params.get("after", "current")
+        return Response(deploys.method_diff(self.app, name, before, after))
+
+
+class DeploymentRollbackView(AppScopedAPIView):
+    """Make an earlier deployment's methods live again (as a new deployment)."""
+
+    @extend_schema(request=DeploySerializer)
+    def post(self, request: Request, app_id: int, number: int) -> Response:
+        deployment = services.rollback_app(self.app, request.user, number, _expected_live(request))
         return Response(_deployment_data(deployment, live=True), status=status.HTTP_201_CREATED)
 
 
@@ -217,10 +314,9 @@ def _deployment_data(deployment: Deployment, *, live: bool) -> dict[str, Any]:
         "methods": sorted(methods),
         # name -> revision (KScripts and API methods), so the console can tell drafts from live code.
         "revisions": {
-            name: m.get("revision")
-            for name, m in sorted(methods.items())
-            if m.get("kind") in ("kscript", "apimethod")
+            name: m.get("revision") for name, m in sorted(methods.items()) if m.get("kind") in ("kscript", "apimethod")
         },
         "kinds": {name: m.get("kind") for name, m in sorted(methods.items())},
+        "restored_from": deployment.restored_from,
         "live": live,
     }

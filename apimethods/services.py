@@ -1,4 +1,10 @@
-"""Writes to KScript methods, their revisions and deployments."""
+"""Writes to KScript methods, their revisions, working drafts and deployments.
+
+A revision is made only when someone saves (Save, Run It!, Deploy); while they type, the
+console keeps their working text as a draft per (method, user), which saving a revision
+replaces. A deployment freezes the latest revisions; a rollback is a new deployment
+holding an earlier one's snapshot.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 from rest_framework import status
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 
 from apimethods.models import (
     ApiMethod,
     ApiMethodRevision,
     Deployment,
+    KScriptDraft,
     KScriptMethod,
     KScriptRevision,
     LiveDeployment,
@@ -46,9 +53,23 @@ def ensure_kscript_enabled(app: App) -> None:
         raise PermissionDenied("KScript is not enabled for this app; a platform admin can switch it on.")
 
 
-def _validate_definition(app: App, title: str, return_type: str, params: Any, code: str, exclude: int | None) -> str:
+def syntax_error(code: str, name: str) -> dict[str, Any] | None:
+    """Where V8 stops parsing `code`, as {line, column, message}; None when it parses."""
     from runtime import check_syntax
 
+    found = check_syntax(code, method_name=name or "method")
+    if found is None:
+        return None
+    return {"line": found.line, "column": found.column, "message": found.message}
+
+
+def syntax_message(error: dict[str, Any]) -> str:
+    return f"Line {error['line']}, column {error['column']}: {error['message']}"
+
+
+def _validate_definition(
+    app: App, title: str, return_type: str, params: Any, code: str, exclude: int | None, check_code: bool = True
+) -> str:
     errors: dict[str, Any] = {}
     name = method_name(title)
     if not NAME.match(name or ""):
@@ -70,9 +91,9 @@ def _validate_definition(app: App, title: str, return_type: str, params: Any, co
             errors["params"] = [f"{bad[0]!r} is not a parameter name (letters, digits and _)."]
         elif len(set(names)) != len(names):
             errors["params"] = ["Parameter names must be unique."]
-    syntax = check_syntax(code, method_name=name or "method")
+    syntax = syntax_error(code, name) if check_code else None
     if syntax is not None:
-        errors["code"] = [f"Line {syntax.line}, column {syntax.column}: {syntax.message}"]
+        errors["code"] = [syntax_message(syntax)]
     if errors:
         raise ValidationError(errors)
     return name
@@ -106,15 +127,41 @@ def save_kscript(
     return_type: str,
     params: list[dict[str, str]],
     code: str,
+    allow_syntax_errors: bool = False,
 ) -> KScriptRevision:
     """Save a new revision. Saving on top of an older revision than the latest is a
-    conflict (someone else saved meanwhile) unless the caller says overwrite."""
+    conflict (someone else saved meanwhile) unless the caller says overwrite. The
+    console's Save may keep code that does not parse (`allow_syntax_errors`): Run It! and
+    deploy refuse it, nothing else does. The author's working draft is now this revision."""
     ensure_kscript_enabled(method.app)
     method = KScriptMethod.objects.select_for_update().get(pk=method.pk)
     if not overwrite and base_revision != method.latest_revision:
         raise RevisionConflict(method.revisions.select_related("author").get(number=method.latest_revision))
-    method.name = _validate_definition(method.app, title, return_type, params, code, exclude=method.pk)
-    return _add_revision(method, author, title=title, return_type=return_type, params=params, code=code)
+    method.name = _validate_definition(
+        method.app, title, return_type, params, code, exclude=method.pk, check_code=not allow_syntax_errors
+    )
+    revision = _add_revision(method, author, title=title, return_type=return_type, params=params, code=code)
+    if author is not None:
+        KScriptDraft.objects.filter(method=method, user=author).delete()
+    return revision
+
+
+@transaction.atomic
+def save_draft(method: KScriptMethod, user: AbstractBaseUser, *, code: str, base_revision: int) -> KScriptDraft:
+    """Keep `user`'s working text of `method` (edited from `base_revision`); no revision."""
+    ensure_kscript_enabled(method.app)
+    if not 1 <= base_revision <= method.latest_revision:
+        raise ValidationError({"base_revision": [f"Give a revision of this method (1 to {method.latest_revision})."]})
+    draft, _ = KScriptDraft.objects.update_or_create(
+        method=method, user=user, defaults={"code": code, "base_revision": base_revision}
+    )
+    return draft
+
+
+@transaction.atomic
+def discard_draft(method: KScriptMethod, user: AbstractBaseUser) -> None:
+    ensure_kscript_enabled(method.app)
+    KScriptDraft.objects.filter(method=method, user=user).delete()
 
 
 @transaction.atomic
@@ -132,6 +179,20 @@ def latest_revisions(app: App) -> list[KScriptRevision]:
     )
 
 
+def snapshot_methods_of_kscripts(app: App) -> dict[str, dict[str, Any]]:
+    """The deployable form of every KScript (latest revisions)."""
+    return {
+        revision.method.name: {
+            "kind": "kscript",
+            "revision": revision.number,
+            "return_type": revision.return_type,
+            "params": [[p["name"], p["type"]] for p in revision.params],
+            "code": revision.code,
+        }
+        for revision in latest_revisions(app)
+    }
+
+
 def snapshot_methods(app: App) -> dict[str, dict[str, Any]]:
     """The deployable form of every method of the app (drafts as they are now): KScripts
     and API methods (ValidationError when an API method does not fit the tables)."""
@@ -139,24 +200,126 @@ def snapshot_methods(app: App) -> dict[str, dict[str, Any]]:
 
     methods: dict[str, dict[str, Any]] = api_method_snapshot(app)
     if app.kscript_enabled:
-        for revision in latest_revisions(app):
-            methods[revision.method.name] = {
-                "kind": "kscript",
-                "revision": revision.number,
-                "return_type": revision.return_type,
-                "params": [[p["name"], p["type"]] for p in revision.params],
-                "code": revision.code,
-            }
+        methods.update(snapshot_methods_of_kscripts(app))
     return methods
 
 
-@transaction.atomic
-def deploy_app(app: App, author: AbstractBaseUser | None) -> Deployment:
-    """Freeze all current methods into a new immutable deployment and make it live."""
-    App.objects.select_for_update().filter(pk=app.pk).first()  # serialise concurrent deploys
+class LiveMoved(APIException):
+    """The live deployment changed after the person reviewed what a deploy would change."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "live_deployment_moved"
+
+    def __init__(self, live: Deployment | None) -> None:
+        if live is None:
+            message = "Nothing is live any more; review the changes again."
+        else:
+            who = live.created_by.username if live.created_by else "someone"
+            message = f"Deployment #{live.number} by {who} went live after you reviewed the changes; review them again."
+        super().__init__(message)
+        self.payload = {"detail": message, "live": live.number if live else None}
+
+
+# Passed as `expected_live` by callers that did not review anything (the shell, imports).
+UNCHECKED = -1
+
+
+def live_deployment(app: App) -> Deployment | None:
+    live = LiveDeployment.objects.filter(app=app).select_related("deployment__created_by").first()
+    return live.deployment if live else None
+
+
+def _check_live(app: App, expected_live: int | None) -> None:
+    if expected_live == UNCHECKED:
+        return
+    live = live_deployment(app)
+    if (live.number if live else None) != expected_live:
+        raise LiveMoved(live)
+
+
+def kscript_syntax_problems(methods: dict[str, dict[str, Any]]) -> list[str]:
+    """ "name: Line l, column c: message" for every KScript in a snapshot that does not parse."""
+    problems = []
+    for name, spec in sorted(methods.items()):
+        if spec.get("kind") == "kscript":
+            error = syntax_error(spec.get("code", ""), name)
+            if error is not None:
+                problems.append(f"{name}: {syntax_message(error)}")
+    return problems
+
+
+def _next_number(app: App) -> int:
     last = Deployment.objects.filter(app=app).order_by("-number").values_list("number", flat=True).first() or 0
+    return last + 1
+
+
+def _go_live(
+    app: App, author: AbstractBaseUser | None, methods: dict[str, Any], restored_from: int | None
+) -> Deployment:
     deployment = Deployment.objects.create(
-        app=app, number=last + 1, snapshot={"methods": snapshot_methods(app)}, created_by=author
+        app=app,
+        number=_next_number(app),
+        snapshot={"methods": methods},
+        created_by=author,
+        restored_from=restored_from,
     )
     LiveDeployment.objects.update_or_create(app=app, defaults={"deployment": deployment})
     return deployment
+
+
+@transaction.atomic
+def deploy_app(app: App, author: AbstractBaseUser | None, expected_live: int | None = UNCHECKED) -> Deployment:
+    """Freeze all current methods into a new immutable deployment and make it live. A
+    KScript that does not parse stops the deploy (400 naming it, line and column), so
+    clients never get a broken method. With `expected_live`, the deploy happens only if
+    that deployment (None: none) is still the live one."""
+    App.objects.select_for_update().filter(pk=app.pk).first()  # serialise concurrent deploys
+    _check_live(app, expected_live)
+    methods = snapshot_methods(app)
+    problems = kscript_syntax_problems(methods)
+    if problems:
+        raise ValidationError({"kscripts": problems})
+    return _go_live(app, author, methods, restored_from=None)
+
+
+def api_method_problems(app: App, methods: dict[str, dict[str, Any]]) -> list[str]:
+    """API methods of a snapshot that no longer fit the app's tables (renamed or dropped)."""
+    from apimethods.actions import model
+    from apimethods.actions.execute import load_schema
+
+    schema = None
+    problems = []
+    for name, spec in sorted(methods.items()):
+        if spec.get("kind") != "apimethod":
+            continue
+        schema = schema or load_schema(app.pk)
+        try:
+            found = model.check(model.parse(spec.get("definition", {})), schema)
+        except model.DefinitionError as exc:
+            found = exc.errors
+        if found:
+            place, messages = next(iter(found.items()))
+            problems.append(f"{name}: {place}: {messages[0]}")
+    return problems
+
+
+@transaction.atomic
+def rollback_app(
+    app: App, author: AbstractBaseUser | None, number: int, expected_live: int | None = UNCHECKED
+) -> Deployment:
+    """Make deployment `number`'s methods live again, as a new deployment with its
+    snapshot (history only grows; the new one says where it came from). Refused when an
+    API method of that snapshot no longer fits the tables."""
+    App.objects.select_for_update().filter(pk=app.pk).first()
+    _check_live(app, expected_live)
+    old = Deployment.objects.filter(app=app, number=number).first()
+    if old is None:
+        raise NotFound(f"This app has no deployment #{number}.")
+    live = live_deployment(app)
+    if live is not None and live.pk == old.pk:
+        raise ValidationError({"deployment": [f"Deployment #{number} is already live."]})
+    methods = old.snapshot.get("methods", {})
+    problems = api_method_problems(app, methods) + kscript_syntax_problems(methods)
+    if problems:
+        raise ValidationError({"deployment": [f"Deployment #{number} cannot go live again:", *problems]})
+    return _go_live(app, author, methods, restored_from=old.number)

@@ -31,6 +31,7 @@ api_patterns = [
     ),
     path("apps/<int:app_id>/kscripts/<int:method_id>/run/", methods_api.KScriptRunView.as_view()),
     path("apps/<int:app_id>/deployments/", methods_api.DeploymentListView.as_view()),
+    path("apps/<int:app_id>/", include("apimethods.urls")),
     path("apps/<int:app_id>/schedules/", include("console.schedules.urls")),
     path("apps/<int:app_id>/apimethods/", include("apimethods.actions.urls")),
     path("platform/apps/", platform_api.PlatformAppListView.as_view()),
