@@ -150,6 +150,8 @@ def test_export_describes_tables_fields_relations_and_indexes(designed: App) -> 
             },
         ],
         "kscripts": [],
+        "api_methods": [],
+        "schedules": [],
     }
 
 
