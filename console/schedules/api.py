@@ -57,6 +57,7 @@ def run_data(run: ScheduleRun, *, full: bool = False) -> dict[str, Any]:
         # From due time to start: how late the scheduler and the workers were.
         "start_delay_ms": round((run.started_at - run.due_at).total_seconds() * 1000, 1) if run.started_at else None,
         "revision": run.revision,
+        "worker": run.worker,
         "missed_count": run.missed_count,
         "missed_until": _iso(run.missed_until),
     }

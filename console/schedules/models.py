@@ -95,6 +95,7 @@ class ScheduleRun(models.Model):
     deadline_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
     revision = models.PositiveIntegerField(null=True, blank=True)  # the deployed revision run
+    worker = models.CharField(max_length=200, blank=True)  # host:pid of the process that ran it
     logs = models.JSONField(default=list)  # as Run It! shows them
     logs_dropped = models.PositiveIntegerField(default=0)
     # {"type", "message"[, "method", "line", "column", "stack"]} for failed, timed out, lost

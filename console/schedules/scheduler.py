@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -216,9 +218,10 @@ def _claim(run_id: int) -> ScheduleRun | None:
             run.status = RunStatus.RUNNING
             run.started_at = now
             run.deadline_at = now + timedelta(seconds=run.schedule.app.script_timeout_seconds)
+            run.worker = f"{socket.gethostname()}:{os.getpid()}"
             try:
                 with transaction.atomic():
-                    run.save(update_fields=["status", "started_at", "deadline_at"])
+                    run.save(update_fields=["status", "started_at", "deadline_at", "worker"])
                 return run
             except IntegrityError:
                 # The partial unique index: another run of the schedule is running.

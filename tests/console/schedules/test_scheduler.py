@@ -1,0 +1,247 @@
+"""The scheduler's rules, run in this process with a clock the test sets (real V8 and
+PostgreSQL; test_worker.py proves the same through a real worker and beat)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from console.apps import services as app_services
+from console.apps.models import App
+from console.schedules import scheduler, services
+from console.schedules.models import Schedule, ScheduleRun
+
+pytestmark = pytest.mark.django_db
+
+MINUTE = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def capture(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
+    """Keep the tick's Celery messages from leaving: callbacks are captured, not run."""
+    return lambda: django_capture_on_commit_callbacks(execute=False)
+
+
+def due_at(schedule: Schedule, moment: datetime) -> None:
+    Schedule.objects.filter(pk=schedule.pk).update(next_due_at=moment)
+
+
+def queued_run(schedule: Schedule, moment: datetime = MINUTE) -> ScheduleRun:
+    return ScheduleRun.objects.create(schedule=schedule, due_at=moment)
+
+
+def test_a_run_due_within_the_lead_time_goes_out_early_with_its_due_time_as_eta(
+    kapp: App, make_method: Callable, make_schedule: Callable, capture: Callable, settings: Any
+) -> None:
+    make_method(kapp, "Job")
+    schedule = make_schedule(kapp, "job")
+    due_at(schedule, MINUTE)
+    with capture() as callbacks:
+        early = scheduler.tick(MINUTE - timedelta(seconds=3))  # outside the 2 s lead
+        ids = scheduler.tick(MINUTE - timedelta(milliseconds=1500))
+    assert early == [] and len(ids) == 1 and len(callbacks) == 1
+    run = ScheduleRun.objects.get(pk=ids[0])
+    assert (run.due_at, run.status, run.trigger) == (MINUTE, "queued", "schedule")
+    schedule.refresh_from_db()
+    assert schedule.next_due_at == MINUTE + timedelta(minutes=1)
+
+
+def test_switched_off_schedules_suspended_apps_and_apps_without_scheduling_are_not_ticked(
+    kapp: App, other_app: App, make_method: Callable, make_schedule: Callable, capture: Callable
+) -> None:
+    make_method(kapp, "Job")
+    off = make_schedule(kapp, "job", name="Off", enabled=False)
+    on = make_schedule(kapp, "job", name="On")
+    app_services.set_platform_flags(other_app, kscript_enabled=True)
+    make_method(other_app, "Job")
+    elsewhere = make_schedule(other_app, "job", name="Elsewhere")
+    for schedule in (on, elsewhere):
+        due_at(schedule, MINUTE)
+    services.set_scheduling(other_app, False)
+    app_services.set_platform_flags(kapp, suspended=True)
+    with capture():
+        assert scheduler.tick(MINUTE + timedelta(seconds=1)) == []
+    assert not ScheduleRun.objects.exists()
+    assert [Schedule.objects.get(pk=s.pk).next_due_at for s in (off, on, elsewhere)] == [None, MINUTE, MINUTE]
+
+
+def test_a_suspension_is_one_missed_entry_when_it_ends(
+    kapp: App, make_method: Callable, make_schedule: Callable, capture: Callable
+) -> None:
+    make_method(kapp, "Job")
+    schedule = make_schedule(kapp, "job", kind="hour")
+    due_at(schedule, MINUTE)
+    app_services.set_platform_flags(kapp, suspended=True)
+    with capture():
+        scheduler.tick(MINUTE + timedelta(hours=5))
+        app_services.set_platform_flags(kapp, suspended=False)
+        ids = scheduler.tick(MINUTE + timedelta(hours=5, minutes=10))
+    missed, run = ScheduleRun.objects.filter(schedule=schedule).order_by("due_at")
+    assert (missed.status, missed.due_at, missed.missed_count, missed.missed_until) == (
+        "missed",
+        MINUTE,
+        5,
+        MINUTE + timedelta(hours=4),
+    )
+    assert (run.id, run.status, run.due_at) == (ids[0], "queued", MINUTE + timedelta(hours=5))
+
+
+def test_a_script_error_is_recorded_with_its_line_column_and_logs(
+    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+) -> None:
+    make_method(kapp, "Broken", "K.log('before');\nvar x = null;\nx.boom();\n")
+    schedule = make_schedule(kapp, "broken")
+    deploy(kapp)
+    run = queued_run(schedule)
+    assert scheduler.execute_run(run.id) == "failed"
+    run.refresh_from_db()
+    assert run.status == "failed" and run.revision == 1 and run.result is None
+    assert {k: run.error[k] for k in ("type", "method", "line", "column")} == {
+        "type": "ScriptError",
+        "method": "broken",
+        "line": 3,
+        "column": 3,
+    }
+    assert "null" in run.error["message"]
+    assert run.logs == [{"level": "log", "args": ["before"], "line": 1, "script": "broken"}]
+    assert run.started_at is not None and run.finished_at is not None and run.duration_ms is not None
+
+
+def test_a_run_takes_the_apps_time_limit_not_the_client_one(
+    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+) -> None:
+    App.objects.filter(pk=kapp.pk).update(script_timeout_seconds=1)
+    make_method(kapp, "Spin", "while (true) {}")
+    schedule = make_schedule(kapp, "spin")
+    deploy(kapp)
+    run = queued_run(schedule)
+    assert scheduler.execute_run(run.id) == "timed_out"
+    run.refresh_from_db()
+    assert run.error["type"] == "ScriptTimeout"
+    assert run.deadline_at - run.started_at == timedelta(seconds=1)
+    assert 900 <= run.duration_ms < 5000
+
+
+def test_the_deployed_revision_runs_never_the_draft(
+    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+) -> None:
+    from apimethods import services as method_services
+
+    method = make_method(kapp, "Answer", "K.setResponse('deployed');")
+    schedule = make_schedule(kapp, "answer")
+    deploy(kapp)
+    method_services.save_kscript(
+        method, None, base_revision=1, title="Answer", return_type="objects", params=[], code="K.setResponse('draft');"
+    )
+    run = queued_run(schedule)
+    assert scheduler.execute_run(run.id) == "ok"
+    run.refresh_from_db()
+    assert (run.result, run.revision, run.result_bytes) == ("deployed", 1, 10)
+
+
+def test_a_method_not_deployed_fails_with_a_message(kapp: App, make_method: Callable, make_schedule: Callable) -> None:
+    make_method(kapp, "Later")
+    run = queued_run(make_schedule(kapp, "later"))
+    assert scheduler.execute_run(run.id) == "failed"
+    run.refresh_from_db()
+    assert run.error == {
+        "type": "NotDeployed",
+        "message": "No KScript method called later is deployed; deploy the app first.",
+    }
+
+
+def test_params_that_no_longer_fit_the_deployed_method_fail_the_run(
+    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+) -> None:
+    from apimethods import services as method_services
+
+    method = make_method(kapp, "Count", "K.setResponse(K.params.n);", params=[{"name": "n", "type": "string"}])
+    schedule = make_schedule(kapp, "count", params={"n": "ten"})
+    method_services.save_kscript(
+        method,
+        None,
+        base_revision=1,
+        title="Count",
+        return_type="number",
+        params=[{"name": "n", "type": "integer"}],
+        code="K.setResponse(K.params.n);",
+    )
+    deploy(kapp)
+    run = queued_run(schedule)
+    assert scheduler.execute_run(run.id) == "failed"
+    run.refresh_from_db()
+    assert run.error == {"type": "ParamError", "message": "Parameter 'n' must be an integer"}
+
+
+def test_fixed_params_reach_the_script_typed(
+    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+) -> None:
+    params = [{"name": "n", "type": "integer"}, {"name": "on", "type": "boolean"}, {"name": "s", "type": "string"}]
+    make_method(kapp, "Echo", "K.setResponse([typeof K.params.n, K.params.n, K.params.on, K.params.s]);", params=params)
+    schedule = make_schedule(kapp, "echo", params={"n": "42", "on": "1", "s": "x"})
+    deploy(kapp)
+    run = queued_run(schedule)
+    assert scheduler.execute_run(run.id) == "ok"
+    run.refresh_from_db()
+    assert run.result == ["number", 42, True, "x"]
+
+
+def test_a_run_queued_before_a_suspension_is_skipped_when_its_turn_comes(
+    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+) -> None:
+    make_method(kapp, "Job")
+    schedule = make_schedule(kapp, "job")
+    deploy(kapp)
+    run = queued_run(schedule)
+    app_services.set_platform_flags(kapp, suspended=True)
+    assert scheduler.execute_run(run.id) == "skipped"
+    run.refresh_from_db()
+    assert (run.status, run.started_at, run.error) == (
+        "skipped",
+        None,
+        {"type": "AppSuspended", "message": "The app is suspended."},
+    )
+
+
+def test_claimed_finished_and_lost_runs_are_never_run_again(
+    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+) -> None:
+    make_method(kapp, "Job", "K.log('ran'); K.setResponse(1);")
+    schedule = make_schedule(kapp, "job")
+    deploy(kapp)
+    run = queued_run(schedule)
+    assert scheduler.execute_run(run.id) == "ok"
+    assert scheduler.execute_run(run.id) is None
+    lost = ScheduleRun.objects.create(schedule=schedule, due_at=MINUTE + timedelta(minutes=1), status="lost")
+    assert scheduler.execute_run(lost.id) is None
+    assert scheduler.execute_run(999_999) is None
+    assert ScheduleRun.objects.get(pk=lost.pk).status == "lost"
+
+
+def test_the_sweeper_gives_up_on_runs_no_worker_started(
+    kapp: App, make_method: Callable, make_schedule: Callable, settings: Any
+) -> None:
+    make_method(kapp, "Job")
+    schedule = make_schedule(kapp, "job")
+    waiting = queued_run(schedule)
+    recent = queued_run(schedule, MINUTE + timedelta(minutes=9))
+    assert scheduler.sweep(MINUTE + timedelta(seconds=settings.KILN_SCHEDULE_QUEUE_LIMIT_SECONDS + 1)) == 1
+    waiting.refresh_from_db()
+    assert waiting.status == "lost"
+    assert waiting.error == {"type": "Lost", "message": "No worker started it within 600 seconds of its due time."}
+    assert ScheduleRun.objects.get(pk=recent.pk).status == "queued"
+
+
+def test_a_big_result_is_measured_but_not_kept(
+    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+) -> None:
+    make_method(kapp, "Big", "var s = ''; for (var i = 0; i < 70000; i++) { s += 'x'; } K.setResponse(s);")
+    schedule = make_schedule(kapp, "big")
+    deploy(kapp)
+    run = queued_run(schedule)
+    assert scheduler.execute_run(run.id) == "ok"
+    run.refresh_from_db()
+    assert (run.result, run.result_bytes) == (None, 70002)
