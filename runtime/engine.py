@@ -14,7 +14,9 @@ Facts this module relies on (mini-racer 0.14.1):
   leftover jobs run before the next task on that context: the next run cleans up after
   them, and a context whose next run does not even start in time is stuck in them.
 - `mr_cancel_task` terminates a running task and the context stays usable.
-- `mr_free_context` stops even an isolate stuck in a microtask loop.
+- `mr_free_context` stops even an isolate stuck in a microtask loop, and a task posted
+  just before it still gets its result callback (V8 refuses to run it), on the isolate
+  thread, before it returns.
 - After the hard memory limit was hit, the context keeps failing: discard it.
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import contextvars
 import ctypes
 import itertools
+import os
 import queue
 import sys
 import threading
@@ -66,7 +69,6 @@ _GARBAGE_LIMIT = 1024
 _pyapi = ctypes.pythonapi
 _pyapi.PyGILState_Ensure.restype = ctypes.c_int
 _pyapi.PyGILState_Release.argtypes = [ctypes.c_int]
-_UNHOLD_WAIT_S = 0.5
 
 _dll_lock = threading.Lock()
 _dll: ctypes.CDLL | None = None
@@ -98,6 +100,33 @@ def _value(raw: Any) -> Any:
     if typ in (T_NULL, T_UNDEFINED):
         return None
     return ("<handle>", typ)
+
+
+_TICK_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 10_000_000
+
+
+def thread_activity(tid: int) -> tuple[bool, int] | None:
+    """Whether kernel thread `tid` of this process is runnable (running or waiting for a
+    CPU) right now, and how long it has run or waited to run so far, in ns. Linux only
+    (/proc/self/task/<tid>/stat and schedstat); None elsewhere or if the thread is gone.
+
+    Both are needed: the times grow for a thread that wants the CPU and stand still for
+    one asleep, but the kernel adds a wait to them only once the thread got the CPU, so a
+    starved thread shows up by its state alone."""
+    try:
+        with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+            stat = f.read()
+        after_name = stat[stat.rindex(b")") + 2 :]
+        runnable = after_name[:1] == b"R"
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat", "rb") as f:
+                fields = f.read().split()
+            return runnable, int(fields[0]) + int(fields[1])
+        except (OSError, ValueError, IndexError):
+            fields = after_name.split()
+            return runnable, (int(fields[11]) + int(fields[12])) * _TICK_NS  # utime + stime
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _interrupt(interrupt: Callable[[], None]) -> None:
@@ -147,7 +176,9 @@ class Engine:
         self.channel: Channel | None = None
         self._thread_hold: int | None = None  # PyGILState_Ensure's answer, on the isolate thread
         self._unhold_cid = -1  # the task whose result lets the isolate thread's state go
-        self._stuck = False
+        # The isolate thread's kernel thread id, learnt in its first callback: how the
+        # runtime sees whether that thread still works.
+        self.native_tid: int | None = None
 
         @mr_callback_func
         def on_v8(callback_id: int, raw: Any) -> None:
@@ -155,6 +186,8 @@ class Engine:
             # the native call until this returns, which makes the K API synchronous.
             if self._thread_hold is None:
                 self._thread_hold = _pyapi.PyGILState_Ensure()
+                if self.native_tid is None:
+                    self.native_tid = threading.get_native_id()
             elif callback_id == self._unhold_cid:
                 # ctypes' own release, as this callback returns, then deletes the state.
                 _pyapi.PyGILState_Release(self._thread_hold)
@@ -238,7 +271,7 @@ class Engine:
                     # Still busy with an earlier task (a job loop a script left behind): only
                     # freeing the context stops it (the owner closes it).
                     self._dll.mr_cancel_task(self._ctx, task_id)
-                    self.broken = self._stuck = True
+                    self.broken = True
                     raise RawEngineError("stuck", "the context did not start the run in time") from None
                 if not task.cancelled:
                     if not task.deadline.expired():
@@ -408,6 +441,12 @@ class Engine:
     def prepare_calls(self, deadline: Deadline) -> None:
         self._no_args = (self.eval_handle("[]", deadline), self.eval_handle("undefined", deadline))
 
+    def activity(self) -> tuple[bool, int] | None:
+        """The isolate thread's thread_activity: (runnable now, ns run or waited to run)."""
+        if self.native_tid is None or self._ctx is None:
+            return None
+        return thread_activity(self.native_tid)
+
     def set_memory_limit(self, limit: int) -> None:
         if limit != self._memory_limit:
             self._dll.mr_set_hard_memory_limit(self._ctx, limit)
@@ -443,30 +482,18 @@ class Engine:
 
     def _let_thread_state_go(self) -> None:
         """Have the isolate thread drop the Python thread state it keeps, through the result
-        callback of one last task. A context stuck in a script's job loop runs no task: its
-        thread state (a few KiB) stays until the interpreter exits."""
-        if self._thread_hold is None or self._stuck or sys.is_finalizing():
+        callback of one last task, posted just before the context is freed. Nothing waits
+        for it: on an idle isolate it runs at once; on one still busy with a script's jobs,
+        freeing the context stops them and the task then fails — its callback comes either
+        way, before mr_free_context returns."""
+        if self._thread_hold is None or sys.is_finalizing():
             return  # (while Python exits, the isolate thread could not call back into it)
-        task = _Task(next(self._callback_ids), Deadline(_UNHOLD_WAIT_S), None)
+        task = _Task(next(self._callback_ids), Deadline(0.0), None, serving=False)
         self._task = task
         self._unhold_cid = task.callback_id
         code = self._string("0")
-        try:
-            self._dll.mr_eval(self._ctx, code, task.callback_id)
-            deadline = Deadline(_UNHOLD_WAIT_S)
-            while not deadline.expired():
-                try:
-                    cid, raw = self._messages.get(timeout=max(deadline.remaining(), 0.0005))
-                except queue.Empty:
-                    break
-                if cid == _COLLECT:
-                    self._free_now(raw)
-                else:
-                    self._free(raw)
-                if cid == task.callback_id:
-                    break
-        finally:
-            self._free(code)
+        self._dll.mr_eval(self._ctx, code, task.callback_id)
+        self._free(code)
 
     def __del__(self) -> None:
         try:

@@ -1,16 +1,28 @@
 """Warm V8 contexts per process, keyed by app; never shared between apps.
 
 `checkout(app_id)` hands out an idle context of that app or builds one; `checkin` returns
-it unless it is broken (then it is closed). An idle context still holds what its last run
-left behind: the next run restores the globals first, in the same V8 task, and reports a
-context that cannot be restored, which run_script then replaces (runtime/__init__.py).
-Contexts are never shared between apps. Idle contexts are capped per app and in total
-(least recently used app loses one first). Thread-safe.
+it unless it is broken (then it is closed). An
+idle context still holds what its last run left behind: the next run restores the
+globals first, in the same V8 task, and reports a context that cannot be restored, which
+run_script then replaces (runtime/__init__.py). Contexts are never shared between apps.
+Idle contexts are capped per app and in total (least recently used app loses one
+first). Thread-safe.
+
+The job watch: V8 runs a script's promise jobs after its result went back (see
+runtime/engine.py), and a job can queue the next one forever. Nothing on a run's own
+path can see such jobs without a second hand-off to the isolate thread, so one watch
+thread per process looks at each context shortly after its checkin: an isolate thread
+that keeps running (or waiting for a CPU) for most of a WATCH_PERIOD_S, while its
+context is idle, is running jobs, and the context is closed, which stops them. Jobs
+therefore run at most about 3 × WATCH_PERIOD_S past their run; a context handed out
+again before the watch judged it waits for its jobs at the start of the next run, and
+is replaced after RunLimits.cleanup_timeout_s.
 """
 
 from __future__ import annotations
 
 import atexit
+import sys
 import threading
 import time
 import weakref
@@ -25,6 +37,14 @@ from runtime.limits import Deadline
 
 BUFFER_BYTES = 256 * 1024
 _PRELUDE_TIMEOUT_S = 10.0
+# The job watch's period; a context is first measured one period after its checkin (its
+# isolate thread winding down from the run is not mistaken for jobs), then judged on the
+# next one.
+WATCH_PERIOD_S = 0.01
+# The share of a period an isolate thread of an idle context may spend running or waiting
+# to run before it counts as running jobs. An idle one sleeps (0 %); a job loop never
+# does (100 %; when starved of CPU it is seen runnable at both looks instead).
+_BUSY_SHARE = 0.5
 
 
 @dataclass
@@ -37,6 +57,8 @@ class Context:
     # The sources the prelude holds for this context: (code, script) -> id (prelude.SOURCES).
     sources: dict[tuple[str, str], int] = field(default_factory=dict)
     next_source_id: int = 0
+    uses: int = 0  # checkouts so far: which run the job watch is judging
+    idle: bool = False  # in the pool's idle lists (changed under the pool's lock)
 
     def source(self, code: str, script: str) -> tuple[int, bool]:
         """The id of this source on the context, and whether JS still has to be sent it."""
@@ -82,14 +104,28 @@ def create_context(app_id: str) -> Context:
         raise
 
 
+@dataclass
+class _Watched:
+    """A context the job watch has not judged yet, as of its checkin number `uses`."""
+
+    context: Context
+    uses: int
+    checked_in: float
+    measured_at: float = 0.0
+    busy_ns: int | None = None
+    runnable: bool = False
+
+
 class Pool:
     def __init__(self, idle_per_app: int = 4, idle_total: int = 32) -> None:
         self.idle_per_app = idle_per_app
         self.idle_total = idle_total
         self._idle: OrderedDict[str, list[Context]] = OrderedDict()
         self._lock = threading.Lock()
+        self._watched: list[_Watched] = []
         self.created = 0
-        self.discarded = 0
+        self.discarded = 0  # every context closed, for whatever reason
+        self.jobs_stopped = 0  # of those: closed by the job watch, still running jobs
         _pools.add(self)
 
     def checkout(self, app_id: str) -> Context:
@@ -100,12 +136,15 @@ class Pool:
                     break
                 self._idle.move_to_end(app_id)
                 context = contexts.pop()
+                context.idle = False
+                context.uses += 1
             if not context.engine.broken:
                 return context
             self._close(context)
         context = create_context(app_id)
         with self._lock:
             self.created += 1
+            context.uses += 1
         return context
 
     def checkin(self, context: Context, healthy: bool = True) -> None:
@@ -120,13 +159,66 @@ class Pool:
                 evicted.append(context)
             else:
                 contexts.append(context)
+                context.idle = True
+                self._watched.append(_Watched(context, context.uses, time.monotonic()))
             while self._idle_count() > self.idle_total:
                 oldest_app = next(iter(self._idle))
-                evicted.append(self._idle[oldest_app].pop(0))
+                gone = self._idle[oldest_app].pop(0)
+                gone.idle = False
+                evicted.append(gone)
                 if not self._idle[oldest_app]:
                     del self._idle[oldest_app]
         for extra in evicted:
             self._close(extra)
+        _job_watch.wake()
+
+    def _sweep(self) -> bool:
+        """One look of the job watch at the contexts checked in since it last judged them.
+        Closes those whose isolate thread is still busy. True while some remain to judge."""
+        with self._lock:
+            watched, self._watched = self._watched, []
+        now = time.monotonic()
+        keep: list[_Watched] = []
+        busy: list[_Watched] = []
+        for entry in watched:
+            context = entry.context
+            if not context.idle or context.uses != entry.uses:
+                continue  # in use again (a run waits for leftover jobs itself), or gone
+            if now - entry.checked_in < WATCH_PERIOD_S:
+                keep.append(entry)  # still winding down from its run
+                continue
+            sample = context.engine.activity()
+            if sample is None:
+                continue  # no way to tell on this system: the next run's start check remains
+            runnable, busy_ns = sample
+            if entry.busy_ns is None or not entry.runnable and runnable:
+                # First look; or it slept and now runs (a V8 housekeeping task, or a job
+                # loop seen in a GC pause): measure again from here.
+                entry.busy_ns, entry.measured_at, entry.runnable = busy_ns, now, runnable
+                keep.append(entry)
+            elif (runnable and entry.runnable) or busy_ns - entry.busy_ns >= _BUSY_SHARE * (now - entry.measured_at) * 1e9:
+                busy.append(entry)
+            # else: asleep now after sleeping most of the period: its jobs (if any) are done
+        doomed: list[Context] = []
+        with self._lock:
+            for entry in busy:
+                context = entry.context
+                if not context.idle or context.uses != entry.uses:
+                    continue
+                group = self._idle.get(context.app_id, [])
+                if context in group:
+                    group.remove(context)
+                    if not group:
+                        del self._idle[context.app_id]
+                context.idle = False
+                doomed.append(context)
+            self._watched[:0] = keep
+            pending = bool(self._watched)
+        for context in doomed:
+            self._close(context)
+            with self._lock:
+                self.jobs_stopped += 1
+        return pending
 
     def prewarm(self, app_id: str, count: int) -> None:
         for _ in range(count):
@@ -142,14 +234,17 @@ class Pool:
         return sum(len(v) for v in self._idle.values())
 
     def _close(self, context: Context) -> None:
+        context.engine.close()
         with self._lock:
             self.discarded += 1
-        context.engine.close()
 
     def close(self) -> None:
         with self._lock:
             contexts = [c for group in self._idle.values() for c in group]
             self._idle.clear()
+            self._watched.clear()
+            for context in contexts:
+                context.idle = False
         for context in contexts:
             context.engine.close()
 
@@ -169,11 +264,54 @@ def default_pool() -> Pool:
 _pools: weakref.WeakSet[Pool] = weakref.WeakSet()
 
 
+class _JobWatch:
+    """The thread behind Pool._sweep: it sleeps until a checkin wakes it, then looks every
+    WATCH_PERIOD_S until every pool's checked-in contexts are judged. A checkin while it
+    is already looking costs a flag read."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Event()
+        self._start_lock = threading.Lock()
+        self.sweeping = threading.Lock()  # held while a look may close contexts
+        self._thread: threading.Thread | None = None
+        self.stopped = False
+
+    def wake(self) -> None:
+        if not self._wake.is_set():
+            self._wake.set()
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None and not self.stopped:
+                    self._thread = threading.Thread(target=self._loop, name="kiln-job-watch", daemon=True)
+                    self._thread.start()
+
+    def _loop(self) -> None:
+        while not self.stopped:
+            self._wake.wait()
+            while not self.stopped and not sys.is_finalizing():
+                self._wake.clear()
+                time.sleep(WATCH_PERIOD_S)
+                pending = False
+                with self.sweeping:
+                    if self.stopped:
+                        return
+                    for pool in list(_pools):
+                        if pool._sweep():
+                            pending = True
+                if not pending and not self._wake.is_set():
+                    break
+
+
+_job_watch = _JobWatch()
+
+
 @atexit.register
 def _close_pools() -> None:
     # TRICKY: an isolate still running (jobs a script left behind) when the interpreter
     # finalises would call back into Python after it can no longer take the GIL, and
     # freeing its context then hangs the exit. Close every pool's contexts while Python
-    # is still whole.
-    for pool in list(_pools):
-        pool.close()
+    # is still whole — and not while the job watch is closing one: wait for its look.
+    _job_watch.stopped = True
+    with _job_watch.sweeping:
+        for pool in list(_pools):
+            pool.close()
