@@ -123,6 +123,7 @@ def run_script(
                 invocation.handle,
                 start_timeout_s=limits.cleanup_timeout_s,
                 interrupt=host.interrupt,
+                deprioritize_after_s=limits.deprioritize_after_s,
             )
         except RawEngineError as error:
             if error.kind == "stuck":

@@ -66,6 +66,10 @@ _GARBAGE_LIMIT = 1024
 # callback into Python from that (non-Python) thread creates a thread state and deletes
 # it again, with a fresh frame-stack chunk each time (an mmap, page faults and a munmap
 # that interrupts the other CPUs): 8 µs of a 13 µs host call, measured here.
+# A run that outlasts RunLimits.deprioritize_after_s gets this nice value on its isolate
+# thread (see Engine.deprioritize).
+LOW_PRIORITY_NICE = 19
+
 _pyapi = ctypes.pythonapi
 _pyapi.PyGILState_Ensure.restype = ctypes.c_int
 _pyapi.PyGILState_Release.argtypes = [ctypes.c_int]
@@ -129,6 +133,24 @@ def thread_activity(tid: int) -> tuple[bool, int] | None:
         return None
 
 
+def _nice(tid: int) -> int:
+    """The nice value of kernel thread `tid` (0: the calling thread); 0 where unknown."""
+    try:
+        return os.getpriority(os.PRIO_PROCESS, tid)
+    except (OSError, AttributeError):
+        return 0
+
+
+_base: list[int] = []
+
+
+def _base_nice() -> int:
+    """The process's own nice value (its main thread's: the runtime never lowers that one)."""
+    if not _base:
+        _base.append(_nice(os.getpid()))
+    return _base[0]
+
+
 def _interrupt(interrupt: Callable[[], None]) -> None:
     try:
         interrupt()
@@ -150,6 +172,8 @@ class _Task:
     # The host's way to stop a host call in progress (Host.interrupt), called from the
     # waiting thread once the deadline passed.
     interrupt: Callable[[], None] | None = None
+    # When the isolate thread's priority is lowered (RunLimits.deprioritize_after_s).
+    lower_at: Deadline | None = None
 
 
 class Engine:
@@ -177,8 +201,11 @@ class Engine:
         self._thread_hold: int | None = None  # PyGILState_Ensure's answer, on the isolate thread
         self._unhold_cid = -1  # the task whose result lets the isolate thread's state go
         # The isolate thread's kernel thread id, learnt in its first callback: how the
-        # runtime sees whether that thread still works.
+        # runtime sees whether that thread still works and lowers its priority.
         self.native_tid: int | None = None
+        # The isolate thread runs at LOW_PRIORITY_NICE: an unprivileged process cannot
+        # raise it again, so the pool retires the context after its run.
+        self.deprioritized = False
 
         @mr_callback_func
         def on_v8(callback_id: int, raw: Any) -> None:
@@ -188,6 +215,10 @@ class Engine:
                 self._thread_hold = _pyapi.PyGILState_Ensure()
                 if self.native_tid is None:
                     self.native_tid = threading.get_native_id()
+                    # TRICKY: a thread inherits its creator's nice value. A context built
+                    # inside a deprioritized run (a nested call's checkout) starts low, and
+                    # must be retired like the run's own.
+                    self.deprioritized = _nice(0) > _base_nice()
             elif callback_id == self._unhold_cid:
                 # ctypes' own release, as this callback returns, then deletes the state.
                 _pyapi.PyGILState_Release(self._thread_hold)
@@ -256,6 +287,8 @@ class Engine:
         interrupted = False
         while True:
             timeout = grace.remaining() if grace else task.deadline.remaining()
+            if task.lower_at is not None:
+                timeout = min(timeout, task.lower_at.remaining())
             if start_deadline is not None:
                 timeout = min(timeout, start_deadline.remaining())
             if grace is not None and task.interrupt is not None and not interrupted:
@@ -273,6 +306,9 @@ class Engine:
                     self._dll.mr_cancel_task(self._ctx, task_id)
                     self.broken = True
                     raise RawEngineError("stuck", "the context did not start the run in time") from None
+                if task.lower_at is not None and task.lower_at.expired():
+                    task.lower_at = None
+                    self.deprioritize()
                 if not task.cancelled:
                     if not task.deadline.expired():
                         continue  # woke early (the start check above was still pending)
@@ -331,11 +367,14 @@ class Engine:
         started: Callable[[], bool] | None = None,
         start_deadline: Deadline | None = None,
         interrupt: Callable[[], None] | None = None,
+        deprioritize_after_s: float | None = None,
     ) -> Any:
         if self.broken:
             raise RawEngineError("broken", "context is broken")
         self._collect(at_least=_GARBAGE_BATCH)
         task = _Task(next(self._callback_ids), deadline, handler, interrupt=interrupt)
+        if deprioritize_after_s is not None and not self.deprioritized:
+            task.lower_at = Deadline(deprioritize_after_s)
         self._task = task
         try:
             return self._wait(task, start(task.callback_id), started, start_deadline)
@@ -383,13 +422,16 @@ class Engine:
         handler: Callable[[str], str] | None = None,
         start_timeout_s: float | None = None,
         interrupt: Callable[[], None] | None = None,
+        deprioritize_after_s: float | None = None,
     ) -> Any:
         """Call a JS function handle with no arguments.
 
         start_timeout_s: the function must bump the channel's run counter within this
         time, or the context is declared stuck (RawEngineError "stuck", engine broken).
         interrupt: called from this thread when the deadline passes during a host call
-        (Host.interrupt); the run then ends within _CANCEL_GRACE_S."""
+        (Host.interrupt); the run then ends within _CANCEL_GRACE_S.
+        deprioritize_after_s: a call still running after this long gets its isolate
+        thread's priority lowered (see deprioritize)."""
         argv, this = self._no_args
         started: Callable[[], bool] | None = None
         start_deadline: Deadline | None = None
@@ -403,6 +445,7 @@ class Engine:
             started,
             start_deadline,
             interrupt,
+            deprioritize_after_s,
         )
         return self._result(raw)
 
@@ -440,6 +483,22 @@ class Engine:
 
     def prepare_calls(self, deadline: Deadline) -> None:
         self._no_args = (self.eval_handle("[]", deadline), self.eval_handle("undefined", deadline))
+
+    def deprioritize(self) -> bool:
+        """Lower the isolate thread's CPU priority to LOW_PRIORITY_NICE (Linux keeps a nice
+        value per thread): a runaway script then only gets CPU the quick calls of other
+        apps leave over. Irreversible without privileges, so the context is retired after
+        its run. False when the thread or the OS would not have it."""
+        if self.deprioritized:
+            return True
+        if self.native_tid is None or not hasattr(os, "setpriority"):
+            return False
+        try:
+            os.setpriority(os.PRIO_PROCESS, self.native_tid, LOW_PRIORITY_NICE)
+        except OSError:
+            return False
+        self.deprioritized = True
+        return True
 
     def activity(self) -> tuple[bool, int] | None:
         """The isolate thread's thread_activity: (runnable now, ns run or waited to run)."""

@@ -20,10 +20,16 @@ class RunLimits:
     # How long a context may take to start a run (its previous run's leftover jobs, which
     # V8 runs first) before it is declared stuck and replaced.
     cleanup_timeout_s: float = 1.0
+    # A run still going after this long has its isolate thread's CPU priority lowered
+    # (nice 19), so runaway scripts only get the CPU quick calls leave over; its context
+    # is then retired after the run. None: never.
+    deprioritize_after_s: float | None = 0.1
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
+        if self.deprioritize_after_s is not None and self.deprioritize_after_s < 0:
+            raise ValueError("deprioritize_after_s must not be negative")
         if self.memory_bytes < 8 * MiB:
             raise ValueError("memory_bytes must be at least 8 MiB")
 

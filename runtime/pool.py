@@ -1,7 +1,7 @@
 """Warm V8 contexts per process, keyed by app; never shared between apps.
 
 `checkout(app_id)` hands out an idle context of that app or builds one; `checkin` returns
-it unless it is broken (then it is closed). An
+it unless it is broken or its isolate thread was deprioritized (then it is closed). An
 idle context still holds what its last run left behind: the next run restores the
 globals first, in the same V8 task, and reports a context that cannot be restored, which
 run_script then replaces (runtime/__init__.py). Contexts are never shared between apps.
@@ -125,6 +125,7 @@ class Pool:
         self._watched: list[_Watched] = []
         self.created = 0
         self.discarded = 0  # every context closed, for whatever reason
+        self.retired = 0  # of those: deprioritized by a long run (not reused on purpose)
         self.jobs_stopped = 0  # of those: closed by the job watch, still running jobs
         _pools.add(self)
 
@@ -148,6 +149,13 @@ class Pool:
         return context
 
     def checkin(self, context: Context, healthy: bool = True) -> None:
+        if context.engine.deprioritized:
+            # Its isolate thread stays at low priority for good: a long run pays for a
+            # new context (about 15 ms), quick runs never do.
+            with self._lock:
+                self.retired += 1
+            self._close(context)
+            return
         if not healthy or context.engine.broken:
             self._close(context)
             return

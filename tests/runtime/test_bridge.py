@@ -12,7 +12,7 @@ import py_mini_racer._dll as mr_dll
 import py_mini_racer._objects as mr_objects
 
 from runtime.engine import ERROR_KINDS, T_FUNCTION, T_SHARED_ARRAY_BUFFER, T_STR, Engine
-from runtime.limits import Deadline
+from runtime.limits import Deadline, RunLimits
 from runtime.pool import create_context
 
 
@@ -243,7 +243,10 @@ def test_a_run_with_thousands_of_host_calls_frees_their_values_along_the_way(run
 
     # Given a script making more host calls than the engine keeps values of in one run
     calls = runtime.engine._GARBAGE_LIMIT * 3
-    result = run(f"var n = 0; for (var i = 0; i < {calls}; i++) if (md5('x' + i).length === 32) n++; K.setResponse(n);")
+    # (a long run: kept at its priority, so its context stays in the pool to look at)
+    limits = RunLimits(timeout_s=5.0, deprioritize_after_s=None)
+    code = f"var n = 0; for (var i = 0; i < {calls}; i++) if (md5('x' + i).length === 32) n++; K.setResponse(n);"
+    result = run(code, limits=limits)
     # Then every call was answered and the values were handed back in batches meanwhile
     assert result.value == calls
     assert result.timings.bridge_calls >= calls

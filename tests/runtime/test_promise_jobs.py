@@ -121,11 +121,15 @@ def test_nested_calls_leaving_jobs_on_several_contexts_are_all_stopped() -> None
         "deeper": spin + " K.setResponse(K.callAPIMethod('deepest', {}));",
         "deepest": spin + " K.setResponse('deepest');",
     }
+    # (kept at their priority: a slow machine can make the outer run long, and a long run's
+    # context is retired at checkin, which is not what this test looks at)
+    limits = RunLimits(deprioritize_after_s=None)
     host: Host | None = None
-    methods = MemoryMethods(pool, "app1", methods_code, lambda: host)  # type: ignore[arg-type,return-value]
+    methods = MemoryMethods(pool, "app1", methods_code, lambda: host, limits=limits)  # type: ignore[arg-type,return-value]
     host = Host(methods=methods)
     # When one client call runs all three
-    result = run_script("app1", spin + " K.setResponse(K.callAPIMethod('deeper', {}));", host=host, pool=pool)
+    code = spin + " K.setResponse(K.callAPIMethod('deeper', {}));"
+    result = run_script("app1", code, host=host, pool=pool, limits=limits)
     assert result.value == "deepest"
     # Then all three contexts are closed and no thread keeps spinning
     try:

@@ -1,0 +1,138 @@
+"""CPU fairness: a run that outlasts RunLimits.deprioritize_after_s drops its isolate
+thread to nice 19, and that context is retired after the run (never reused)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import threading
+import time
+
+import pytest
+from conftest import MemoryMethods
+
+from runtime import Host, Pool, RunLimits, ScriptTimeout, run_script
+from runtime.engine import LOW_PRIORITY_NICE
+
+BUSY_300_MS = "var t = Date.now(); while (Date.now() - t < 300) {} K.setResponse('done');"
+
+
+def _nice_by_thread() -> dict[int, int]:
+    """The nice value of every thread of this process (field 19 of /proc/…/stat)."""
+    nice = {}
+    for path in glob.glob("/proc/self/task/*/stat"):
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        nice[int(path.split("/")[4])] = int(data[data.rindex(b")") + 2 :].split()[16])
+    return nice
+
+
+class NiceWatcher:
+    """Records, while it runs, every thread of this process seen at LOW_PRIORITY_NICE."""
+
+    def __init__(self) -> None:
+        self.low: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.02):
+            self.low |= {tid for tid, nice in _nice_by_thread().items() if nice == LOW_PRIORITY_NICE}
+
+    def __enter__(self) -> NiceWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture(autouse=True)
+def _linux_only() -> None:
+    if not os.path.exists("/proc/self/task") or not hasattr(os, "setpriority"):
+        pytest.skip("per-thread priorities are a Linux feature")
+
+
+def test_a_runaway_script_runs_at_the_lowest_priority_and_is_not_reused(pool: Pool) -> None:
+    # Given a script that never ends, under a 0.6 s limit
+    with NiceWatcher() as watcher, pytest.raises(ScriptTimeout):
+        run_script("app1", "while (true) {}", pool=pool, limits=RunLimits(timeout_s=0.6, deprioritize_after_s=0.1))
+    # Then one thread (its isolate's) ran at nice 19 meanwhile, and is gone with its context
+    assert len(watcher.low) == 1
+    assert not os.path.exists(f"/proc/self/task/{next(iter(watcher.low))}")
+    assert (pool.retired, pool.discarded, pool.idle_count()) == (1, 1, 0)
+
+
+def test_a_long_successful_run_retires_its_context(pool: Pool) -> None:
+    limits = RunLimits(timeout_s=5.0, deprioritize_after_s=0.1)
+    with NiceWatcher() as watcher:
+        assert run_script("app1", BUSY_300_MS, pool=pool, limits=limits).value == "done"
+    assert len(watcher.low) == 1
+    # Its context is closed at checkin instead of being reused at low priority
+    assert (pool.created, pool.retired, pool.idle_count()) == (1, 1, 0)
+    assert run_script("app1", "K.setResponse(1)", pool=pool, limits=limits).value == 1
+    assert (pool.created, pool.retired, pool.idle_count()) == (2, 1, 1)
+    assert all(nice != LOW_PRIORITY_NICE for nice in _nice_by_thread().values())
+
+
+def test_quick_runs_keep_their_priority_and_context(pool: Pool) -> None:
+    limits = RunLimits(timeout_s=5.0, deprioritize_after_s=0.1)
+    with NiceWatcher() as watcher:
+        for i in range(30):
+            assert run_script("app1", f"K.setResponse({i})", pool=pool, limits=limits).value == i
+    assert watcher.low == set()
+    assert (pool.created, pool.retired, pool.discarded, pool.idle_count()) == (1, 0, 0, 1)
+
+
+def test_deprioritizing_can_be_switched_off(pool: Pool) -> None:
+    limits = RunLimits(timeout_s=5.0, deprioritize_after_s=None)
+    with NiceWatcher() as watcher:
+        assert run_script("app1", BUSY_300_MS, pool=pool, limits=limits).value == "done"
+    assert watcher.low == set()
+    assert (pool.created, pool.retired, pool.idle_count()) == (1, 0, 1)
+
+
+def test_a_long_nested_call_retires_both_contexts(pool: Pool) -> None:
+    # Given a quick method calling a long one: the caller's run lasts as long as the callee's
+    host: Host | None = None
+    methods = MemoryMethods(pool, "app1", {"long": BUSY_300_MS}, lambda: host)  # type: ignore[arg-type,return-value]
+    host = Host(methods=methods)
+    result = run_script("app1", "K.setResponse(K.callAPIMethod('long', {}))", host=host, pool=pool)
+    assert result.value == "done"
+    # Then both isolate threads were lowered and neither context is reused
+    assert (pool.created, pool.retired, pool.idle_count()) == (2, 2, 0)
+
+
+class RecordingPool(Pool):
+    """Notes the nice value of each context's isolate thread as the context comes back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nice_at_checkin: list[int] = []
+
+    def checkin(self, context, healthy: bool = True) -> None:  # type: ignore[no-untyped-def]
+        self.nice_at_checkin.append(os.getpriority(os.PRIO_PROCESS, context.engine.native_tid))
+        super().checkin(context, healthy)
+
+
+def test_a_context_built_inside_a_deprioritized_run_is_retired_too() -> None:
+    pool = RecordingPool()
+    # Given a long run that, once lowered, calls a method whose context is built then (on
+    # its isolate thread, whose nice value a new thread inherits)
+    host: Host | None = None
+    methods = MemoryMethods(pool, "app1", {"quick": "K.setResponse('quick')"}, lambda: host)  # type: ignore[arg-type,return-value]
+    host = Host(methods=methods)
+    code = "var t = Date.now(); while (Date.now() - t < 300) {} K.setResponse(K.callAPIMethod('quick', {}));"
+    try:
+        assert run_script("app1", code, host=host, pool=pool).value == "quick"
+        # Then both ran at low priority, and neither context is kept
+        assert pool.nice_at_checkin == [LOW_PRIORITY_NICE, LOW_PRIORITY_NICE]
+        assert (pool.created, pool.retired, pool.idle_count()) == (2, 2, 0)
+        time.sleep(0.05)
+        assert all(nice != LOW_PRIORITY_NICE for nice in _nice_by_thread().values())
+    finally:
+        pool.close()
