@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from console.launcher.embedded import EmbeddedPostgres, EmbeddedRedis
+from console.launcher.embedded import EmbeddedPostgres, EmbeddedRedis, redis_config_warnings
 from console.launcher.web import gunicorn_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,12 +69,30 @@ class Services:
                 raise SystemExit(f"[kiln] {exc}") from None
             os.environ["REDIS_URL"] = self.redis.url()
             say("embedded Redis ready")
+        elif self.durable:
+            for warning in external_redis_warnings(os.environ["REDIS_URL"]):
+                say(f"warning: Redis at REDIS_URL: {warning} (README, Running in production)")
 
     def stop(self) -> None:
         if self.redis is not None:
             self.redis.stop()
         if self.postgres is not None:
             self.postgres.stop()
+
+
+def external_redis_warnings(url: str) -> list[str]:
+    """Warnings about a Redis Kiln did not start; none when it cannot be asked (managed
+    services often refuse CONFIG) — Kiln never changes its configuration."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        config = client.config_get("maxmemory*") | client.config_get("appendonly")
+    except redis.RedisError:
+        return []
+    finally:
+        client.close()
+    return redis_config_warnings({str(k): str(v) for k, v in config.items()})
 
 
 def say(message: str) -> None:

@@ -189,6 +189,22 @@ APPENDFSYNC = ("always", "everysec")
 MAXMEMORY_POLICY = "volatile-lru"
 
 
+def redis_config_warnings(config: dict[str, str]) -> list[str]:
+    """What is unsafe for Kiln in a Redis server's `CONFIG GET` answer (an external REDIS_URL
+    is not configured by Kiln; the launcher only warns)."""
+    warnings = []
+    policy = config.get("maxmemory-policy", "")
+    if policy.startswith("allkeys-"):
+        warnings.append(
+            f"maxmemory-policy is {policy}: a full Redis may evict Celery's queued tasks; use {MAXMEMORY_POLICY}"
+        )
+    if config.get("maxmemory") == "0":
+        warnings.append(f"maxmemory is 0: sessions and caches may grow without limit; set it, with {MAXMEMORY_POLICY}")
+    if config.get("appendonly") == "no":
+        warnings.append("appendonly is no: queued tasks are lost when Redis crashes; set appendonly yes")
+    return warnings
+
+
 @dataclass
 class EmbeddedRedis:
     root: Path  # var/redis

@@ -16,7 +16,7 @@ import redis
 from celery import Celery
 
 from console.launcher import __main__ as launcher
-from console.launcher.embedded import EmbeddedPostgres, EmbeddedRedis
+from console.launcher.embedded import EmbeddedPostgres, EmbeddedRedis, redis_config_warnings
 
 QUEUE = "kiln-durability-test"
 
@@ -233,3 +233,45 @@ def test_stop_ends_the_redis_process(redis_root: Path) -> None:
     server.stop()
     assert process.poll() == 0  # a clean shutdown, after its final fsync
     assert not server.socket_path.exists()
+
+
+# An external Redis: Kiln only warns
+
+
+@pytest.mark.parametrize(
+    "config, warnings",
+    [
+        ({"maxmemory": "1073741824", "maxmemory-policy": "volatile-lru", "appendonly": "yes"}, []),
+        ({"maxmemory": "1073741824", "maxmemory-policy": "volatile-lfu", "appendonly": "yes"}, []),
+        (
+            {"maxmemory": "1073741824", "maxmemory-policy": "allkeys-lru", "appendonly": "yes"},
+            ["maxmemory-policy is allkeys-lru: a full Redis may evict Celery's queued tasks; use volatile-lru"],
+        ),
+        (
+            {"maxmemory": "0", "maxmemory-policy": "noeviction", "appendonly": "no"},
+            [
+                "maxmemory is 0: sessions and caches may grow without limit; set it, with volatile-lru",
+                "appendonly is no: queued tasks are lost when Redis crashes; set appendonly yes",
+            ],
+        ),
+    ],
+)
+def test_what_is_unsafe_in_a_redis_configuration(config: dict[str, str], warnings: list[str]) -> None:
+    assert redis_config_warnings(config) == warnings
+
+
+def test_an_external_redis_is_asked_for_its_configuration(redis_root: Path) -> None:
+    server = EmbeddedRedis(redis_root)
+    server.start(persist=False, maxmemory="64mb")
+    try:
+        assert launcher.external_redis_warnings(server.url()) == [
+            "appendonly is no: queued tasks are lost when Redis crashes; set appendonly yes"
+        ]
+    finally:
+        server.stop()
+    server.start(persist=True, maxmemory="64mb")
+    try:
+        assert launcher.external_redis_warnings(server.url()) == []
+    finally:
+        server.stop()
+    assert launcher.external_redis_warnings(server.url()) == []  # unreachable: nothing to say
