@@ -13,21 +13,31 @@ import { appsPage } from "./pages/apps";
 import { appSettingsPage } from "./pages/appSettings";
 import { kscriptsPage } from "./pages/kscripts";
 import { kscriptEditorPage } from "./pages/kscriptEditor";
+import { apiMethodsPage } from "./pages/apiMethods";
+import { apiMethodEditorPage } from "./pages/apiMethodEditor";
 import { platformPage } from "./pages/platform";
 import { tablesPage } from "./pages/tables";
 import { tableDesignerPage } from "./pages/tableDesigner";
 import { dataBrowserPage } from "./pages/dataBrowser";
 import { notFoundPage } from "./pages/notFound";
+import { schedulesPage } from "./pages/schedules";
+import { scheduleDetailPage } from "./pages/scheduleDetail";
+import { platformSchedulesPage } from "./pages/platformSchedules";
 
 const PAGES: Partial<Record<RouteName, Page>> = {
   apps: appsPage,
   "app-settings": appSettingsPage,
   "app-kscripts": kscriptsPage,
   "app-kscript": kscriptEditorPage,
+  "app-api": apiMethodsPage,
+  "app-api-method": apiMethodEditorPage,
   "app-tables": tablesPage,
   "app-table": tableDesignerPage,
   "app-table-data": dataBrowserPage,
   platform: platformPage,
+  "app-schedules": schedulesPage,
+  "app-schedule": scheduleDetailPage,
+  "platform-schedules": platformSchedulesPage,
 };
 
 function createAppsCache(onChange: () => void): AppsCache & { reset(): void } {

@@ -22,6 +22,7 @@ describe("nav config", () => {
     expect(visibleGlobalNav({ ...user, is_staff: true }).map((i) => i.id)).toEqual([
       "apps",
       "platform",
+      "platform-schedules",
     ]);
   });
 });

@@ -17,8 +17,10 @@ export interface AppSection {
 
 export const APP_SECTIONS: readonly AppSection[] = [
   { id: "app-settings", label: "Settings", icon: "settings", segment: "settings" },
+  { id: "app-api", label: "API", icon: "link", segment: "api" },
   { id: "app-kscripts", label: "KScript", icon: "code", segment: "kscripts" },
   { id: "app-tables", label: "Tables", icon: "table", segment: "tables" },
+  { id: "app-schedules", label: "Schedules", icon: "history", segment: "schedules" },
 ];
 
 export interface GlobalNavItem {
@@ -37,6 +39,13 @@ export const GLOBAL_NAV: readonly GlobalNavItem[] = [
     label: "Platform",
     icon: "shield",
     path: "/platform",
+    visible: (user) => user.is_staff,
+  },
+  {
+    id: "platform-schedules",
+    label: "All schedules",
+    icon: "history",
+    path: "/platform/schedules",
     visible: (user) => user.is_staff,
   },
 ];

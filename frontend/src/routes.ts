@@ -9,10 +9,15 @@ export const ROUTES = [
   { name: "app-settings", pattern: "/apps/:id/settings" },
   { name: "app-kscripts", pattern: "/apps/:id/kscripts" },
   { name: "app-kscript", pattern: "/apps/:id/kscripts/:method" },
+  { name: "app-api", pattern: "/apps/:id/api" },
+  { name: "app-api-method", pattern: "/apps/:id/api/:method" },
   { name: "app-tables", pattern: "/apps/:id/tables" },
   { name: "app-table", pattern: "/apps/:id/tables/:table" },
   { name: "app-table-data", pattern: "/apps/:id/tables/:table/data" },
+  { name: "app-schedules", pattern: "/apps/:id/schedules" },
+  { name: "app-schedule", pattern: "/apps/:id/schedules/:schedule" },
   { name: "platform", pattern: "/platform" },
+  { name: "platform-schedules", pattern: "/platform/schedules" },
 ] as const satisfies readonly Route[];
 
 export type RouteName = (typeof ROUTES)[number]["name"];
