@@ -30,10 +30,10 @@ class ApiMethodWriteSerializer(serializers.Serializer):
     sits beside them in the body and is checked by apimethods.actions.model."""
 
     title = serializers.CharField(max_length=100)
-    table = serializers.JSONField(required=False)
-    params = serializers.JSONField(required=False)
-    actions = serializers.JSONField(required=False)
-    returned = serializers.JSONField(required=False)
+    table = serializers.JSONField(required=False, allow_null=True)
+    params = serializers.JSONField(required=False, allow_null=True)
+    actions = serializers.JSONField(required=False, allow_null=True)
+    returned = serializers.JSONField(required=False, allow_null=True)
     base_revision = serializers.IntegerField(required=False, allow_null=True)
     overwrite = serializers.BooleanField(default=False)
 

@@ -62,6 +62,18 @@ def test_creating_derives_the_name_and_stores_the_canonical_definition(
     assert body["problems"] == {}
 
 
+def test_the_editors_full_body_with_a_null_returned_action_saves(
+    app: App, owner: Any, client_for: Callable, photo_tables: dict[str, Table]
+) -> None:
+    """What the editor sends: every key of the definition, `returned` null for the default."""
+    client = client_for(owner)
+    created = create(client, app, returned=None)
+    assert (created.status_code, created.json()["returned"]) == (201, None)
+    body = {**{k: created.json()[k] for k in ("title", "table", "params", "actions", "returned")}, "base_revision": 1}
+    saved = client.put(f"/api/apps/{app.id}/apimethods/{created.json()['id']}/", body, format="json")
+    assert (saved.status_code, saved.json()["revision"], saved.json()["returned"]) == (200, 2, None)
+
+
 def test_outsiders_get_404_and_nothing_is_created(
     app: App, owner: Any, outsider: Any, client_for: Callable, photo_tables: dict[str, Table]
 ) -> None:
