@@ -4,4 +4,9 @@
 their URLs, so these tests always talk to real servers.
 """
 
-pytest_plugins = ["tests.fixtures.accounts", "tests.fixtures.servers", "tests.fixtures.tables"]
+pytest_plugins = [
+    "tests.fixtures.accounts",
+    "tests.fixtures.servers",
+    "tests.fixtures.tables",
+    "tests.fixtures.schedules",
+]

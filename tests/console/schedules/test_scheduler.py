@@ -34,9 +34,9 @@ def queued_run(schedule: Schedule, moment: datetime = MINUTE) -> ScheduleRun:
 
 
 def test_a_run_due_within_the_lead_time_goes_out_early_with_its_due_time_as_eta(
-    kapp: App, make_method: Callable, make_schedule: Callable, capture: Callable, settings: Any
+    kapp: App, make_kscript: Callable, make_schedule: Callable, capture: Callable, settings: Any
 ) -> None:
-    make_method(kapp, "Job")
+    make_kscript(kapp, "Job")
     schedule = make_schedule(kapp, "job")
     due_at(schedule, MINUTE)
     with capture() as callbacks:
@@ -50,13 +50,13 @@ def test_a_run_due_within_the_lead_time_goes_out_early_with_its_due_time_as_eta(
 
 
 def test_switched_off_schedules_suspended_apps_and_apps_without_scheduling_are_not_ticked(
-    kapp: App, other_app: App, make_method: Callable, make_schedule: Callable, capture: Callable
+    kapp: App, other_app: App, make_kscript: Callable, make_schedule: Callable, capture: Callable
 ) -> None:
-    make_method(kapp, "Job")
+    make_kscript(kapp, "Job")
     off = make_schedule(kapp, "job", name="Off", enabled=False)
     on = make_schedule(kapp, "job", name="On")
     app_services.set_platform_flags(other_app, kscript_enabled=True)
-    make_method(other_app, "Job")
+    make_kscript(other_app, "Job")
     elsewhere = make_schedule(other_app, "job", name="Elsewhere")
     for schedule in (on, elsewhere):
         due_at(schedule, MINUTE)
@@ -69,9 +69,9 @@ def test_switched_off_schedules_suspended_apps_and_apps_without_scheduling_are_n
 
 
 def test_a_suspension_is_one_missed_entry_when_it_ends(
-    kapp: App, make_method: Callable, make_schedule: Callable, capture: Callable
+    kapp: App, make_kscript: Callable, make_schedule: Callable, capture: Callable
 ) -> None:
-    make_method(kapp, "Job")
+    make_kscript(kapp, "Job")
     schedule = make_schedule(kapp, "job", kind="hour")
     due_at(schedule, MINUTE)
     app_services.set_platform_flags(kapp, suspended=True)
@@ -90,11 +90,11 @@ def test_a_suspension_is_one_missed_entry_when_it_ends(
 
 
 def test_a_script_error_is_recorded_with_its_line_column_and_logs(
-    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+    kapp: App, make_kscript: Callable, make_schedule: Callable, deploy_app: Callable
 ) -> None:
-    make_method(kapp, "Broken", "K.log('before');\nvar x = null;\nx.boom();\n")
+    make_kscript(kapp, "Broken", "K.log('before');\nvar x = null;\nx.boom();\n")
     schedule = make_schedule(kapp, "broken")
-    deploy(kapp)
+    deploy_app(kapp)
     run = queued_run(schedule)
     assert scheduler.execute_run(run.id) == "failed"
     run.refresh_from_db()
@@ -111,12 +111,12 @@ def test_a_script_error_is_recorded_with_its_line_column_and_logs(
 
 
 def test_a_run_takes_the_apps_time_limit_not_the_client_one(
-    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+    kapp: App, make_kscript: Callable, make_schedule: Callable, deploy_app: Callable
 ) -> None:
     App.objects.filter(pk=kapp.pk).update(script_timeout_seconds=1)
-    make_method(kapp, "Spin", "while (true) {}")
+    make_kscript(kapp, "Spin", "while (true) {}")
     schedule = make_schedule(kapp, "spin")
-    deploy(kapp)
+    deploy_app(kapp)
     run = queued_run(schedule)
     assert scheduler.execute_run(run.id) == "timed_out"
     run.refresh_from_db()
@@ -126,13 +126,13 @@ def test_a_run_takes_the_apps_time_limit_not_the_client_one(
 
 
 def test_the_deployed_revision_runs_never_the_draft(
-    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+    kapp: App, make_kscript: Callable, make_schedule: Callable, deploy_app: Callable
 ) -> None:
     from apimethods import services as method_services
 
-    method = make_method(kapp, "Answer", "K.setResponse('deployed');")
+    method = make_kscript(kapp, "Answer", "K.setResponse('deployed');")
     schedule = make_schedule(kapp, "answer")
-    deploy(kapp)
+    deploy_app(kapp)
     method_services.save_kscript(
         method, None, base_revision=1, title="Answer", return_type="objects", params=[], code="K.setResponse('draft');"
     )
@@ -142,8 +142,8 @@ def test_the_deployed_revision_runs_never_the_draft(
     assert (run.result, run.revision, run.result_bytes) == ("deployed", 1, 10)
 
 
-def test_a_method_not_deployed_fails_with_a_message(kapp: App, make_method: Callable, make_schedule: Callable) -> None:
-    make_method(kapp, "Later")
+def test_a_method_not_deployed_fails_with_a_message(kapp: App, make_kscript: Callable, make_schedule: Callable) -> None:
+    make_kscript(kapp, "Later")
     run = queued_run(make_schedule(kapp, "later"))
     assert scheduler.execute_run(run.id) == "failed"
     run.refresh_from_db()
@@ -154,11 +154,11 @@ def test_a_method_not_deployed_fails_with_a_message(kapp: App, make_method: Call
 
 
 def test_params_that_no_longer_fit_the_deployed_method_fail_the_run(
-    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+    kapp: App, make_kscript: Callable, make_schedule: Callable, deploy_app: Callable
 ) -> None:
     from apimethods import services as method_services
 
-    method = make_method(kapp, "Count", "K.setResponse(K.params.n);", params=[{"name": "n", "type": "string"}])
+    method = make_kscript(kapp, "Count", "K.setResponse(K.params.n);", params=[{"name": "n", "type": "string"}])
     schedule = make_schedule(kapp, "count", params={"n": "ten"})
     method_services.save_kscript(
         method,
@@ -169,7 +169,7 @@ def test_params_that_no_longer_fit_the_deployed_method_fail_the_run(
         params=[{"name": "n", "type": "integer"}],
         code="K.setResponse(K.params.n);",
     )
-    deploy(kapp)
+    deploy_app(kapp)
     run = queued_run(schedule)
     assert scheduler.execute_run(run.id) == "failed"
     run.refresh_from_db()
@@ -177,12 +177,12 @@ def test_params_that_no_longer_fit_the_deployed_method_fail_the_run(
 
 
 def test_fixed_params_reach_the_script_typed(
-    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+    kapp: App, make_kscript: Callable, make_schedule: Callable, deploy_app: Callable
 ) -> None:
     params = [{"name": "n", "type": "integer"}, {"name": "on", "type": "boolean"}, {"name": "s", "type": "string"}]
-    make_method(kapp, "Echo", "K.setResponse([typeof K.params.n, K.params.n, K.params.on, K.params.s]);", params=params)
+    make_kscript(kapp, "Echo", "K.setResponse([typeof K.params.n, K.params.n, K.params.on, K.params.s]);", params=params)
     schedule = make_schedule(kapp, "echo", params={"n": "42", "on": "1", "s": "x"})
-    deploy(kapp)
+    deploy_app(kapp)
     run = queued_run(schedule)
     assert scheduler.execute_run(run.id) == "ok"
     run.refresh_from_db()
@@ -190,11 +190,11 @@ def test_fixed_params_reach_the_script_typed(
 
 
 def test_a_run_queued_before_a_suspension_is_skipped_when_its_turn_comes(
-    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+    kapp: App, make_kscript: Callable, make_schedule: Callable, deploy_app: Callable
 ) -> None:
-    make_method(kapp, "Job")
+    make_kscript(kapp, "Job")
     schedule = make_schedule(kapp, "job")
-    deploy(kapp)
+    deploy_app(kapp)
     run = queued_run(schedule)
     app_services.set_platform_flags(kapp, suspended=True)
     assert scheduler.execute_run(run.id) == "skipped"
@@ -207,11 +207,11 @@ def test_a_run_queued_before_a_suspension_is_skipped_when_its_turn_comes(
 
 
 def test_claimed_finished_and_lost_runs_are_never_run_again(
-    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+    kapp: App, make_kscript: Callable, make_schedule: Callable, deploy_app: Callable
 ) -> None:
-    make_method(kapp, "Job", "K.log('ran'); K.setResponse(1);")
+    make_kscript(kapp, "Job", "K.log('ran'); K.setResponse(1);")
     schedule = make_schedule(kapp, "job")
-    deploy(kapp)
+    deploy_app(kapp)
     run = queued_run(schedule)
     assert scheduler.execute_run(run.id) == "ok"
     assert scheduler.execute_run(run.id) is None
@@ -222,9 +222,9 @@ def test_claimed_finished_and_lost_runs_are_never_run_again(
 
 
 def test_the_sweeper_gives_up_on_runs_no_worker_started(
-    kapp: App, make_method: Callable, make_schedule: Callable, settings: Any
+    kapp: App, make_kscript: Callable, make_schedule: Callable, settings: Any
 ) -> None:
-    make_method(kapp, "Job")
+    make_kscript(kapp, "Job")
     schedule = make_schedule(kapp, "job")
     waiting = queued_run(schedule)
     recent = queued_run(schedule, MINUTE + timedelta(minutes=9))
@@ -236,11 +236,11 @@ def test_the_sweeper_gives_up_on_runs_no_worker_started(
 
 
 def test_a_big_result_is_measured_but_not_kept(
-    kapp: App, make_method: Callable, make_schedule: Callable, deploy: Callable
+    kapp: App, make_kscript: Callable, make_schedule: Callable, deploy_app: Callable
 ) -> None:
-    make_method(kapp, "Big", "var s = ''; for (var i = 0; i < 70000; i++) { s += 'x'; } K.setResponse(s);")
+    make_kscript(kapp, "Big", "var s = ''; for (var i = 0; i < 70000; i++) { s += 'x'; } K.setResponse(s);")
     schedule = make_schedule(kapp, "big")
-    deploy(kapp)
+    deploy_app(kapp)
     run = queued_run(schedule)
     assert scheduler.execute_run(run.id) == "ok"
     run.refresh_from_db()

@@ -22,8 +22,8 @@ CLEANUP = "K.log('cleaning', K.params.days); K.setResponse({days: K.params.days}
 
 
 @pytest.fixture
-def method(kapp: App, make_method: Callable[..., Any]) -> Any:
-    return make_method(kapp, "Clean up", CLEANUP, params=[{"name": "days", "type": "integer"}])
+def method(kapp: App, make_kscript: Callable[..., Any]) -> Any:
+    return make_kscript(kapp, "Clean up", CLEANUP, params=[{"name": "days", "type": "integer"}])
 
 
 def url(app: App, suffix: str = "") -> str:
@@ -142,11 +142,11 @@ def test_a_schedule_of_another_app_is_not_found_through_this_one(
     method: Any,
     owner: Any,
     client_for: Callable,
-    make_method: Callable,
+    make_kscript: Callable,
     make_schedule: Callable,
 ) -> None:
     app_services.set_platform_flags(other_app, kscript_enabled=True)
-    make_method(other_app, "Clean up", CLEANUP, params=[{"name": "days", "type": "integer"}])
+    make_kscript(other_app, "Clean up", CLEANUP, params=[{"name": "days", "type": "integer"}])
     theirs = make_schedule(other_app, "cleanUp")
     assert client_for(owner).get(url(kapp, f"{theirs.id}/")).status_code == 404
     assert client_for(owner).delete(url(kapp, f"{theirs.id}/")).status_code == 404
@@ -267,10 +267,10 @@ def test_platform_admins_switch_scheduling_off_and_see_every_apps_schedules(
 
 
 def test_the_list_shows_last_status_and_recent_durations_oldest_first(
-    kapp: App, method: Any, owner: Any, client_for: Callable, make_schedule: Callable, deploy: Callable
+    kapp: App, method: Any, owner: Any, client_for: Callable, make_schedule: Callable, deploy_app: Callable
 ) -> None:
     schedule = make_schedule(kapp, "cleanUp")
-    deploy(kapp)
+    deploy_app(kapp)
     base = datetime(2026, 5, 4, 9, tzinfo=UTC)
     for i in range(25):
         ScheduleRun.objects.create(

@@ -27,7 +27,7 @@ from console.schedules.tasks import (
 )
 from console.tables.models import Table
 from console.tables.queries import record_count
-from tests.console.schedules.conftest import SCHEDULE_QUEUE, wait_for
+from tests.fixtures.schedules import SCHEDULE_QUEUE, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,20 +38,20 @@ def pings(kapp: App, make_table: Callable[..., Table]) -> Table:
 
 
 @pytest.fixture
-def record(kapp: App, pings: Table, make_method: Callable[..., Any], deploy: Callable) -> Any:
+def record(kapp: App, pings: Table, make_kscript: Callable[..., Any], deploy_app: Callable) -> Any:
     """A deployed method that writes one row per run, logs and answers."""
     code = (
         f"K.insert('{pings.alias}', {{note: K.params.note}});\n"
         "K.log('recorded', K.params.note);\n"
         "K.setResponse({note: K.params.note});\n"
     )
-    method = make_method(kapp, "Record", code, params=[{"name": "note", "type": "string"}])
-    deploy(kapp)
+    method = make_kscript(kapp, "Record", code, params=[{"name": "note", "type": "string"}])
+    deploy_app(kapp)
     return method
 
 
 @pytest.fixture
-def slow(kapp: App, pings: Table, make_method: Callable[..., Any], deploy: Callable) -> Any:
+def slow(kapp: App, pings: Table, make_kscript: Callable[..., Any], deploy_app: Callable) -> Any:
     """Writes a row, then keeps its worker busy for `ms` milliseconds."""
     code = (
         f"K.insert('{pings.alias}', {{note: 'slow'}});\n"
@@ -59,8 +59,8 @@ def slow(kapp: App, pings: Table, make_method: Callable[..., Any], deploy: Calla
         "while (Date.now() < until) {}\n"
         "K.setResponse(1);\n"
     )
-    method = make_method(kapp, "Slow", code, params=[{"name": "ms", "type": "integer"}])
-    deploy(kapp)
+    method = make_kscript(kapp, "Slow", code, params=[{"name": "ms", "type": "integer"}])
+    deploy_app(kapp)
     return method
 
 
