@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from apimethods import api as methods_api
+from apimethods import compat
 from apimethods.client import client_endpoint
 from console import views
 from console.accounts import api as accounts_api
@@ -45,6 +46,9 @@ api_patterns = [
 urlpatterns = [
     # Client API: lenient about versions, doubled and trailing slashes (protocol §1).
     re_path(r"^/*b2(?:\.[0-9]+)?/", client_endpoint),
+    # The Kumulos SDKs' other hosts (push, crm, crash, links, stats) pointed here: every
+    # /v1/ path, unknown ones a JSON 404. More specific /v1/ routes (events) go above it.
+    re_path(r"^/*v1/", compat.endpoint),
     path("api/", include(api_patterns)),
     path("healthz", views.health),
     path("", views.shell),

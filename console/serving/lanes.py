@@ -1,7 +1,9 @@
 """Lanes: which thread pool serves a request, and how many requests of one tenant run at once.
 
 A request is classified by its path alone (`classify`): client API calls go to the
-`client` lane with their API key as tenant; console calls that name an app
+`client` lane with their API key as tenant, and the SDKs' other calls (`/v1/…`: events,
+push channels, crash reports) to it with one shared tenant, `SDK_TENANT`, as their API key
+is only in the Authorization header; console calls that name an app
 (`/api/apps/<id>/…`, Run It! included) go to the `console` lane with that app as tenant;
 everything else (pages, static files, sign-in) is the console lane's shared tenant.
 
@@ -27,11 +29,15 @@ from typing import Any
 CLIENT_LANE = "client"
 CONSOLE_LANE = "console"
 SHARED_TENANT = b""
+# The SDKs' /v1/ calls: background traffic, so all of it together gets one tenant's share
+# of the client threads. Refused with HTTP 503 (which they retry), not with an envelope.
+SDK_TENANT = b"sdk"
 
 # The client routes of console/urls.py (b2, b2.2, …, with the leading slashes clients
 # sometimes double), and the console API's per-app prefix.
 _CLIENT_PATH = re.compile(rb"^/+b2(?:\.[0-9]+)?/+([^/?]*)")
 _APP_PATH = re.compile(rb"^/+api/apps/([0-9]+)/")
+_SDK_PATH = re.compile(rb"^/+v1/")
 
 
 def classify(path: bytes) -> tuple[str, bytes]:
@@ -39,10 +45,18 @@ def classify(path: bytes) -> tuple[str, bytes]:
     match = _CLIENT_PATH.match(path)
     if match is not None:
         return CLIENT_LANE, b"k:" + match.group(1)
+    if _SDK_PATH.match(path) is not None:
+        return CLIENT_LANE, SDK_TENANT
     match = _APP_PATH.match(path)
     if match is not None:
         return CONSOLE_LANE, b"a:" + match.group(1)
     return CONSOLE_LANE, SHARED_TENANT
+
+
+def answers_with_envelope(lane: str, tenant: bytes) -> bool:
+    """Whether the serving layer refuses this request with a Kumulos envelope (HTTP 200,
+    what RPC clients read) rather than an HTTP error status."""
+    return lane == CLIENT_LANE and tenant != SDK_TENANT
 
 
 @dataclass

@@ -170,7 +170,7 @@ class KilnWorker(base.Worker):
                 # idle kept-alive connection: close it. A client call whose headers came
                 # but whose body did not still gets its envelope.
                 request = conn.current
-                if request is not None and request.lane == lanes.CLIENT_LANE:
+                if request is not None and lanes.answers_with_envelope(request.lane, request.tenant):
                     body, content_type = self._refusal_answer(
                         bytes(request.url).decode("latin-1"), 32, "Invalid request: the body did not arrive in time"
                     )
@@ -334,7 +334,7 @@ class KilnWorker(base.Worker):
                 small_body = request.body.read()
             request.body.close()
         path = bytes(request.url).decode("latin-1")
-        if request.lane == lanes.CLIENT_LANE:
+        if lanes.answers_with_envelope(request.lane, request.tenant):
             content_type = next((v.decode("latin-1") for n, v in request.headers if n.lower() == b"content-type"), None)
             body, content_type = self._busy_answer(path, content_type, small_body)
             status = b"200 OK"
