@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -47,6 +49,35 @@ def delete_app(app: App) -> None:
 def rotate_secret(app: App) -> App:
     app.secret_key = new_secret_key()
     app.save(update_fields=["secret_key", "updated_at"])
+    return app
+
+
+# What a key may hold: it sits in URL paths (/b2.2/{apiKey}/…) and before the ":" of Basic
+# auth, so printable ASCII without spaces, "/", "?", "#", "%" or ":"; a secret only needs
+# to be printable ASCII without spaces (Basic auth splits on the first ":").
+_API_KEY_CHARS = re.compile(r"[!-~]{1,64}")
+_API_KEY_FORBIDDEN = re.compile(r"[/?#%:]")
+_SECRET_KEY_CHARS = re.compile(r"[!-~]{1,64}")
+
+
+@transaction.atomic
+def set_keys(app: App, *, api_key: str | None = None, secret_key: str | None = None) -> App:
+    """Give the app the keys an existing Kumulos app was built with (docs/kumulos-clients.md),
+    so its unchanged clients authenticate here."""
+    fields = ["updated_at"]
+    if api_key is not None:
+        if not _API_KEY_CHARS.fullmatch(api_key) or _API_KEY_FORBIDDEN.search(api_key):
+            raise ValidationError({"api_key": ["1 to 64 printable ASCII characters, no spaces, / ? # % or :."]})
+        if App.objects.filter(api_key=api_key).exclude(pk=app.pk).exists():
+            raise ValidationError({"api_key": ["Another app has this API key."]})
+        app.api_key = api_key
+        fields.append("api_key")
+    if secret_key is not None:
+        if not _SECRET_KEY_CHARS.fullmatch(secret_key):
+            raise ValidationError({"secret_key": ["1 to 64 printable ASCII characters, no spaces."]})
+        app.secret_key = secret_key
+        fields.append("secret_key")
+    app.save(update_fields=fields)
     return app
 
 
