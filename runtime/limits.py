@@ -20,9 +20,10 @@ class RunLimits:
     # How long a context may take to start a run (its previous run's leftover jobs, which
     # V8 runs first) before it is declared stuck and replaced.
     cleanup_timeout_s: float = 1.0
-    # A run still going after this long has its isolate thread's CPU priority lowered
-    # (nice 19), so runaway scripts only get the CPU quick calls leave over; its context
-    # is then retired after the run. None: never.
+    # A run still going after this long, and using a CPU (not waiting for SQL or a nested
+    # call), has its isolate thread's CPU priority lowered (nice 19), so runaway scripts
+    # only get the CPU quick calls leave over; its context is then retired after the run.
+    # None: never.
     deprioritize_after_s: float | None = 0.1
 
     def __post_init__(self) -> None:

@@ -7,6 +7,8 @@ import glob
 import os
 import threading
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from conftest import MemoryMethods
@@ -96,15 +98,37 @@ def test_deprioritizing_can_be_switched_off(pool: Pool) -> None:
     assert (pool.created, pool.retired, pool.idle_count()) == (1, 0, 1)
 
 
-def test_a_long_nested_call_retires_both_contexts(pool: Pool) -> None:
+def test_a_long_nested_call_retires_the_busy_context_only(pool: Pool) -> None:
     # Given a quick method calling a long one: the caller's run lasts as long as the callee's
     host: Host | None = None
     methods = MemoryMethods(pool, "app1", {"long": BUSY_300_MS}, lambda: host)  # type: ignore[arg-type,return-value]
     host = Host(methods=methods)
     result = run_script("app1", "K.setResponse(K.callAPIMethod('long', {}))", host=host, pool=pool)
     assert result.value == "done"
-    # Then both isolate threads were lowered and neither context is reused
-    assert (pool.created, pool.retired, pool.idle_count()) == (2, 2, 0)
+    # Then the callee's isolate thread was lowered and its context retired; the caller's
+    # only waited (no CPU), so it keeps its priority and its context
+    assert (pool.created, pool.retired, pool.idle_count()) == (2, 1, 1)
+    assert all(nice != LOW_PRIORITY_NICE for nice in _nice_by_thread().values())
+
+
+class SlowDatabase:
+    """K.query waits 0.3 s, as for a slow query: the isolate thread sleeps meanwhile."""
+
+    def query(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]] | int:
+        time.sleep(0.3)
+        return [{"n": 1}]
+
+    def run(self, request: Any) -> list[dict[str, Any]] | int:
+        return []
+
+
+def test_a_run_waiting_for_its_sql_keeps_its_priority_and_context(pool: Pool) -> None:
+    host = Host(database=SlowDatabase())  # type: ignore[arg-type]
+    with NiceWatcher() as watcher:
+        result = run_script("app1", "K.setResponse(K.query('SELECT pg_sleep(0.3)', []))", host=host, pool=pool)
+    assert result.value == [{"n": 1}]
+    assert watcher.low == set()
+    assert (pool.created, pool.retired, pool.idle_count()) == (1, 0, 1)
 
 
 class RecordingPool(Pool):
