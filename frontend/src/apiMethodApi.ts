@@ -1,0 +1,120 @@
+/** Console API calls for drag-and-drop API methods: revisions, Run, impact of a schema change. */
+import { ApiError, request, type Id } from "./api";
+import type { MethodDefinition, TableShape } from "./apiMethodModel";
+import type { ParamType } from "./kscriptApi";
+import type { Table } from "./tablesApi";
+
+export interface ApiMethodSignature {
+  name: string;
+  params: { name: string; type: ParamType }[];
+  returns: { type: string; action?: string; action_type?: string; table?: string };
+}
+
+export type Problems = Record<string, string[]>;
+
+export interface ApiMethodSummary {
+  id: number;
+  kind: "apimethod";
+  name: string;
+  title: string;
+  table: string;
+  latest_revision: number;
+  author: string | null;
+  saved_at: string;
+  updated_at: string;
+  deployed_revision: number | null;
+  signature: ApiMethodSignature | null;
+  /** What no longer fits the tables (a table or field renamed or dropped since). */
+  problems: Problems;
+}
+
+export interface ApiMethodRevision extends MethodDefinition {
+  id: number;
+  kind: "apimethod";
+  name: string;
+  title: string;
+  revision: number;
+  latest_revision: number;
+  author: string | null;
+  saved_at: string;
+  signature: ApiMethodSignature | null;
+  problems: Problems;
+}
+
+export interface Statement {
+  action: string;
+  sql: string;
+  ms?: number;
+  rows?: number;
+  error?: string;
+}
+
+export type ApiRunResult =
+  | { ok: true; result: unknown; duration_ms: number; statements: Statement[] }
+  | { ok: false; error: { type: string; message: string }; statements: Statement[] };
+
+export interface SaveApiMethod extends MethodDefinition {
+  title: string;
+  base_revision: number;
+  overwrite?: boolean;
+}
+
+/** Someone saved a newer revision than the one the edit started from. */
+export class ApiMethodConflict extends Error {
+  readonly theirs: ApiMethodRevision;
+  constructor(theirs: ApiMethodRevision) {
+    super(`${theirs.author ?? "Someone"} saved revision ${theirs.revision} meanwhile.`);
+    this.name = "ApiMethodConflict";
+    this.theirs = theirs;
+  }
+}
+
+const enc = (id: Id): string => encodeURIComponent(String(id));
+const base = (appId: Id): string => `/api/apps/${enc(appId)}/apimethods/`;
+
+export const apiMethodApi = {
+  list: (appId: Id) => request<ApiMethodSummary[]>("GET", base(appId)),
+  create: (appId: Id, body: MethodDefinition & { title: string }) =>
+    request<ApiMethodRevision>("POST", base(appId), body),
+  get: (appId: Id, methodId: Id) =>
+    request<ApiMethodRevision>("GET", `${base(appId)}${enc(methodId)}/`),
+  remove: (appId: Id, methodId: Id) =>
+    request<undefined>("DELETE", `${base(appId)}${enc(methodId)}/`),
+
+  /** Saves a new revision; a 409 becomes an ApiMethodConflict carrying the newer revision. */
+  async save(appId: Id, methodId: Id, body: SaveApiMethod): Promise<ApiMethodRevision> {
+    try {
+      return await request<ApiMethodRevision>(
+        "PUT",
+        `${base(appId)}${enc(methodId)}/`,
+        body,
+      );
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) {
+        throw new ApiMethodConflict(await apiMethodApi.get(appId, methodId));
+      }
+      throw error;
+    }
+  },
+
+  run: (appId: Id, methodId: Id, params: Record<string, unknown>) =>
+    request<ApiRunResult>("POST", `${base(appId)}${enc(methodId)}/run/`, { params }),
+};
+
+/** The app's tables as the editor sees them: every field, ID and time fields first. */
+export function tableShapes(tables: readonly Table[]): TableShape[] {
+  return tables.map((t) => ({
+    name: t.name,
+    idField: t.id_field,
+    fields: [
+      { name: t.id_field, type: "integer", target: null },
+      { name: "timeCreated", type: "datetime", target: null },
+      { name: "timeUpdated", type: "datetime", target: null },
+      ...t.fields.map((f) => ({
+        name: f.name,
+        type: f.type,
+        target: f.target?.name ?? null,
+      })),
+    ],
+  }));
+}
