@@ -190,8 +190,8 @@ def _no_such_link(request: HttpRequest, app: dict[str, Any], parts: dict[str, st
 
 
 def _crash_report(request: HttpRequest, app: dict[str, Any], parts: dict[str, str]) -> HttpResponse:
-    # Accepted so the device deletes it (ACRA and KSCrash retry anything else on every
-    # launch); Kiln has no crash reporting to keep it in.
+    # Accepted so the device deletes it (a failed upload stays on the device to be tried
+    # again); Kiln has no crash reporting to keep it in.
     logger.info(
         "crash report dropped app=%s format=%s bytes=%s",
         app["id"],
