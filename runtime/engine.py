@@ -12,7 +12,9 @@ Facts this module relies on (mini-racer 0.14.1):
   `mr_call_function` arrive through `cb(callback_id, raw_value)` on that thread.
 - Microtasks run *after* the result callback (in the message pump), so a script's
   leftover jobs run before the next task on that context: the next run cleans up after
-  them, and a context whose next run does not even start in time is stuck in them.
+  them, and a context whose next run does not even start in time is stuck in them. No
+  task can stop them (`mr_cancel_task` only stops the task that is running): the pool's
+  job watch closes an idle context whose isolate thread keeps running (runtime/pool.py).
 - `mr_cancel_task` terminates a running task and the context stays usable.
 - `mr_free_context` stops even an isolate stuck in a microtask loop, and a task posted
   just before it still gets its result callback (V8 refuses to run it), on the isolate

@@ -47,7 +47,7 @@ WATCH_PERIOD_S = 0.01
 _BUSY_SHARE = 0.5
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity (the job watch keeps a set)
 class Context:
     """An engine with its prelude installed: the run entry point."""
 
@@ -57,8 +57,13 @@ class Context:
     # The sources the prelude holds for this context: (code, script) -> id (prelude.SOURCES).
     sources: dict[tuple[str, str], int] = field(default_factory=dict)
     next_source_id: int = 0
-    uses: int = 0  # checkouts so far: which run the job watch is judging
     idle: bool = False  # in the pool's idle lists (changed under the pool's lock)
+    # The job watch's notes on the run it judges: when the context came back (which also
+    # tells that run from a later one), and its isolate thread at the watch's last look.
+    checked_in: float = 0.0
+    measured_at: float = 0.0
+    busy_ns: int | None = None
+    runnable: bool = False
 
     def source(self, code: str, script: str) -> tuple[int, bool]:
         """The id of this source on the context, and whether JS still has to be sent it."""
@@ -104,25 +109,13 @@ def create_context(app_id: str) -> Context:
         raise
 
 
-@dataclass
-class _Watched:
-    """A context the job watch has not judged yet, as of its checkin number `uses`."""
-
-    context: Context
-    uses: int
-    checked_in: float
-    measured_at: float = 0.0
-    busy_ns: int | None = None
-    runnable: bool = False
-
-
 class Pool:
     def __init__(self, idle_per_app: int = 4, idle_total: int = 32) -> None:
         self.idle_per_app = idle_per_app
         self.idle_total = idle_total
         self._idle: OrderedDict[str, list[Context]] = OrderedDict()
         self._lock = threading.Lock()
-        self._watched: list[_Watched] = []
+        self._watched: set[Context] = set()  # idle contexts the job watch has not judged
         self.created = 0
         self.discarded = 0  # every context closed, for whatever reason
         self.retired = 0  # of those: deprioritized by a long run (not reused on purpose)
@@ -138,14 +131,12 @@ class Pool:
                 self._idle.move_to_end(app_id)
                 context = contexts.pop()
                 context.idle = False
-                context.uses += 1
             if not context.engine.broken:
                 return context
             self._close(context)
         context = create_context(app_id)
         with self._lock:
             self.created += 1
-            context.uses += 1
         return context
 
     def checkin(self, context: Context, healthy: bool = True) -> None:
@@ -168,7 +159,8 @@ class Pool:
             else:
                 contexts.append(context)
                 context.idle = True
-                self._watched.append(_Watched(context, context.uses, time.monotonic()))
+                context.checked_in, context.busy_ns = time.monotonic(), None
+                self._watched.add(context)
             while self._idle_count() > self.idle_total:
                 oldest_app = next(iter(self._idle))
                 gone = self._idle[oldest_app].pop(0)
@@ -184,35 +176,40 @@ class Pool:
         """One look of the job watch at the contexts checked in since it last judged them.
         Closes those whose isolate thread is still busy. True while some remain to judge."""
         with self._lock:
-            watched, self._watched = self._watched, []
+            watched = [(context, context.checked_in) for context in self._watched]
         now = time.monotonic()
-        keep: list[_Watched] = []
-        busy: list[_Watched] = []
-        for entry in watched:
-            context = entry.context
-            if not context.idle or context.uses != entry.uses:
-                continue  # in use again (a run waits for leftover jobs itself), or gone
-            if now - entry.checked_in < WATCH_PERIOD_S:
-                keep.append(entry)  # still winding down from its run
-                continue
+        judged: list[tuple[Context, float]] = []
+        busy: list[tuple[Context, float]] = []
+        for context, checked_in in watched:
+            if not context.idle or now - checked_in < WATCH_PERIOD_S:
+                continue  # in use again (its run waits for leftover jobs itself), or still
+                # winding down from its run
             sample = context.engine.activity()
             if sample is None:
-                continue  # no way to tell on this system: the next run's start check remains
+                judged.append((context, checked_in))  # no way to tell on this system: the
+                continue  # next run's start check remains
             runnable, busy_ns = sample
-            if entry.busy_ns is None or not entry.runnable and runnable:
+            if context.busy_ns is None or not context.runnable and runnable:
                 # First look; or it slept and now runs (a V8 housekeeping task, or a job
                 # loop seen in a GC pause): measure again from here.
-                entry.busy_ns, entry.measured_at, entry.runnable = busy_ns, now, runnable
-                keep.append(entry)
-            elif (runnable and entry.runnable) or busy_ns - entry.busy_ns >= _BUSY_SHARE * (now - entry.measured_at) * 1e9:
-                busy.append(entry)
-            # else: asleep now after sleeping most of the period: its jobs (if any) are done
+                if context.checked_in == checked_in:
+                    context.busy_ns, context.measured_at, context.runnable = busy_ns, now, runnable
+            elif (runnable and context.runnable) or (
+                busy_ns - context.busy_ns >= _BUSY_SHARE * (now - context.measured_at) * 1e9
+            ):
+                busy.append((context, checked_in))
+            else:
+                judged.append((context, checked_in))  # asleep after sleeping most of the
+                # period: its jobs (if any) are done
         doomed: list[Context] = []
         with self._lock:
-            for entry in busy:
-                context = entry.context
-                if not context.idle or context.uses != entry.uses:
-                    continue
+            for context, checked_in in judged:
+                if context.checked_in == checked_in:
+                    self._watched.discard(context)
+            for context, checked_in in busy:
+                if not context.idle or context.checked_in != checked_in:
+                    continue  # taken or back again meanwhile: judged anew
+                self._watched.discard(context)
                 group = self._idle.get(context.app_id, [])
                 if context in group:
                     group.remove(context)
@@ -220,7 +217,8 @@ class Pool:
                         del self._idle[context.app_id]
                 context.idle = False
                 doomed.append(context)
-            self._watched[:0] = keep
+            # Contexts no longer idle leave the watch; checked in again, they come back.
+            self._watched = {context for context in self._watched if context.idle}
             pending = bool(self._watched)
         for context in doomed:
             self._close(context)
