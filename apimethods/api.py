@@ -15,7 +15,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apimethods import deploys, drafts, services
+from apimethods import deploys, drafts, ide, services
 from apimethods.models import Deployment, KScriptDraft, KScriptMethod, KScriptRevision, LiveDeployment
 from apimethods.wire import PARAM_TYPES, WireError
 from console.api import AppScopedAPIView
@@ -111,7 +111,8 @@ def _typings(params: tuple[tuple[str, str], ...] = ()) -> str:
 
 
 class KScriptTypingsView(KScriptScopedView):
-    """The K API as a TypeScript declaration file, for the IDE's completion."""
+    """The K API as a TypeScript declaration file, for the IDE's completion, with this
+    app's table aliases, fields and method names (apimethods.ide)."""
 
     def get(self, request: Request, app_id: int) -> HttpResponse:
         """With `?method=<id>`, K.params is typed as that method's latest parameters."""
@@ -124,7 +125,16 @@ class KScriptTypingsView(KScriptScopedView):
             method = self.method(int(method_id))
             latest = method.revisions.get(number=method.latest_revision)
             params = tuple((p["name"], p["type"]) for p in latest.params)
-        return HttpResponse(_typings(params), content_type="application/typescript; charset=utf-8")
+        dts = _typings(params) + "\n" + ide.render_app_dts(ide.app_symbols(self.app))
+        return HttpResponse(dts, content_type="application/typescript; charset=utf-8")
+
+
+class KScriptSymbolsView(KScriptScopedView):
+    """This app's table aliases (with fields) and method names, for the IDE's Insert picker."""
+
+    def get(self, request: Request, app_id: int) -> Response:
+        services.ensure_kscript_enabled(self.app)
+        return Response(ide.app_symbols(self.app))
 
 
 class KScriptDetailView(KScriptScopedView):

@@ -6,6 +6,7 @@ from django.urls import path
 from apimethods import api
 
 urlpatterns = [
+    path("kscripts/symbols/", api.KScriptSymbolsView.as_view()),
     path("kscripts/<int:method_id>/draft/", api.KScriptDraftView.as_view()),
     path("deployments/preview/", api.DeploymentPreviewView.as_view()),
     path("deployments/diff/", api.DeploymentDiffView.as_view()),
