@@ -201,6 +201,8 @@ type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export interface RequestOptions {
   /** Do not announce a lost session (used by `me()`, which expects 403). */
   quietAuth?: boolean;
+  /** Do not announce an unreachable server (the caller shows it where it matters). */
+  quietNetwork?: boolean;
   signal?: AbortSignal;
 }
 
@@ -231,7 +233,7 @@ export async function request<T>(
       {},
       true,
     );
-    emit({ kind: "network", error });
+    if (!options.quietNetwork) emit({ kind: "network", error });
     throw error;
   }
 

@@ -1,4 +1,4 @@
-/** Console API calls for KScript methods, revisions, Run It! and deployments. */
+/** Console API calls for KScript methods, revisions, drafts, Run It! and deployments. */
 import { ApiError, request, type Id } from "./api";
 
 export type ReturnType = "objects" | "number";
@@ -88,6 +88,10 @@ export interface Deployment {
   created_by: string | null;
   methods: string[];
   revisions: Record<string, number>;
+  /** "kscript" or "apimethod" per method name. */
+  kinds?: Record<string, string>;
+  /** A rollback: the deployment whose methods this one serves again. */
+  restored_from: number | null;
   live: boolean;
 }
 
@@ -95,6 +99,80 @@ export interface SaveRequest extends Definition {
   code: string;
   base_revision: number;
   overwrite?: boolean;
+  /** Keep code that does not parse (Save); Run It! and Deploy leave it out. */
+  allow_syntax_errors?: boolean;
+}
+
+/** Where V8 stopped parsing (the server's check). */
+export interface SyntaxProblem {
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** A saved revision, with the syntax check when the save kept unparsable code. */
+export interface SavedRevision extends Revision {
+  syntax_error?: SyntaxProblem | null;
+}
+
+/** The signed-in person's working text of a method (not a revision). */
+export interface Draft {
+  code: string;
+  base_revision: number;
+  saved_at: string;
+  syntax_error: SyntaxProblem | null;
+  latest_revision: number;
+  /** The latest revision when it is newer than the draft's base. */
+  newer: Revision | null;
+}
+
+/** This app's names for the IDE's completion and Insert picker. */
+export interface Symbols {
+  tables: {
+    name: string;
+    alias: string;
+    fields: { name: string; type: string }[];
+  }[];
+  methods: { name: string; kind: "kscript" | "apimethod" }[];
+}
+
+export interface ChangeEntry {
+  name: string;
+  kind: string;
+  revision: number | null;
+  from_revision?: number | null;
+  from_kind?: string;
+  /** What differs: "code", "parameters", "return type", "definition"; empty: same code. */
+  what?: string[];
+}
+
+export interface DeploymentSummary {
+  number: number;
+  created_at: string;
+  created_by: string | null;
+  restored_from: number | null;
+}
+
+/** What a deploy (or a rollback) would change for clients. */
+export interface DeployPreview {
+  live: DeploymentSummary | null;
+  target: { kind: "deploy" } | ({ kind: "rollback" } & DeploymentSummary);
+  added: ChangeEntry[];
+  removed: ChangeEntry[];
+  changed: ChangeEntry[];
+  unchanged: ChangeEntry[];
+  /** What stops it (a KScript that does not parse, an API method that does not fit). */
+  problems: string[];
+}
+
+export interface MethodDiff {
+  name: string;
+  kind: string;
+  language: "javascript" | "json";
+  original: string | null;
+  modified: string | null;
+  original_label: string;
+  modified_label: string;
 }
 
 /** Someone saved a newer revision than the one the edit started from. */
@@ -120,9 +198,9 @@ export const kscriptApi = {
     request<undefined>("DELETE", `${base(appId)}${enc(methodId)}/`),
 
   /** Saves a new revision; a 409 becomes a RevisionConflict carrying the newer revision. */
-  async save(appId: Id, methodId: Id, body: SaveRequest): Promise<Revision> {
+  async save(appId: Id, methodId: Id, body: SaveRequest): Promise<SavedRevision> {
     try {
-      return await request<Revision>("PUT", `${base(appId)}${enc(methodId)}/`, body);
+      return await request<SavedRevision>("PUT", `${base(appId)}${enc(methodId)}/`, body);
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) {
         throw new RevisionConflict(await kscriptApi.get(appId, methodId));
@@ -141,8 +219,45 @@ export const kscriptApi = {
   typings: (appId: Id, methodId: Id) =>
     request<string>("GET", `${base(appId)}typings.d.ts?method=${enc(methodId)}`),
 
+  draft: (appId: Id, methodId: Id) =>
+    request<{ draft: Draft | null }>("GET", `${base(appId)}${enc(methodId)}/draft/`),
+  /** Quiet about the network: the status bar says the draft waits in this browser. */
+  putDraft: (appId: Id, methodId: Id, body: { code: string; base_revision: number }) =>
+    request<Draft>("PUT", `${base(appId)}${enc(methodId)}/draft/`, body, {
+      quietNetwork: true,
+    }),
+  deleteDraft: (appId: Id, methodId: Id) =>
+    request<undefined>("DELETE", `${base(appId)}${enc(methodId)}/draft/`, undefined, {
+      quietNetwork: true,
+    }),
+  symbols: (appId: Id) => request<Symbols>("GET", `${base(appId)}symbols/`),
+
   deployments: (appId: Id) =>
     request<Deployment[]>("GET", `/api/apps/${enc(appId)}/deployments/`),
-  deploy: (appId: Id) =>
-    request<Deployment>("POST", `/api/apps/${enc(appId)}/deployments/`, {}),
+  /**
+   * `expectedLive`: the live deployment the person reviewed (null: none); the server
+   * refuses if another went live since. Left out: deploy whatever is live.
+   */
+  deploy: (appId: Id, expectedLive?: number | null) =>
+    request<Deployment>(
+      "POST",
+      `/api/apps/${enc(appId)}/deployments/`,
+      expectedLive === undefined ? {} : { expected_live: expectedLive },
+    ),
+  preview: (appId: Id, restore?: number) =>
+    request<DeployPreview>(
+      "GET",
+      `/api/apps/${enc(appId)}/deployments/preview/${restore === undefined ? "" : `?restore=${restore}`}`,
+    ),
+  diff: (appId: Id, name: string, before: string, after: string) =>
+    request<MethodDiff>(
+      "GET",
+      `/api/apps/${enc(appId)}/deployments/diff/?${new URLSearchParams({ name, before, after }).toString()}`,
+    ),
+  rollback: (appId: Id, number: number, expectedLive: number | null) =>
+    request<Deployment>(
+      "POST",
+      `/api/apps/${enc(appId)}/deployments/${number}/rollback/`,
+      { expected_live: expectedLive },
+    ),
 };

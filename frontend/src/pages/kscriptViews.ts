@@ -67,6 +67,8 @@ export function diffDialog(
     modifiedLabel: string;
     testid: string;
     footer?: Child;
+    /** "javascript" (default) or "plaintext" (an API method's JSON). */
+    language?: string;
   },
 ): DialogHandle {
   const labels = h(
@@ -82,14 +84,15 @@ export function diffDialog(
     options.footer,
   );
   seq += 1;
+  const language = options.language ?? "javascript";
   const original = m.monaco.editor.createModel(
     options.original,
-    "javascript",
+    language,
     m.monaco.Uri.parse(`inmemory://kiln/original-${seq}.js`),
   );
   const modified = m.monaco.editor.createModel(
     options.modified,
-    "javascript",
+    language,
     m.monaco.Uri.parse(`inmemory://kiln/modified-${seq}.js`),
   );
   const diff = m.monaco.editor.createDiffEditor(host, {

@@ -4,13 +4,14 @@ import { api, ApiError, type AppDetail } from "../api";
 import type { PageContext } from "../context";
 import { confirmDialog } from "../dialog";
 import { badge, button, h, loadingStatus, pageHead, withBusy, type Child } from "../dom";
-import { formatRelative } from "../format";
+import { errorText, formatRelative } from "../format";
 import { icon } from "../icons";
 import { kscriptApi, type Deployment, type MethodSummary } from "../kscriptApi";
 import { deployState, formatSavedAt } from "../kscriptLogic";
 import { ACTIONS_COLUMN, dataTable } from "../tableMarkup";
-import { toast, toastError } from "../toast";
+import { toast } from "../toast";
 import { appHome } from "./apps";
+import { reviewDeploy, showDeployFailure } from "./deployDialog";
 import { definitionDialog } from "./kscriptForm";
 
 export const kscriptsPath = (appId: string | number): string =>
@@ -128,13 +129,20 @@ export async function kscriptsPage(ctx: PageContext): Promise<void> {
     });
   };
 
-  const deploy = (btn: HTMLButtonElement): void => {
-    void withBusy(btn, () => kscriptApi.deploy(app.id)).then(
+  /** Deploy the latest revisions, or roll back to `restore`, after a review. */
+  const deploy = (btn: HTMLButtonElement, restore?: number): void => {
+    void withBusy(btn, () => reviewDeploy({ appId: app.id, restore })).then(
       (deployment) => {
-        toast(`Deployment #${deployment.number} is live.`, "success");
+        if (!deployment) return;
+        toast(
+          deployment.restored_from !== null
+            ? `Deployment #${deployment.number} is live: the methods of #${deployment.restored_from} again.`
+            : `Deployment #${deployment.number} is live.`,
+          "success",
+        );
         void reload();
       },
-      (err: unknown) => toastError(err, "Deploy failed"),
+      (err: unknown) => showDeployFailure(errorText(err)),
     );
   };
 
@@ -273,16 +281,40 @@ export async function kscriptsPage(ctx: PageContext): Promise<void> {
           ),
         );
 
+    const rollbackButton = (d: Deployment): HTMLElement | null => {
+      if (d.live) return null;
+      const btn = button([icon("history", 14), "Roll back"], {
+        size: "sm",
+        variant: "ghost",
+        testid: "rollback",
+        "aria-label": `Roll back to deployment #${d.number}`,
+        title: `Make deployment #${d.number}'s methods live again`,
+      });
+      btn.addEventListener("click", () => deploy(btn, d.number));
+      return btn;
+    };
     const history = deployments.length
       ? dataTable({
           testid: "deployments-table",
           caption: "Deployments",
-          columns: ["#", "When", "By", "Methods"],
+          columns: ["#", "When", "By", "Methods", ACTIONS_COLUMN],
           rows: deployments.map((d) =>
             h(
               "tr",
               { testid: "deployment-row", "data-number": String(d.number) },
-              h("td", null, `#${d.number} `, d.live ? badge("Live", "success") : null),
+              h(
+                "td",
+                null,
+                `#${d.number} `,
+                d.live ? badge("Live", "success") : null,
+                d.restored_from !== null
+                  ? h(
+                      "div",
+                      { class: "muted small", testid: "deployment-restored" },
+                      `rollback to #${d.restored_from}`,
+                    )
+                  : null,
+              ),
               h(
                 "td",
                 { title: new Date(d.created_at).toLocaleString() },
@@ -298,6 +330,7 @@ export async function kscriptsPage(ctx: PageContext): Promise<void> {
                       .join(", ")
                   : d.methods.join(", ") || "—",
               ),
+              h("td", { class: "col-actions" }, rollbackButton(d)),
             ),
           ),
         })
