@@ -19,139 +19,32 @@ import {
   apiMethodApi,
   tableShapes,
   type ApiMethodRevision,
-  type ApiRunResult,
 } from "../apiMethodApi";
 import * as M from "../apiMethodModel";
 import type { PageContext } from "../context";
 import { openDialog } from "../dialog";
-import {
-  button,
-  h,
-  loadingStatus,
-  pageHead,
-  uniqueId,
-  withBusy,
-  type Child,
-} from "../dom";
-import { errorText } from "../format";
+import { button, h, loadingStatus, pageHead, withBusy, type Child } from "../dom";
 import { icon } from "../icons";
+import { DefinitionSaver, type SaveState } from "../definitionSaver";
 import { kscriptApi, PARAM_TYPES, type ParamType } from "../kscriptApi";
-import { convertParams, formatSavedAt, methodName } from "../kscriptLogic";
+import { formatSavedAt, methodName } from "../kscriptLogic";
 import { tablesApi } from "../tablesApi";
 import { toast, toastError } from "../toast";
 import { appHome } from "./apps";
+import {
+  aggregateBox,
+  allBox,
+  filtersBox,
+  limitsBox,
+  relatedBox,
+  sortBox,
+  valuesBox,
+  type BoxContext,
+} from "./apiMethodBoxes";
+import { RunPanel } from "./apiMethodRun";
 import { apiPath, deployBadge } from "./apiMethods";
 
 type Def = M.MethodDefinition;
-
-type SaveState =
-  | { kind: "saved"; revision: number; savedAt: string }
-  | { kind: "dirty" }
-  | { kind: "saving" }
-  | { kind: "conflict"; message: string }
-  | { kind: "failed"; message: string };
-
-/**
- * Saves the definition a moment after the last change (or at once on flush), one request
- * at a time, always on top of the revision the edit started from. A 409 stops saving
- * until the person overwrites or loads theirs. (The KScript IDE's autosave keeps code
- * drafts with syntax checks; a definition is small JSON, saved whole as a revision.)
- */
-class DefinitionSaver {
-  private timer: number | null = null;
-  private inFlight: Promise<boolean> | null = null;
-  private editSeq = 0;
-  private savedSeq = 0;
-  base: number;
-  state: SaveState;
-
-  constructor(
-    loaded: ApiMethodRevision,
-    private readonly send: (
-      base: number,
-      overwrite: boolean,
-    ) => Promise<ApiMethodRevision>,
-    private readonly onState: (state: SaveState) => void,
-    private readonly onSaved: (revision: ApiMethodRevision) => void,
-  ) {
-    this.base = loaded.revision;
-    this.state = { kind: "saved", revision: loaded.revision, savedAt: loaded.saved_at };
-  }
-
-  get unsaved(): boolean {
-    return this.editSeq !== this.savedSeq;
-  }
-
-  edit(): void {
-    this.editSeq += 1;
-    if (this.state.kind === "conflict") return; // the person decides first
-    this.set({ kind: "dirty" });
-    if (this.timer !== null) window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => void this.flush(), 800);
-  }
-
-  async flush(): Promise<boolean> {
-    if (this.timer !== null) window.clearTimeout(this.timer);
-    this.timer = null;
-    if (this.inFlight) await this.inFlight;
-    if (!this.unsaved) return true;
-    if (this.state.kind === "conflict") return false;
-    return this.run(false);
-  }
-
-  async overwrite(): Promise<boolean> {
-    if (this.inFlight) await this.inFlight;
-    return this.run(true);
-  }
-
-  /** The editor now holds `revision` exactly (theirs was loaded). */
-  reset(revision: ApiMethodRevision): void {
-    this.base = revision.revision;
-    this.savedSeq = this.editSeq;
-    this.set({ kind: "saved", revision: revision.revision, savedAt: revision.saved_at });
-  }
-
-  private run(overwrite: boolean): Promise<boolean> {
-    const seq = this.editSeq;
-    this.set({ kind: "saving" });
-    this.inFlight = this.send(this.base, overwrite)
-      .then(
-        (revision) => {
-          this.base = revision.revision;
-          this.savedSeq = seq;
-          this.onSaved(revision);
-          this.set(
-            this.unsaved
-              ? { kind: "dirty" }
-              : {
-                  kind: "saved",
-                  revision: revision.revision,
-                  savedAt: revision.saved_at,
-                },
-          );
-          if (this.unsaved) this.edit();
-          return true;
-        },
-        (error: unknown) => {
-          this.set(
-            error instanceof ApiMethodConflict
-              ? { kind: "conflict", message: error.message }
-              : { kind: "failed", message: errorText(error) },
-          );
-          return false;
-        },
-      )
-      .finally(() => {
-        this.inFlight = null;
-      });
-    return this.inFlight;
-  }
-
-  private set(state: SaveState): void {
-    this.state = state;
-    this.onState(state);
-  }
-}
 
 export async function apiMethodEditorPage(ctx: PageContext): Promise<void> {
   ctx.setTitle("API method");
@@ -167,13 +60,8 @@ export async function apiMethodEditorPage(ctx: PageContext): Promise<void> {
   new Editor(ctx, app, loaded, tableShapes(tables), live?.revisions[loaded.name] ?? null);
 }
 
-const ref = (value: M.ValueRef | null | undefined): string =>
-  value ? JSON.stringify(value) : "";
-const unref = (text: string): M.ValueRef | null =>
-  text ? (JSON.parse(text) as M.ValueRef) : null;
-
-class Editor {
-  private def: Def;
+class Editor implements BoxContext {
+  def: Def;
   private title: string;
   private name: string;
   private deployed: number | null;
@@ -202,19 +90,21 @@ class Editor {
     }),
     side: h("aside", { class: "am-side" }),
     problems: h("div", { class: "am-problems", testid: "api-problems", role: "alert" }),
-    run: h("section", { class: "card section am-run", id: "run", testid: "api-run" }),
   };
-  private runInputs: Record<string, string | boolean> = {};
-  private runOutput: HTMLElement = h("div", {
-    testid: "run-output",
-    "aria-live": "polite",
+  private readonly run = new RunPanel({
+    run: async (values) => {
+      if (!(await this.autosaver.flush())) {
+        throw new Error("The method is not saved; fix what stops it first.");
+      }
+      return apiMethodApi.run(this.app.id, this.methodId, values);
+    },
   });
 
   constructor(
     private readonly ctx: PageContext,
     private readonly app: AppDetail,
     loaded: ApiMethodRevision,
-    private readonly tables: M.Tables,
+    readonly tables: M.Tables,
     deployed: number | null,
   ) {
     this.def = pick(loaded);
@@ -319,7 +209,7 @@ class Editor {
   }
 
   /** The definition changed: show it and save it soon. */
-  private commit(next: Def): void {
+  commit(next: Def): void {
     if (next === this.def) {
       this.render(); // a refused drag: put the cards back where the model has them
       return;
@@ -401,13 +291,13 @@ class Editor {
         h(
           "div",
           { class: "am-layout" },
-          h("div", { class: "am-main" }, this.el.params, this.el.actions, this.el.run),
+          h("div", { class: "am-main" }, this.el.params, this.el.actions, this.run.el),
           this.el.side,
         ),
       ),
     );
     this.render();
-    if (location.hash === "#run") this.el.run.scrollIntoView();
+    if (location.hash === "#run") this.run.el.scrollIntoView();
   }
 
   private renderHead(): void {
@@ -445,7 +335,7 @@ class Editor {
     this.renderParams();
     this.renderActions();
     this.renderSide();
-    this.renderRun();
+    this.run.render(M.declaredParams(this.def, this.tables));
     if (focused) {
       const again = this.ctx.main.querySelector<HTMLElement>(
         `[data-key="${CSS.escape(focused)}"]`,
@@ -704,14 +594,15 @@ class Editor {
     );
     const body: Child[] = [];
     if (action.type === "create" || action.type === "update")
-      body.push(this.valuesBox(action));
-    if (action.type === "aggregate") body.push(this.aggregateBox(action));
-    if (action.type !== "create") body.push(this.filtersBox(action));
+      body.push(valuesBox(this, action));
+    if (action.type === "aggregate") body.push(aggregateBox(this, action));
+    if (action.type !== "create") body.push(filtersBox(this, action));
     if (action.type === "update" || action.type === "delete")
-      body.push(this.allBox(action));
-    if (action.type === "select") body.push(this.sortBox(action), this.limitsBox(action));
+      body.push(allBox(this, action));
+    if (action.type === "select")
+      body.push(sortBox(this, action), limitsBox(this, action));
     if (action.type === "select" || action.type === "delete")
-      body.push(this.relatedBox(action));
+      body.push(relatedBox(this, action));
     if (M.canNest(action.type)) {
       body.push(
         h(
@@ -761,433 +652,6 @@ class Editor {
   }
 
   /** Options for a value: the method's parameters, then fields of the enclosing rows. */
-  private valueOptions(
-    action: M.Action,
-    selected: M.ValueRef | undefined | null,
-  ): HTMLOptionElement[] {
-    const options = [h("option", { value: "" }, "— choose —")];
-    const chosen = ref(selected ?? null);
-    for (const p of M.declaredParams(this.def, this.tables)) {
-      const value = ref({ param: p.name });
-      options.push(
-        h("option", { value, selected: value === chosen }, `param: ${p.name}`),
-      );
-    }
-    M.rowSources(this.def, action.id).forEach((source, i) => {
-      for (const f of M.tableOf(this.tables, source.table)?.fields ?? []) {
-        const value = ref(i === 0 ? { row: f.name } : { row: f.name, action: source.id });
-        options.push(
-          h(
-            "option",
-            { value, selected: value === chosen },
-            `${source.id} row (${source.table}): ${f.name}`,
-          ),
-        );
-      }
-    });
-    return options;
-  }
-
-  private valuesBox(action: M.Action): HTMLElement {
-    const table = M.tableOf(this.tables, action.table);
-    const rows = (table?.fields ?? [])
-      .filter(
-        (f) =>
-          f.name !== table?.idField &&
-          f.name !== "timeCreated" &&
-          f.name !== "timeUpdated",
-      )
-      .map((f) => {
-        const current = action.values?.find((v) => v.field === f.name)?.value;
-        const select = h(
-          "select",
-          {
-            class: "input select",
-            "aria-label": `Value of ${f.name} (${action.id})`,
-            testid: `value-${f.name}`,
-            "data-key": `value-${action.id}-${f.name}`,
-          },
-          this.valueOptions(action, current),
-        );
-        const none = select.options[0];
-        if (none) none.textContent = "— not set —";
-        select.addEventListener("change", () =>
-          this.commit(M.setAssign(this.def, action.id, f.name, unref(select.value))),
-        );
-        return h("li", { class: "am-row" }, h("span", { class: "mono" }, f.name), select);
-      });
-    return h(
-      "div",
-      { class: "am-box" },
-      h(
-        "h3",
-        { class: "am-box-title" },
-        action.type === "create" ? "Values of the new record" : "Set",
-      ),
-      h("ul", { class: "am-rows" }, rows),
-    );
-  }
-
-  private filtersBox(action: M.Action): HTMLElement {
-    const reachable = M.viaOptions(this.tables, action.table);
-    const rows = (action.filters ?? []).map((f, index) => {
-      const key = `${action.id}-f${index}`;
-      const parts: Child[] = [];
-      if (index > 0) {
-        const join = h(
-          "select",
-          {
-            class: "input select am-join",
-            "aria-label": `Join of filter ${index + 1}`,
-            testid: "filter-join",
-            "data-key": `${key}-join`,
-          },
-          h("option", { value: "and", selected: f.join !== "or" }, "AND"),
-          h("option", { value: "or", selected: f.join === "or" }, "OR"),
-        );
-        join.addEventListener("change", () =>
-          this.commit(
-            M.setFilter(this.def, action.id, index, { join: join.value as "and" | "or" }),
-          ),
-        );
-        parts.push(join);
-      } else {
-        parts.push(h("span", { class: "am-join muted small" }, "where"));
-      }
-      const chosen = JSON.stringify([f.via ?? [], f.field]);
-      const field = h(
-        "select",
-        {
-          class: "input select",
-          "aria-label": `Field of filter ${index + 1}`,
-          testid: "filter-field",
-          "data-key": `${key}-field`,
-        },
-        h("option", { value: "" }, "— field —"),
-        reachable.map((option) =>
-          h(
-            "optgroup",
-            { label: option.label },
-            (M.tableOf(this.tables, option.table)?.fields ?? []).map((fieldShape) => {
-              const value = JSON.stringify([option.via, fieldShape.name]);
-              return h(
-                "option",
-                { value, selected: value === chosen },
-                option.via.length
-                  ? `${option.table}.${fieldShape.name}`
-                  : fieldShape.name,
-              );
-            }),
-          ),
-        ),
-      );
-      field.addEventListener("change", () => {
-        if (!field.value) return;
-        const [via, name] = JSON.parse(field.value) as [string[], string];
-        this.commit(M.setFilter(this.def, action.id, index, { via, field: name }));
-      });
-      const op = h(
-        "select",
-        {
-          class: "input select",
-          "aria-label": `Operator of filter ${index + 1}`,
-          testid: "filter-op",
-          "data-key": `${key}-op`,
-        },
-        M.OPERATORS.map((o) =>
-          h("option", { value: o.op, selected: o.op === f.op }, o.label),
-        ),
-      );
-      op.addEventListener("change", () =>
-        this.commit(
-          M.setFilter(this.def, action.id, index, { op: op.value as M.Operator }),
-        ),
-      );
-      parts.push(field, op);
-      if (M.takesValue(f.op)) {
-        const value = h(
-          "select",
-          {
-            class: "input select",
-            "aria-label": `Value of filter ${index + 1}`,
-            testid: "filter-value",
-            "data-key": `${key}-value`,
-          },
-          this.valueOptions(action, f.value),
-        );
-        value.addEventListener("change", () =>
-          this.commit(
-            M.setFilter(this.def, action.id, index, {
-              value: unref(value.value) ?? undefined,
-            }),
-          ),
-        );
-        parts.push(value);
-      }
-      const remove = button(icon("trash", 14), {
-        variant: "ghost",
-        size: "sm",
-        "aria-label": `Remove filter ${index + 1}`,
-        testid: "filter-remove",
-        "data-key": `${key}-remove`,
-      });
-      remove.addEventListener("click", () =>
-        this.commit(M.removeFilter(this.def, action.id, index)),
-      );
-      parts.push(remove);
-      return h("li", { class: "am-filter", testid: "filter-row" }, parts);
-    });
-    const add = (join: "and" | "or", label: string): HTMLButtonElement => {
-      const btn = button(label, {
-        size: "sm",
-        testid: `filter-add-${join}`,
-        "data-key": `${action.id}-add-${join}`,
-        "aria-label": `Add filter (${join.toUpperCase()}) to ${action.id}`,
-      });
-      btn.addEventListener("click", () =>
-        this.commit(M.addFilter(this.def, action.id, join)),
-      );
-      return btn;
-    };
-    const adders = (action.filters ?? []).length
-      ? [add("and", "AND"), add("or", "OR")]
-      : [add("and", "(add filter)")];
-    return h(
-      "div",
-      { class: "am-box" },
-      h("h3", { class: "am-box-title" }, "Filtering by"),
-      h("ul", { class: "am-rows" }, rows),
-      h("div", { class: "am-adders" }, adders),
-      (action.filters ?? []).length > 1
-        ? h(
-            "p",
-            { class: "muted small" },
-            "AND binds tighter than OR: a AND b OR c means (a AND b) OR c.",
-          )
-        : null,
-    );
-  }
-
-  private allBox(action: M.Action): HTMLElement | null {
-    if ((action.filters ?? []).length) return null;
-    const box = h("input", {
-      type: "checkbox",
-      checked: Boolean(action.all),
-      testid: "action-all",
-      "data-key": `all-${action.id}`,
-      id: uniqueId("all"),
-    });
-    box.addEventListener("change", () =>
-      this.commit(
-        M.updateAction(this.def, action.id, (a) => ({ ...a, all: box.checked })),
-      ),
-    );
-    return h(
-      "label",
-      { class: "am-all" },
-      box,
-      action.type === "update"
-        ? " Change every record (no filter)"
-        : " Delete every record (no filter)",
-    );
-  }
-
-  private sortBox(action: M.Action): HTMLElement {
-    const fields = M.tableOf(this.tables, action.table)?.fields ?? [];
-    const sort = action.sort ?? [];
-    const rows = sort.map((s, index) => {
-      const field = h(
-        "select",
-        {
-          class: "input select",
-          "aria-label": `Sort field ${index + 1}`,
-          testid: "sort-field",
-          "data-key": `${action.id}-s${index}`,
-        },
-        fields.map((f) =>
-          h("option", { value: f.name, selected: f.name === s.field }, f.name),
-        ),
-      );
-      const direction = h(
-        "select",
-        {
-          class: "input select",
-          "aria-label": `Sort direction ${index + 1}`,
-          testid: "sort-direction",
-          "data-key": `${action.id}-sd${index}`,
-        },
-        h("option", { value: "asc", selected: s.direction === "asc" }, "ascending"),
-        h("option", { value: "desc", selected: s.direction === "desc" }, "descending"),
-      );
-      const change = (): void =>
-        this.commit(
-          M.setSort(
-            this.def,
-            action.id,
-            sort.map((k, i) =>
-              i === index
-                ? { field: field.value, direction: direction.value as "asc" | "desc" }
-                : k,
-            ),
-          ),
-        );
-      field.addEventListener("change", change);
-      direction.addEventListener("change", change);
-      const remove = button(icon("trash", 14), {
-        variant: "ghost",
-        size: "sm",
-        "aria-label": `Remove sort ${index + 1}`,
-      });
-      remove.addEventListener("click", () =>
-        this.commit(
-          M.setSort(
-            this.def,
-            action.id,
-            sort.filter((_, i) => i !== index),
-          ),
-        ),
-      );
-      return h("li", { class: "am-row" }, field, direction, remove);
-    });
-    const add = button("Add sort", {
-      size: "sm",
-      testid: "sort-add",
-      "data-key": `${action.id}-sort-add`,
-    });
-    add.addEventListener("click", () =>
-      this.commit(
-        M.setSort(this.def, action.id, [
-          ...sort,
-          { field: fields[0]?.name ?? "", direction: "asc" },
-        ]),
-      ),
-    );
-    return h(
-      "div",
-      { class: "am-box" },
-      h("h3", { class: "am-box-title" }, "Sorting"),
-      h("ul", { class: "am-rows" }, rows),
-      h("div", { class: "am-adders" }, add),
-    );
-  }
-
-  private limitsBox(action: M.Action): HTMLElement {
-    const pickParam = (label: string, key: "limit" | "offset"): HTMLElement => {
-      const select = h(
-        "select",
-        {
-          class: "input select",
-          "aria-label": label,
-          testid: `select-${key}`,
-          "data-key": `${action.id}-${key}`,
-        },
-        h("option", { value: "" }, key === "limit" ? "all records" : "the first"),
-        M.declaredParams(this.def, this.tables).map((p) => {
-          const value = ref({ param: p.name });
-          return h(
-            "option",
-            { value, selected: value === ref(action[key]) },
-            `param: ${p.name}`,
-          );
-        }),
-      );
-      select.addEventListener("change", () =>
-        this.commit(
-          M.updateAction(this.def, action.id, (a) => ({
-            ...a,
-            [key]: unref(select.value),
-          })),
-        ),
-      );
-      return h("label", { class: "am-row" }, h("span", null, label), select);
-    };
-    return h(
-      "div",
-      { class: "am-box" },
-      h("h3", { class: "am-box-title" }, "Number of records"),
-      pickParam("Limit", "limit"),
-      pickParam("Starting at record", "offset"),
-    );
-  }
-
-  private relatedBox(action: M.Action): HTMLElement | null {
-    const options = M.relatedOptions(this.tables, action.table).filter(
-      (o) => action.type === "select" || o.ref.table !== undefined,
-    );
-    if (!options.length) return null;
-    const ticked = action.related ?? [];
-    return h(
-      "div",
-      { class: "am-box" },
-      h(
-        "h3",
-        { class: "am-box-title" },
-        action.type === "select" ? "Related data" : "Also delete related data",
-      ),
-      options.map((o) => {
-        const on = ticked.some(
-          (r) => r.field === o.ref.field && (r.table ?? null) === (o.ref.table ?? null),
-        );
-        const key = `${action.id}-rel-${o.ref.table ?? ""}-${o.ref.field}`;
-        const box = h("input", {
-          type: "checkbox",
-          checked: on,
-          "data-key": key,
-          testid: `related-${o.ref.table ?? o.ref.field}`,
-        });
-        box.addEventListener("change", () =>
-          this.commit(M.toggleRelated(this.def, action.id, o.ref, box.checked)),
-        );
-        return h("label", { class: "am-check" }, box, ` ${o.label}`);
-      }),
-    );
-  }
-
-  private aggregateBox(action: M.Action): HTMLElement {
-    const fn = h(
-      "select",
-      {
-        class: "input select",
-        "aria-label": `Aggregate of ${action.id}`,
-        testid: "aggregate-function",
-        "data-key": `${action.id}-fn`,
-      },
-      M.AGGREGATES.map((a) =>
-        h("option", { value: a.fn, selected: a.fn === action.function }, a.label),
-      ),
-    );
-    const field = h(
-      "select",
-      {
-        class: "input select",
-        "aria-label": `Field to aggregate (${action.id})`,
-        testid: "aggregate-field",
-        "data-key": `${action.id}-agg-field`,
-      },
-      h("option", { value: "" }, "—"),
-      (M.tableOf(this.tables, action.table)?.fields ?? []).map((f) =>
-        h("option", { value: f.name, selected: f.name === action.field }, f.name),
-      ),
-    );
-    const change = (): void =>
-      this.commit(
-        M.updateAction(this.def, action.id, (a) => {
-          const next: M.Action = { ...a, function: fn.value as M.AggregateFunction };
-          if (field.value && fn.value !== "count") next.field = field.value;
-          else delete next.field;
-          return next;
-        }),
-      );
-    fn.addEventListener("change", change);
-    field.addEventListener("change", change);
-    return h(
-      "div",
-      { class: "am-box" },
-      h("h3", { class: "am-box-title" }, "Aggregate"),
-      h("div", { class: "am-row" }, fn, action.function === "count" ? null : field),
-    );
-  }
-
   // ── the side panel: palette, returned action, signature ─────────────────────
 
   private renderSide(): void {
@@ -1277,183 +741,6 @@ class Editor {
       ),
     );
   }
-
-  // ── Run ───────────────────────────────────────────────────────────────────
-
-  private renderRun(): void {
-    const params = M.declaredParams(this.def, this.tables);
-    const inputs = params.map((p) => {
-      const key = `run-${p.name}`;
-      const control =
-        p.type === "boolean"
-          ? h(
-              "select",
-              { class: "input select", testid: `run-param-${p.name}`, "data-key": key },
-              h("option", { value: "" }, "(not passed)"),
-              h("option", { value: "true" }, "true"),
-              h("option", { value: "false" }, "false"),
-            )
-          : h("input", {
-              class: "input mono",
-              type: p.type === "datetime" ? "datetime-local" : "text",
-              step: p.type === "datetime" ? "1" : undefined,
-              testid: `run-param-${p.name}`,
-              "data-key": key,
-              placeholder: p.type === "data" ? "base64" : p.type,
-            });
-      control.value = String(this.runInputs[p.name] ?? "");
-      control.addEventListener("input", () => {
-        this.runInputs[p.name] = control.value;
-      });
-      control.addEventListener("change", () => {
-        this.runInputs[p.name] = control.value;
-      });
-      return h(
-        "label",
-        { class: "am-row" },
-        h("span", { class: "mono" }, `${p.name} (${p.type})`),
-        control,
-      );
-    });
-    const run = button([icon("play", 14), "Run"], {
-      variant: "primary",
-      testid: "run",
-      "data-key": "run",
-    });
-    run.addEventListener("click", () => {
-      const { values, errors } = convertParams(params, this.runInputs);
-      if (Object.keys(errors).length) {
-        this.runOutput.replaceChildren(
-          h(
-            "p",
-            { class: "field-error" },
-            Object.entries(errors).map(([n, e]) => `${n}: ${e} `),
-          ),
-        );
-        return;
-      }
-      void withBusy(run, async () => {
-        if (!(await this.autosaver.flush()))
-          throw new Error("The method is not saved; fix what stops it first.");
-        return apiMethodApi.run(this.app.id, this.methodId, values);
-      }).then(
-        (result) => this.showRun(result),
-        (err: unknown) =>
-          this.runOutput.replaceChildren(
-            h("p", { class: "field-error", testid: "run-error" }, errorText(err)),
-          ),
-      );
-    });
-    this.el.run.replaceChildren(
-      h("div", { class: "section-head" }, h("h2", { class: "section-title" }, "Run")),
-      h(
-        "p",
-        { class: "muted small" },
-        "Runs the latest draft (saved first) on your data. Clients still get the deployed revision.",
-      ),
-      h("div", { class: "am-run-inputs" }, inputs),
-      h("div", { class: "am-adders" }, run),
-      this.runOutput,
-    );
-  }
-
-  private showRun(result: ApiRunResult): void {
-    const statements = h(
-      "details",
-      { class: "am-sql", open: true, testid: "run-sql" },
-      h("summary", null, `SQL that ran (${result.statements.length})`),
-      result.statements.map((s) =>
-        h(
-          "div",
-          { class: "am-statement" },
-          h(
-            "div",
-            { class: "muted small" },
-            `${s.action} · ${s.ms ?? "?"} ms · ${s.rows ?? 0} rows${s.error ? ` · ${s.error}` : ""}`,
-          ),
-          h("pre", { class: "mono" }, s.sql),
-        ),
-      ),
-    );
-    if (!result.ok) {
-      this.runOutput.replaceChildren(
-        h(
-          "p",
-          { class: "field-error", testid: "run-error" },
-          `${result.error.type}: ${result.error.message}`,
-        ),
-        statements,
-      );
-      return;
-    }
-    this.runOutput.replaceChildren(
-      h(
-        "p",
-        { class: "muted small", testid: "run-time" },
-        `Ran in ${result.duration_ms} ms.`,
-      ),
-      h("div", { testid: "run-result" }, resultView(result.result)),
-      statements,
-    );
-  }
-}
-
-/** A result as the Run panel shows it: records as a table (related data expandable), else the value. */
-function resultView(value: unknown): HTMLElement {
-  if (
-    Array.isArray(value) &&
-    value.every((v) => v && typeof v === "object" && !Array.isArray(v))
-  ) {
-    const records = value as Record<string, unknown>[];
-    if (!records.length) return h("p", { class: "muted" }, "No records.");
-    const columns = Object.keys(records[0] ?? {});
-    return h(
-      "div",
-      { class: "table-wrap" },
-      h(
-        "table",
-        { class: "table am-result", testid: "run-records" },
-        h(
-          "thead",
-          null,
-          h(
-            "tr",
-            null,
-            columns.map((c) => h("th", { scope: "col" }, c)),
-          ),
-        ),
-        h(
-          "tbody",
-          null,
-          records.map((r) =>
-            h(
-              "tr",
-              null,
-              columns.map((c) => h("td", null, cell(r[c]))),
-            ),
-          ),
-        ),
-      ),
-    );
-  }
-  return h("pre", { class: "mono am-value", testid: "run-value" }, JSON.stringify(value));
-}
-
-function cell(value: unknown): Child {
-  if (value !== null && typeof value === "object") {
-    const count = Array.isArray(value)
-      ? `${value.length} record${value.length === 1 ? "" : "s"}`
-      : "record";
-    return h(
-      "details",
-      null,
-      h("summary", null, count),
-      resultView(Array.isArray(value) ? value : [value]),
-    );
-  }
-  return value === null || value === undefined
-    ? h("span", { class: "muted" }, "null")
-    : String(value);
 }
 
 function pick(revision: ApiMethodRevision): Def {

@@ -1,0 +1,200 @@
+/** The Run panel of the API method editor: typed inputs, the result, the time, the SQL that ran. */
+import type { ApiRunResult } from "../apiMethodApi";
+import { button, h, withBusy, type Child } from "../dom";
+import { errorText } from "../format";
+import { icon } from "../icons";
+import type { ParamType } from "../kscriptApi";
+import { convertParams } from "../kscriptLogic";
+
+export interface RunPanelOptions {
+  /** Saves the draft and runs it with `values`; rejects with a readable error. */
+  run: (values: Record<string, unknown>) => Promise<ApiRunResult>;
+}
+
+export class RunPanel {
+  readonly el = h("section", {
+    class: "card section am-run",
+    id: "run",
+    testid: "api-run",
+  });
+  private readonly inputs: Record<string, string | boolean> = {};
+  private readonly output: HTMLElement = h("div", {
+    testid: "run-output",
+    "aria-live": "polite",
+  });
+
+  constructor(private readonly options: RunPanelOptions) {}
+
+  /** Re-draw the inputs for the method's parameters (what was typed is kept). */
+  render(params: { name: string; type: ParamType }[]): void {
+    const inputs = params.map((p) => {
+      const key = `run-${p.name}`;
+      const control =
+        p.type === "boolean"
+          ? h(
+              "select",
+              { class: "input select", testid: `run-param-${p.name}`, "data-key": key },
+              h("option", { value: "" }, "(not passed)"),
+              h("option", { value: "true" }, "true"),
+              h("option", { value: "false" }, "false"),
+            )
+          : h("input", {
+              class: "input mono",
+              type: p.type === "datetime" ? "datetime-local" : "text",
+              step: p.type === "datetime" ? "1" : undefined,
+              testid: `run-param-${p.name}`,
+              "data-key": key,
+              placeholder: p.type === "data" ? "base64" : p.type,
+            });
+      control.value = String(this.inputs[p.name] ?? "");
+      control.addEventListener("input", () => {
+        this.inputs[p.name] = control.value;
+      });
+      control.addEventListener("change", () => {
+        this.inputs[p.name] = control.value;
+      });
+      return h(
+        "label",
+        { class: "am-row" },
+        h("span", { class: "mono" }, `${p.name} (${p.type})`),
+        control,
+      );
+    });
+    const run = button([icon("play", 14), "Run"], {
+      variant: "primary",
+      testid: "run",
+      "data-key": "run",
+    });
+    run.addEventListener("click", () => {
+      const { values, errors } = convertParams(params, this.inputs);
+      if (Object.keys(errors).length) {
+        this.output.replaceChildren(
+          h(
+            "p",
+            { class: "field-error" },
+            Object.entries(errors).map(([n, e]) => `${n}: ${e} `),
+          ),
+        );
+        return;
+      }
+      void withBusy(run, async () => {
+        return this.options.run(values);
+      }).then(
+        (result) => this.show(result),
+        (err: unknown) =>
+          this.output.replaceChildren(
+            h("p", { class: "field-error", testid: "run-error" }, errorText(err)),
+          ),
+      );
+    });
+    this.el.replaceChildren(
+      h("div", { class: "section-head" }, h("h2", { class: "section-title" }, "Run")),
+      h(
+        "p",
+        { class: "muted small" },
+        "Runs the latest draft (saved first) on your data. Clients still get the deployed revision.",
+      ),
+      h("div", { class: "am-run-inputs" }, inputs),
+      h("div", { class: "am-adders" }, run),
+      this.output,
+    );
+  }
+
+  private show(result: ApiRunResult): void {
+    const statements = h(
+      "details",
+      { class: "am-sql", open: true, testid: "run-sql" },
+      h("summary", null, `SQL that ran (${result.statements.length})`),
+      result.statements.map((s) =>
+        h(
+          "div",
+          { class: "am-statement" },
+          h(
+            "div",
+            { class: "muted small" },
+            `${s.action} · ${s.ms ?? "?"} ms · ${s.rows ?? 0} rows${s.error ? ` · ${s.error}` : ""}`,
+          ),
+          h("pre", { class: "mono" }, s.sql),
+        ),
+      ),
+    );
+    if (!result.ok) {
+      this.output.replaceChildren(
+        h(
+          "p",
+          { class: "field-error", testid: "run-error" },
+          `${result.error.type}: ${result.error.message}`,
+        ),
+        statements,
+      );
+      return;
+    }
+    this.output.replaceChildren(
+      h(
+        "p",
+        { class: "muted small", testid: "run-time" },
+        `Ran in ${result.duration_ms} ms.`,
+      ),
+      h("div", { testid: "run-result" }, resultView(result.result)),
+      statements,
+    );
+  }
+}
+
+/** A result as the Run panel shows it: records as a table (related data expandable), else the value. */
+function resultView(value: unknown): HTMLElement {
+  if (
+    Array.isArray(value) &&
+    value.every((v) => v && typeof v === "object" && !Array.isArray(v))
+  ) {
+    const records = value as Record<string, unknown>[];
+    if (!records.length) return h("p", { class: "muted" }, "No records.");
+    const columns = Object.keys(records[0] ?? {});
+    return h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "table am-result", testid: "run-records" },
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            columns.map((c) => h("th", { scope: "col" }, c)),
+          ),
+        ),
+        h(
+          "tbody",
+          null,
+          records.map((r) =>
+            h(
+              "tr",
+              null,
+              columns.map((c) => h("td", null, cell(r[c]))),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  return h("pre", { class: "mono am-value", testid: "run-value" }, JSON.stringify(value));
+}
+
+function cell(value: unknown): Child {
+  if (value !== null && typeof value === "object") {
+    const count = Array.isArray(value)
+      ? `${value.length} record${value.length === 1 ? "" : "s"}`
+      : "record";
+    return h(
+      "details",
+      null,
+      h("summary", null, count),
+      resultView(Array.isArray(value) ? value : [value]),
+    );
+  }
+  return value === null || value === undefined
+    ? h("span", { class: "muted" }, "null")
+    : String(value);
+}
