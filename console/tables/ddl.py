@@ -138,9 +138,23 @@ def create_app_space(schema: str, role: str, password: str) -> sql.Composed:
 
 
 def allow_app_login(role: str, password: str) -> sql.Composed:
-    """Let an existing app role log in with `password` (older NOLOGIN roles, a changed SECRET_KEY)."""
-    return sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
-        sql.Identifier(check_identifier(role, "role")), _password(password)
+    """Let an existing app role log in with `password` (older NOLOGIN roles, a changed SECRET_KEY)
+    and drop the defaults it may have set itself.
+
+    PostgreSQL lets every role change its own password and session defaults (`ALTER ROLE
+    CURRENT_USER PASSWORD …`, `… SET …`, `… IN DATABASE … SET …`); a login refused for
+    that is repaired here, and the repair wipes whatever else it set.
+    """
+    r = sql.Identifier(check_identifier(role, "role"))
+    return sql.SQL(";\n").join(
+        [
+            sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(r, _password(password)),
+            sql.SQL("ALTER ROLE {} RESET ALL").format(r),
+            # The current database's name is known only to the server.
+            sql.SQL(
+                "DO $kiln$BEGIN EXECUTE format('ALTER ROLE %I IN DATABASE %I RESET ALL', {}, current_database()); END$kiln$"
+            ).format(sql.Literal(role)),
+        ]
     )
 
 
@@ -153,9 +167,27 @@ def _password(password: str) -> sql.Composable:
 
 
 def drop_app_space(schema: str, role: str) -> sql.Composed:
-    s, r = sql.Identifier(check_identifier(schema, "schema")), sql.Identifier(check_identifier(role, "role"))
+    """Drop the app's schema and role, whatever the role did or still does.
+
+    Its sessions are ended first (a lock one of them holds would stall the DROP SCHEMA);
+    DROP OWNED then takes what it may own outside the schema (large objects or temporary
+    tables made before migration 0003 took those rights away), without which DROP ROLE fails.
+    """
+    check_identifier(role, "role")
+    s, r = sql.Identifier(check_identifier(schema, "schema")), sql.Identifier(role)
     return sql.SQL(";\n").join(
-        [sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(s), sql.SQL("DROP ROLE IF EXISTS {}").format(r)]
+        [
+            # Only sessions the platform may signal: a failed signal would end the deletion.
+            sql.SQL(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+                " WHERE usename = {} AND pid <> pg_backend_pid() AND pg_has_role(usesysid, 'USAGE')"
+            ).format(sql.Literal(role)),
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(s),
+            sql.SQL(
+                "DO $kiln$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = {}) THEN DROP OWNED BY {}; END IF; END$kiln$"
+            ).format(sql.Literal(role), r),
+            sql.SQL("DROP ROLE IF EXISTS {}").format(r),
+        ]
     )
 
 

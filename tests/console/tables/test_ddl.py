@@ -72,7 +72,12 @@ def test_app_space_snapshot(as_sql: Any) -> None:
         '$$BEGIN NEW."timeUpdated" := now(); RETURN NEW; END$$'
     )
     assert as_sql(ddl.drop_app_space(SCHEMA, ROLE)) == (
-        'DROP SCHEMA IF EXISTS "app_7" CASCADE;\nDROP ROLE IF EXISTS "kiln_abc_app_7"'
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = 'kiln_abc_app_7'"
+        " AND pid <> pg_backend_pid() AND pg_has_role(usesysid, 'USAGE');\n"
+        'DROP SCHEMA IF EXISTS "app_7" CASCADE;\n'
+        "DO $kiln$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'kiln_abc_app_7')"
+        ' THEN DROP OWNED BY "kiln_abc_app_7"; END IF; END$kiln$;\n'
+        'DROP ROLE IF EXISTS "kiln_abc_app_7"'
     )
 
 
@@ -158,7 +163,12 @@ def test_index_snapshots(as_sql: Any) -> None:
 
 
 def test_allow_app_login_snapshot(as_sql: Any) -> None:
-    assert as_sql(ddl.allow_app_login(ROLE, PASSWORD)) == f"ALTER ROLE \"kiln_abc_app_7\" LOGIN PASSWORD '{PASSWORD}'"
+    assert as_sql(ddl.allow_app_login(ROLE, PASSWORD)) == (
+        f"ALTER ROLE \"kiln_abc_app_7\" LOGIN PASSWORD '{PASSWORD}';\n"
+        'ALTER ROLE "kiln_abc_app_7" RESET ALL;\n'
+        "DO $kiln$BEGIN EXECUTE format('ALTER ROLE %I IN DATABASE %I RESET ALL', 'kiln_abc_app_7',"
+        " current_database()); END$kiln$"
+    )
 
 
 @pytest.mark.parametrize("password", ["", "x' SUPERUSER --", "ABCDEF0123456789" * 4, "0123"])
