@@ -94,8 +94,10 @@ def record_count(table: Table, cur: Any | None = None) -> tuple[int, bool]:
     if cur is None:
         with app_cursor(table.app_id, atomic=False) as own:
             return record_count(table, own)
-    cur.execute(dml.estimate(), [table.schema, table.name])
-    estimate = cur.fetchone()[0]
+    # The catalogs are the platform's to read: app roles may not (tables migration 0003).
+    with connection.cursor() as platform:
+        platform.execute(dml.estimate(), [table.schema, table.name])
+        estimate = platform.fetchone()[0]
     if estimate > COUNT_CAP:
         return estimate, False
     cur.execute(dml.count(table.schema, table.name, dml.Page(table.id_field, table.id_field), COUNT_CAP))

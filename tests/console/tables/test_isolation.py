@@ -117,8 +117,11 @@ def test_app_sql_runs_on_a_connection_that_logged_in_as_the_app_role(app: App, u
         cur.execute("SELECT pg_backend_pid()")
         platform_pid = cur.fetchone()[0]
     with app_cursor(app.pk) as cur:
-        cur.execute("SELECT pg_backend_pid(), usename FROM pg_stat_activity WHERE pid = pg_backend_pid()")
-        pid, login = cur.fetchone()
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    with connection.cursor() as cur:  # pg_stat_activity is the platform's to read (tables migration 0003)
+        cur.execute("SELECT usename FROM pg_stat_activity WHERE pid = %s", [pid])
+        login = cur.fetchone()[0]
     assert pid != platform_pid and login == app_role(app.pk)
 
 

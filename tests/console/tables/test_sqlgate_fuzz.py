@@ -23,6 +23,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from django.db import connection as django_connection
 from sqlglot import exp
 
 from console.apps.models import App
@@ -232,18 +233,22 @@ def relations(plan: Any) -> Iterator[tuple[str, str]]:
 
 
 def test_the_detector_sees_a_catalog_behind_a_view(app: App, users: Table) -> None:
-    # The check the fuzz relies on, on SQL that never went through the gate.
-    with leased(app.pk) as conn:
-        cur = conn.cursor()
-        found = {
-            query: set(relations(cur.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {query}").fetchone()[0]))
-            for query in ("SELECT * FROM pg_settings", "SELECT * FROM pg_class", f"SELECT * FROM {users.name}")
-        }
+    # The two checks the fuzz relies on, on SQL that never went through the gate: a plan
+    # names every relation it scans (as the platform sees it)…
+    queries = ("SELECT * FROM pg_settings", "SELECT * FROM pg_class", f"SELECT * FROM app_{app.pk}.{users.name}")
+    with django_connection.cursor() as cur:
+        found = {}
+        for query in queries:
+            cur.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {query}")
+            found[query] = set(relations(cur.fetchone()[0]))
     assert found == {
         "SELECT * FROM pg_settings": {("pg_catalog", "pg_show_all_settings")},
         "SELECT * FROM pg_class": {("pg_catalog", "pg_class")},
-        f"SELECT * FROM {users.name}": {(f"app_{app.pk}", users.name)},
+        f"SELECT * FROM app_{app.pk}.{users.name}": {(f"app_{app.pk}", users.name)},
     }
+    # …and the app role is refused catalogs it reaches (tables migration 0003), a privilege error.
+    with leased(app.pk) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.conn.execute("EXPLAIN (VERBOSE, FORMAT JSON) SELECT * FROM pg_class")
 
 
 def test_whatever_the_gate_admits_stays_in_the_apps_schema(
