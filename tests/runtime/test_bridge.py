@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import inspect
+import os
 import queue
 import time
 from importlib.metadata import version
@@ -81,6 +82,26 @@ def test_bridge_contract_with_mini_racer_internals() -> None:
             problems.append("context unusable after cancellation")
     finally:
         engine.close()
+
+    # And a job loop left behind by a task keeps the isolate thread running after the
+    # task's result; freeing the context stops it, and still calls back for a task posted
+    # just before (the engine lets its Python thread state go that way)
+    spinner = Engine("contract-jobs")
+    tid: int | None = None
+    try:
+        if spinner.eval("(function spin() { Promise.resolve().then(spin); })(); 7", Deadline(5)) != 7:
+            problems.append("a task leaving jobs did not return its result")
+        tid = spinner.native_tid
+        time.sleep(0.05)
+        activity = spinner.activity()
+        if activity is None or not activity[0]:
+            problems.append(f"a job loop does not show as a runnable isolate thread: {activity}")
+    finally:
+        spinner.close()
+    if spinner._thread_hold is not None:
+        problems.append("freeing a context did not call back for the task posted before it")
+    if tid is None or os.path.exists(f"/proc/self/task/{tid}"):
+        problems.append("freeing a context busy with jobs left its isolate thread running")
     assert not problems, (
         "mini-racer internals changed; runtime/engine.py and runtime/bridge.py need review:\n" + "\n".join(problems)
     )
