@@ -5,9 +5,11 @@ import {
   classifySaveError,
   convertParams,
   convertParamValue,
+  defaultComparison,
   deployState,
   methodName,
   parseCodeError,
+  sideLabel,
 } from "./kscriptLogic";
 
 const theirs: Revision = {
@@ -153,5 +155,22 @@ describe("deployState", () => {
     expect(deployState(3, 3)).toBe("live");
     expect(deployState(4, 3)).toBe("changed");
     expect(deployState(1, null)).toBe("not-deployed");
+  });
+});
+
+describe("comparing revisions", () => {
+  it("starts with your text against its base when it differs", () => {
+    expect(defaultComparison([5, 4, 3], 4, true)).toEqual({ from: 4, to: "current" });
+  });
+
+  it("starts with the base against the one before it otherwise", () => {
+    expect(defaultComparison([3, 5, 4], 5, false)).toEqual({ from: 4, to: 5 });
+    expect(defaultComparison([1], 1, false)).toEqual({ from: 1, to: 1 });
+  });
+
+  it("labels each side", () => {
+    expect(sideLabel(3, true, 4)).toBe("Revision 3");
+    expect(sideLabel("current", true, 4)).toBe("Your text (not a revision yet)");
+    expect(sideLabel("current", false, 4)).toBe("Your text (revision 4)");
   });
 });

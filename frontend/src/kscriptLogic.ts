@@ -153,3 +153,27 @@ export function deployState(
   if (deployed === null) return "not-deployed";
   return deployed === latest ? "live" : "changed";
 }
+
+/** A side of a comparison in the history: a revision number, or the editor's text. */
+export type CompareSide = number | "current";
+
+/**
+ * What the history's Compare starts with: the revision before the one the text is
+ * based on against the editor's text — or, with nothing unsaved, the two newest.
+ */
+export function defaultComparison(
+  revisions: readonly number[],
+  base: number,
+  dirty: boolean,
+): { from: CompareSide; to: CompareSide } {
+  const sorted = [...revisions].sort((a, b) => b - a);
+  if (dirty) return { from: base, to: "current" };
+  const older = sorted.find((n) => n < base);
+  return { from: older ?? base, to: base };
+}
+
+/** "Revision 3" or "Your text", as the comparison's labels say. */
+export function sideLabel(side: CompareSide, dirty: boolean, base: number): string {
+  if (side !== "current") return `Revision ${side}`;
+  return dirty ? "Your text (not a revision yet)" : `Your text (revision ${base})`;
+}

@@ -13,6 +13,7 @@ import {
 } from "monaco-editor/languages/features/typescript/register";
 import EditorWorker from "monaco-editor/editor/editor.worker?worker";
 import TsWorker from "monaco-editor/languages/features/typescript/ts.worker?worker";
+import { loadPrefs, monacoTheme, resolveTheme, type ThemePref } from "./idePrefs";
 
 globalThis.MonacoEnvironment = {
   getWorker(_workerId: string, label: string): Worker {
@@ -48,11 +49,26 @@ export function setKTypings(dts: string): void {
   typingsLib = javascriptDefaults.addExtraLib(dts, "file:///kiln/k-api.d.ts");
 }
 
-const dark = (): boolean => window.matchMedia?.("(prefers-color-scheme: dark)").matches;
+const systemDark = (): boolean =>
+  window.matchMedia?.("(prefers-color-scheme: dark)").matches ?? false;
 
+let themePref: ThemePref = loadPrefs().theme;
+
+/** Monaco's theme for the IDE's theme choice (remembered in this browser). */
 export function theme(): string {
-  return dark() ? "vs-dark" : "vs";
+  return monacoTheme(resolveTheme(themePref, systemDark()));
 }
+
+/** Switches every editor on the page to `pref` ("system" follows the OS as it changes). */
+export function applyTheme(pref: ThemePref): "light" | "dark" {
+  themePref = pref;
+  monaco.editor.setTheme(theme());
+  return resolveTheme(pref, systemDark());
+}
+
+window
+  .matchMedia?.("(prefers-color-scheme: dark)")
+  .addEventListener?.("change", () => monaco.editor.setTheme(theme()));
 
 export const EDITOR_OPTIONS: monaco.editor.IStandaloneEditorConstructionOptions = {
   automaticLayout: true,

@@ -1,5 +1,6 @@
-"""The KScript IDE in a real browser: create, autosave, Run It!, errors, a concurrent
-save, history, deploy, and the deployed method called over the client protocol."""
+"""The KScript IDE in a real browser: create, drafts and Save, Run It!, errors, a
+concurrent save, history, the deploy review, and the deployed method called over the
+client protocol."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
 
-from apimethods.models import KScriptMethod
+from apimethods.models import KScriptDraft, KScriptMethod
 from console.apps.models import App
 from tests.browser.conftest import sign_in, snap
 from tests.fixtures.accounts import PASSWORD
@@ -80,18 +81,22 @@ def test_write_run_fix_resolve_a_conflict_restore_and_deploy_a_kscript(
     expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 1")
     method = KScriptMethod.objects.get(app=app, name="greetUser")
 
-    # --- completion from the K typings, then code that autosaves ---------------------
+    # --- completion from the K typings; typing keeps a draft, Save makes a revision ----
     replace_code(page, "K.setR")
     page.keyboard.press("Control+Space")
     expect(page.locator(".suggest-widget")).to_contain_text("setResponse")
     snap(page, "kscript-03-completion")
     page.keyboard.press("Escape")
-    # "K.setR" is valid JavaScript, so it autosaves too; wait for it (a slow machine may
-    # otherwise fold it into the next save and shift the revision numbers).
-    expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 2")
+    expect(page.get_by_test_id("save-status")).to_have_attribute("data-state", "draft")
     replace_code(page, GREETING)
-    expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 3")
-    assert method.revisions.get(number=3).code == GREETING
+    expect(page.get_by_test_id("save-status")).to_have_attribute("data-state", "draft")
+    expect(page.get_by_test_id("save-status")).to_contain_text("not a revision yet")
+    assert KScriptDraft.objects.get(method=method).code == GREETING
+    assert method.revisions.count() == 1  # pauses in typing make no revisions
+    page.keyboard.press("ControlOrMeta+s")
+    expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 2")
+    assert method.revisions.get(number=2).code == GREETING
+    assert not KScriptDraft.objects.filter(method=method).exists()
 
     # --- Run It! with a parameter value ----------------------------------------------
     page.get_by_test_id("run-param-name").fill("Ann")
@@ -101,25 +106,31 @@ def test_write_run_fix_resolve_a_conflict_restore_and_deploy_a_kscript(
     expect(page.get_by_test_id("run-log")).to_contain_text("greeting Hello, Ann")
     snap(page, "kscript-04-run-ok")
 
-    # --- a syntax error is refused on save and marked --------------------------------
+    # --- a syntax error is a marker while typing; it blocks Run It!, not the draft ------
     replace_code(page, "var a = 1;\nvar s = 'unterminated;\n")
-    expect(page.get_by_test_id("save-status")).to_have_attribute("data-state", "invalid")
-    expect(page.get_by_test_id("save-status")).to_contain_text("Not saved: Line 2, column")
+    expect(page.get_by_test_id("syntax-status")).to_contain_text("Line 2")
+    expect(page.get_by_test_id("syntax-status")).to_contain_text("Run and Deploy wait for a fix")
     expect(page.get_by_test_id("kscript-editor")).to_have_attribute("data-error-lines", "2")
+    expect(page.get_by_test_id("save-status")).to_have_attribute("data-state", "draft")
     snap(page, "kscript-05-syntax-error")
+    page.get_by_test_id("run").click()
+    expect(page.get_by_test_id("run-error")).to_contain_text("Not run: line 2, column 9 does not parse")
+    assert method.revisions.count() == 2
+    assert KScriptDraft.objects.get(method=method).code == "var a = 1;\nvar s = 'unterminated;\n"
 
-    # --- a runtime error: message with its line, and a marker there --------------------
+    # --- a runtime error: Run It! makes a revision, then shows the line ----------------
     replace_code(page, "var a = 1;\n  null.boom();\nK.setResponse({});\n")
-    expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 4")
+    expect(page.get_by_test_id("syntax-status")).to_be_hidden()
     expect(page.get_by_test_id("kscript-editor")).to_have_attribute("data-error-lines", "")
     page.get_by_test_id("run-param-name").press("ControlOrMeta+Enter")
     expect(page.get_by_test_id("run-error-where")).to_have_text("Line 2, column 8")
     expect(page.get_by_test_id("run-status")).to_have_attribute("data-state", "error")
+    expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 3")
     expect(page.get_by_test_id("kscript-editor")).to_have_attribute("data-error-lines", "2")
     expect(page.locator(".monaco-editor .squiggly-error").first).to_be_attached()
     snap(page, "kscript-06-run-error")
 
-    # --- someone else saves meanwhile: the overwrite warning ------------------------
+    # --- someone else saves meanwhile: the overwrite warning comes while typing ---------
     other = client_for(member)
     latest = other.get(f"/api/apps/{app.id}/kscripts/{method.id}/").json()
     theirs = other.put(
@@ -127,54 +138,73 @@ def test_write_run_fix_resolve_a_conflict_restore_and_deploy_a_kscript(
         {**latest, "code": "// devon was here\nK.setResponse({});\n", "base_revision": latest["revision"]},
         format="json",
     )
-    assert theirs.status_code == 200 and theirs.json()["revision"] == 5
+    assert theirs.status_code == 200 and theirs.json()["revision"] == 4
     replace_code(page, "var mine = 1;\nK.setResponse({mine: mine});\n")
     dialog = page.get_by_test_id("conflict-dialog")
     expect(dialog).to_contain_text("devon")
-    expect(dialog).to_contain_text("revision 5")
+    expect(dialog).to_contain_text("revision 4")
     expect(page.get_by_test_id("save-status")).to_have_attribute("data-state", "conflict")
+    # Nothing typed is lost while the person decides: the draft holds it.
+    assert KScriptDraft.objects.get(method=method).code == "var mine = 1;\nK.setResponse({mine: mine});\n"
     snap(page, "kscript-07-conflict")
     page.get_by_test_id("conflict-compare").click()
     diff = page.get_by_test_id("conflict-diff")
-    expect(diff).to_contain_text("Theirs: revision 5 by devon")
+    expect(diff).to_contain_text("Theirs: revision 4 by devon")
     expect(diff.locator(".monaco-diff-editor")).to_be_visible()
     expect(diff.locator(".monaco-diff-editor")).to_contain_text("devon was here")
     snap(page, "kscript-08-conflict-diff")
     page.get_by_test_id("diff-overwrite").click()
-    expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 6")
-    assert method.revisions.get(number=6).code == "var mine = 1;\nK.setResponse({mine: mine});\n"
-    assert method.revisions.get(number=5).code.startswith("// devon was here")
+    expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 5")
+    assert method.revisions.get(number=5).code == "var mine = 1;\nK.setResponse({mine: mine});\n"
+    assert method.revisions.get(number=4).code.startswith("// devon was here")
 
-    # --- history: restore the greeting (revision 3) as a new revision ------------------
+    # --- history: compare two revisions, restore the greeting (revision 2) --------------
     page.get_by_test_id("tab-history").click()
     rows = page.get_by_test_id("revision-row")
-    expect(rows).to_have_count(6)
-    expect(rows.first).to_contain_text("Revision 6")
+    expect(rows).to_have_count(5)
+    expect(rows.first).to_contain_text("Revision 5")
     snap(page, "kscript-09-history")
-    row3 = page.locator("[data-testid='revision-row'][data-revision='3']")
-    row3.get_by_test_id("revision-compare").click()
-    expect(page.get_by_test_id("revision-diff")).to_contain_text("Revision 3 by olivia")
+    page.get_by_test_id("compare-from").select_option("2")
+    page.get_by_test_id("compare-to").select_option("4")
+    page.get_by_test_id("compare-two").click()
+    two = page.get_by_test_id("revision-diff")
+    expect(two.get_by_test_id("diff-original-label")).to_have_text("Revision 2")
+    expect(two.get_by_test_id("diff-modified-label")).to_have_text("Revision 4")
+    expect(two.locator(".monaco-diff-editor")).to_contain_text("devon was here")
+    expect(two.locator(".monaco-diff-editor")).to_contain_text("Hello, ")
     snap(page, "kscript-10-history-diff")
     page.get_by_test_id("diff-close").click()
-    row3.get_by_test_id("revision-restore").click()
-    expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 7")
-    expect(rows.first).to_contain_text("Revision 7")
+    row2 = page.locator("[data-testid='revision-row'][data-revision='2']")
+    row2.get_by_test_id("revision-restore").click()
+    expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 6")
+    expect(rows.first).to_contain_text("Revision 6")
     assert "Hello, " in editor_text(page)
-    assert method.revisions.get(number=7).code == GREETING
+    assert method.revisions.get(number=6).code == GREETING
 
-    # --- deploy and see what is live ---------------------------------------------------
+    # --- deploy: the review lists the change, a diff on click, then it is live ---------
     expect(page.get_by_test_id("kscript-live")).to_have_text("Not deployed")
     page.get_by_test_id("deploy").click()
-    expect(page.get_by_test_id("kscript-live")).to_have_text("Live · rev 7")
-    snap(page, "kscript-11-deployed")
+    review = page.get_by_test_id("deploy-dialog")
+    expect(review.get_by_test_id("deploy-headline")).to_contain_text("Nothing is live yet.")
+    added = review.locator("[data-testid='deploy-change'][data-name='greetUser']")
+    expect(added).to_have_attribute("data-group", "added")
+    expect(added.get_by_test_id("deploy-rev")).to_have_text("rev 6")
+    expect(review.get_by_test_id("deploy-confirm")).to_have_text("Deploy 1 change")
+    snap(page, "kscript-11-deploy-review")
+    added.get_by_test_id("deploy-diff").click()
+    expect(page.get_by_test_id("deploy-method-diff").locator(".monaco-diff-editor")).to_contain_text("Hello, ")
+    page.get_by_test_id("deploy-diff-close").click()
+    review.get_by_test_id("deploy-confirm").click()
+    expect(page.get_by_test_id("kscript-live")).to_have_text("Live · rev 6")
+    snap(page, "kscript-12-deployed")
 
     page.get_by_test_id("kscript-back").click()
     row = page.locator("[data-testid='kscript-row'][data-name='greetUser']")
     expect(row.get_by_test_id("kscript-live")).to_have_attribute("data-state", "live")
     expect(page.get_by_test_id("live-deployment")).to_contain_text("Deployment #1")
     expect(page.get_by_test_id("deployment-row")).to_have_count(1)
-    expect(page.get_by_test_id("deployment-row")).to_contain_text("greetUser (rev 7)")
-    snap(page, "kscript-12-list")
+    expect(page.get_by_test_id("deployment-row")).to_contain_text("greetUser (rev 6)")
+    snap(page, "kscript-13-list")
 
     # --- clients call the deployed method over the wire protocol ------------------------
     app.refresh_from_db()
@@ -204,7 +234,7 @@ def test_methods_are_edited_and_deleted_from_the_list(page: Page, app: App, owne
     page.get_by_test_id("kscript-title").fill("count Rides")
     page.get_by_test_id("kscript-form-submit").click()
     expect(page.get_by_test_id("kscript-title-error")).to_contain_text("already called countRides")
-    snap(page, "kscript-13-name-clash")
+    snap(page, "kscript-14-name-clash")
     page.get_by_test_id("dialog-cancel").click()
 
     row = page.locator("[data-testid='kscript-row'][data-name='countRides']")
@@ -272,7 +302,13 @@ def test_text_that_could_not_be_saved_is_offered_again_and_details_are_edited_in
 
     page.get_by_test_id("kscript-open").click()
     expect(page.get_by_test_id("stash-dialog")).to_contain_text("based on revision 2")
-    snap(page, "kscript-14-unsaved-text-offered")
+    expect(page.get_by_test_id("stash-dialog")).to_contain_text("now at revision 3")
+    snap(page, "kscript-15-unsaved-text-offered")
     page.get_by_test_id("stash-restore").click()
-    expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 4")
+    expect(page.get_by_test_id("save-status")).to_have_attribute("data-state", "draft")
     assert "echo" in editor_text(page)
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 4")
+    assert KScriptMethod.objects.get(pk=created["id"]).revisions.get(number=4).code == (
+        "K.setResponse({echo: K.params.text});\n"
+    )

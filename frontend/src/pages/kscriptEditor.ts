@@ -1,55 +1,89 @@
 /**
- * /apps/<id>/kscripts/<method>: the KScript IDE. Monaco with the K API typings,
- * autosave against the base revision (with the overwrite warning on 409), revision
- * history, Run It! on the draft, and deploy.
+ * /apps/<id>/kscripts/<method>: the KScript IDE. Monaco with the K API typings and this
+ * app's names (completion and an Insert picker); a working draft kept as you type
+ * (this browser and the server) while revisions are made only by Save, Run It! and
+ * Deploy, against the base revision (the overwrite warning on a newer one); syntax
+ * markers from V8; history with a diff of any two revisions; a deploy review; full
+ * screen and a remembered light / dark / system theme.
  */
 import "./kscripts.css";
 import { ApiError, type AppDetail } from "../api";
-import { Autosaver, type SaveStatus } from "../autosave";
+import { DraftAutosaver, type LocalDraft } from "../draftAutosave";
 import type { PageContext } from "../context";
 import { openDialog } from "../dialog";
 import { badge, button, h, withBusy } from "../dom";
-import { errorText, formatRelative } from "../format";
+import {
+  currentSyntaxError,
+  pickRecovery,
+  statusOf,
+  type DraftState,
+  type KeptDraft,
+} from "../draftModel";
+import { formatRelative } from "../format";
 import { icon } from "../icons";
+import {
+  THEME_CHOICES,
+  loadPrefs,
+  savePrefs,
+  toggledFullScreen,
+  withTheme,
+  type IdePrefs,
+  type ThemePref,
+} from "../idePrefs";
 import {
   kscriptApi,
   type Definition,
+  type Draft,
   type Revision,
-  type RevisionEntry,
   type RunError,
+  type Symbols,
 } from "../kscriptApi";
 import { deployState, formatSavedAt, type CodeLocation } from "../kscriptLogic";
-import { toast, toastError } from "../toast";
+import { insertionText, insideString } from "../kscriptSymbols";
+import { toast } from "../toast";
 import { appHome } from "./apps";
+import { clearDeployFailure, reviewDeploy, showDeployFailure } from "./deployDialog";
 import { definitionDialog } from "./kscriptForm";
+import { historyPanel, type HistoryPanel } from "./kscriptHistory";
+import { insertDialog } from "./kscriptInsert";
 import { runPanel } from "./kscriptRun";
 import { kscriptsPath, loadKScriptApp } from "./kscripts";
-import { codeDialog, diffDialog, type Monaco } from "./kscriptViews";
+import { diffDialog, type Monaco } from "./kscriptViews";
 
 const HOST_CLASS = "ks-ide-host";
+const FULL_CLASS = "ks-fullscreen";
+const isMac = /Mac|iPhone|iPad/.test(navigator.platform);
+const MOD = isMac ? "⌘" : "Ctrl";
 
 export async function kscriptEditorPage(ctx: PageContext): Promise<void> {
   ctx.setTitle("KScript");
   const app = await loadKScriptApp(ctx);
   if (!app) return;
   const methodId = ctx.params.method ?? "";
-  const [m, loaded, deployments, typings] = await Promise.all([
+  const [m, loaded, deployments, typings, kept, symbols] = await Promise.all([
     import("../monaco"),
     kscriptApi.get(app.id, methodId),
     kscriptApi.deployments(app.id),
     kscriptApi.typings(app.id, methodId),
+    kscriptApi.draft(app.id, methodId),
+    kscriptApi.symbols(app.id),
   ]);
   if (ctx.signal.aborted) return;
   m.setKTypings(typings);
   const live = deployments.find((d) => d.live);
-  new Ide(
-    ctx,
-    app,
-    m,
-    loaded,
-    live ? (live.revisions[loaded.name] ?? null) : null,
-    live?.number ?? null,
-  );
+  new Ide(ctx, app, m, loaded, {
+    deployedRevision: live ? (live.revisions[loaded.name] ?? null) : null,
+    liveNumber: live?.number ?? null,
+    serverDraft: kept.draft,
+    symbols,
+  });
+}
+
+interface IdeExtras {
+  deployedRevision: number | null;
+  liveNumber: number | null;
+  serverDraft: Draft | null;
+  symbols: Symbols;
 }
 
 class Ide {
@@ -61,15 +95,16 @@ class Ide {
   private name: string;
   private deployedRevision: number | null;
   private liveNumber: number | null;
-  private readonly autosaver: Autosaver;
+  private symbols: Symbols;
+  private prefs: IdePrefs = loadPrefs();
+  private readonly autosaver: DraftAutosaver;
   private readonly editor: ReturnType<Monaco["monaco"]["editor"]["create"]>;
   private readonly model: ReturnType<Monaco["monaco"]["editor"]["createModel"]>;
   /** Set while the editor's text is replaced by the program, not typed. */
   private applyingRemote = false;
   private lastSaveError: unknown = null;
-  private conflictShownFor = 0;
-  private historyStale = true;
-  /** Lines with Kiln's own error markers per owner (save / run), for tests and styling. */
+  private shownSyntax: DraftState["syntax"] = null;
+  /** Lines with Kiln's own error markers per owner (syntax / run), for tests and styling. */
   private readonly markerLines = new Map<string, number[]>();
   private readonly editorHost = h("div", {
     class: "ks-editor",
@@ -81,24 +116,40 @@ class Ide {
     meta: h("div", { class: "ks-ide-meta" }),
     live: h("span", { class: "ks-live-slot" }),
     status: h("div", { class: "ks-status", testid: "save-status", role: "status" }),
+    syntax: h("div", { class: "ks-syntax", testid: "syntax-status", hidden: true }),
     cursor: h("span", { class: "ks-cursor" }, "Ln 1, Col 1"),
-    historyBody: h("div", { class: "ks-history", testid: "history-panel" }),
     historyPanel: h("div", {
       role: "tabpanel",
       id: "ks-panel-history",
       "aria-labelledby": "ks-tab-history",
       hidden: true,
     }),
+    ide: h("div", { class: "ks-ide", testid: "kscript-ide" }),
+    fullScreen: button(icon("maximize", 14), {
+      size: "sm",
+      variant: "ghost",
+      testid: "fullscreen",
+    }),
+    theme: h(
+      "select",
+      {
+        class: "input select ks-theme",
+        "aria-label": "Editor theme",
+        testid: "editor-theme",
+      },
+      THEME_CHOICES.map((c) => h("option", { value: c.value }, c.label)),
+    ),
   };
   private readonly run: ReturnType<typeof runPanel>;
+  private readonly history: HistoryPanel;
+  private historyStale = true;
 
   constructor(
     ctx: PageContext,
     app: AppDetail,
     m: Monaco,
     loaded: Revision,
-    deployedRevision: number | null,
-    liveNumber: number | null,
+    extras: IdeExtras,
   ) {
     this.ctx = ctx;
     this.app = app;
@@ -106,8 +157,9 @@ class Ide {
     this.methodId = loaded.id;
     this.definition = pickDefinition(loaded);
     this.name = loaded.name;
-    this.deployedRevision = deployedRevision;
-    this.liveNumber = liveNumber;
+    this.deployedRevision = extras.deployedRevision;
+    this.liveNumber = extras.liveNumber;
+    this.symbols = extras.symbols;
 
     this.run = runPanel({
       run: (values) => this.runDraft(values),
@@ -116,26 +168,44 @@ class Ide {
       goTo: (line, column) => this.goTo(line, column),
     });
     this.run.setParams(this.definition.params);
+    this.history = historyPanel({
+      appId: app.id,
+      methodId: loaded.id,
+      m,
+      text: () => this.model.getValue(),
+      base: () => this.autosaver.base,
+      dirty: () => this.autosaver.dirty,
+      deployedRevision: () => this.deployedRevision,
+      restore: (rev) => void this.restore(rev),
+      aborted: () => ctx.signal.aborted,
+    });
 
-    const editorHost = this.editorHost;
-    this.buildLayout(editorHost);
+    this.buildLayout();
 
     this.model = m.monaco.editor.createModel(
       loaded.code,
       "javascript",
       m.monaco.Uri.parse(`file:///kscript/${app.id}/${loaded.id}/${loaded.name}.js`),
     );
-    this.editor = m.monaco.editor.create(editorHost, {
+    m.applyTheme(this.prefs.theme);
+    this.editor = m.monaco.editor.create(this.editorHost, {
       ...m.EDITOR_OPTIONS,
       model: this.model,
       theme: m.theme(),
       ariaLabel: `Code of ${loaded.name}`,
     });
 
-    this.autosaver = new Autosaver({
-      base: loaded,
-      save: (base, overwrite) => this.save(base, overwrite),
-      onStatus: (status) => this.paintStatus(status),
+    this.autosaver = new DraftAutosaver(loaded, {
+      text: () => this.model.getValue(),
+      putDraft: (code, base) =>
+        kscriptApi.putDraft(app.id, this.methodId, { code, base_revision: base }),
+      deleteDraft: () => kscriptApi.deleteDraft(app.id, this.methodId),
+      saveRevision: (code, base, overwrite, allowSyntaxErrors) =>
+        this.saveRevision(code, base, overwrite, allowSyntaxErrors),
+      writeLocal: (draft) => this.writeLocal(draft),
+      clearLocal: () => this.clearLocal(),
+      onState: (state) => this.paintState(state),
+      onConflict: (theirs) => this.conflictDialog(theirs),
       onSaved: (revision) => this.saved(revision),
     });
 
@@ -145,94 +215,150 @@ class Ide {
       if (this.applyingRemote) return;
       this.autosaver.edit();
     });
-    this.editor.onDidBlurEditorText(() => void this.autosaver.flush());
+    this.editor.onDidBlurEditorText(() => this.autosaver.flush());
     this.editor.onDidChangeCursorPosition((e) => {
       this.el.cursor.textContent = `Ln ${e.position.lineNumber}, Col ${e.position.column}`;
     });
-    this.editor.addCommand(m.monaco.KeyMod.CtrlCmd | m.monaco.KeyCode.Enter, () =>
-      this.run.trigger(),
+    const { KeyMod, KeyCode } = m.monaco;
+    this.editor.addCommand(KeyMod.CtrlCmd | KeyCode.Enter, () => this.run.trigger());
+    this.editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyS, () => void this.saveNow());
+    this.editor.addCommand(KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyI, () =>
+      this.openInsert(),
     );
-    this.editor.addCommand(m.monaco.KeyMod.CtrlCmd | m.monaco.KeyCode.KeyS, () => {
-      void this.autosaver.flush();
-    });
 
+    // Ctrl/Cmd+S anywhere on the page saves (not the browser's "save page").
+    const onKey = (event: KeyboardEvent): void => {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+        event.preventDefault();
+        void this.saveNow();
+      } else if (
+        event.key === "Escape" &&
+        this.prefs.fullScreen &&
+        !this.editor.hasTextFocus()
+      ) {
+        if (!document.querySelector(".dialog-overlay")) this.setFullScreen(false);
+      }
+    };
     const beforeUnload = (event: BeforeUnloadEvent): void => {
-      if (!this.autosaver.unsaved) return;
-      this.stashDraft();
-      void this.autosaver.flush();
-      event.preventDefault();
+      // This browser's copy is written now, the server's is sent; only when neither
+      // can keep the text does the browser ask before closing.
+      this.autosaver.flush();
+      if (this.autosaver.atRisk) event.preventDefault();
     };
+    const onHide = (): void => {
+      if (document.visibilityState === "hidden") this.autosaver.flush();
+    };
+    document.addEventListener("keydown", onKey);
     window.addEventListener("beforeunload", beforeUnload);
+    document.addEventListener("visibilitychange", onHide);
     ctx.signal.addEventListener("abort", () => {
+      document.removeEventListener("keydown", onKey);
       window.removeEventListener("beforeunload", beforeUnload);
+      document.removeEventListener("visibilitychange", onHide);
       ctx.main.classList.remove(HOST_CLASS);
-      // Leaving the page inside the console: the text still goes to the server, and
-      // when it cannot (conflict, syntax error, offline) it waits in session storage.
-      const code = this.model.getValue();
-      void this.autosaver
-        .flush()
-        .then((ok) => {
-          if (!ok) this.stashDraft(code);
-        })
-        .finally(() => {
-          this.autosaver.dispose();
-          this.editor.dispose();
-          this.model.dispose();
-        });
+      document.body.classList.remove(FULL_CLASS);
+      this.autosaver.flush();
+      this.autosaver.dispose();
+      this.editor.dispose();
+      this.model.dispose();
     });
 
-    this.paintStatus(this.autosaver.current);
     this.paintHeader();
+    this.paintState(this.autosaver.state);
+    this.setFullScreen(this.prefs.fullScreen);
     this.editor.focus();
-    this.offerStashedDraft(loaded);
+    this.recover(loaded, extras.serverDraft);
   }
 
-  // ----- text that could not be saved last time ------------------------------------
+  // ----- drafts left from before --------------------------------------------------
 
-  private get stashKey(): string {
-    return `kiln:kscript-draft:${this.app.id}:${this.methodId}`;
+  private get localKey(): string {
+    return `kiln:kscript-draft:${this.ctx.user.username}:${this.app.id}:${this.methodId}`;
   }
 
-  private stashDraft(code = this.model.getValue()): void {
-    const draft: StashedDraft = {
-      code,
-      base: this.autosaver.base,
-      at: new Date().toISOString(),
-    };
+  private writeLocal(draft: LocalDraft): boolean {
     try {
-      sessionStorage.setItem(this.stashKey, JSON.stringify(draft));
+      localStorage.setItem(this.localKey, JSON.stringify(draft));
+      return true;
     } catch {
-      // Storage full or disabled: the beforeunload prompt is the remaining guard.
+      return false; // full or disabled: the server's draft is what remains
     }
   }
 
-  private dropStash(): void {
+  private clearLocal(): void {
     try {
-      sessionStorage.removeItem(this.stashKey);
+      localStorage.removeItem(this.localKey);
     } catch {
       // nothing stored
     }
   }
 
-  private offerStashedDraft(loaded: Revision): void {
-    const draft = readStash(this.stashKey);
-    if (!draft || typeof draft.code !== "string" || draft.code === loaded.code) {
-      this.dropStash();
+  private readLocal(): KeptDraft | null {
+    try {
+      const value = JSON.parse(localStorage.getItem(this.localKey) ?? "null") as unknown;
+      if (!value || typeof value !== "object") return null;
+      const d = value as Record<string, unknown>;
+      if (
+        typeof d.code !== "string" ||
+        typeof d.base !== "number" ||
+        typeof d.at !== "string"
+      )
+        return null;
+      return { code: d.code, base: d.base, at: d.at, source: "browser" };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Puts back text left unsaved (closed tab, lost connection), or offers it. */
+  private recover(loaded: Revision, serverDraft: Draft | null): void {
+    const server: KeptDraft | null = serverDraft
+      ? {
+          code: serverDraft.code,
+          base: serverDraft.base_revision,
+          at: serverDraft.saved_at,
+          source: "server",
+        }
+      : null;
+    const choice = pickRecovery(
+      { revision: loaded.revision, code: loaded.code },
+      server,
+      this.readLocal(),
+    );
+    if (choice.kind === "none") {
+      if (choice.dropLocal) this.clearLocal();
+      if (choice.dropServer) this.autosaver.forgetServerDraft();
       return;
     }
-    const stashed = draft;
+    const draft = choice.draft;
+    if (choice.kind === "restore") {
+      this.replaceText(draft.code, false);
+      this.autosaver.restore({ onServer: choice.onServer, savedAt: draft.at });
+      toast(
+        `Your unsaved text from ${formatSavedAt(draft.at)} is back in the editor. Save (${MOD}+S) makes it a revision; Discard in the status bar drops it.`,
+        "info",
+        7000,
+      );
+      return;
+    }
+    this.offerDraft(loaded, draft, choice.onServer);
+  }
+
+  /** The draft was made on an older revision than the latest: let the person choose. */
+  private offerDraft(loaded: Revision, draft: KeptDraft, onServer: boolean): void {
     const compare = button("Compare", { testid: "stash-compare" });
     const discard = button("Discard it", { variant: "danger", testid: "stash-discard" });
     const restore = button("Put it in the editor", {
       variant: "primary",
       testid: "stash-restore",
     });
+    const where = draft.source === "browser" ? "in this browser" : "on the server";
     const dialog = openDialog({
       title: "You left unsaved text here",
       description: h(
         "p",
         null,
-        `Your changes from ${formatSavedAt(stashed.at)} (based on revision ${stashed.base}) could not be saved. `,
+        `Your text from ${formatSavedAt(draft.at)} (based on revision ${draft.base}) was kept ${where} but never saved as a revision. `,
         `The method is now at revision ${loaded.revision}.`,
       ),
       footer: [compare, discard, restore],
@@ -243,26 +369,27 @@ class Ide {
       diffDialog(this.m, {
         title: "Saved revision ↔ your unsaved text",
         original: loaded.code,
-        modified: stashed.code,
+        modified: draft.code,
         originalLabel: `Revision ${loaded.revision} by ${loaded.author ?? "someone"}`,
-        modifiedLabel: `Your unsaved text from ${formatSavedAt(stashed.at)}`,
+        modifiedLabel: `Your unsaved text from ${formatSavedAt(draft.at)}`,
         testid: "stash-diff",
       });
     });
     discard.addEventListener("click", () => {
-      this.dropStash();
       dialog.close();
+      this.clearLocal();
+      if (onServer || draft.source === "server") this.autosaver.forgetServerDraft();
     });
     restore.addEventListener("click", () => {
-      this.dropStash();
       dialog.close();
-      this.replaceText(stashed.code, true);
+      // Typed on top of the latest revision now: the person has seen what changed.
+      this.replaceText(draft.code, true);
     });
   }
 
   // ----- layout ------------------------------------------------------------------
 
-  private buildLayout(editorHost: HTMLElement): void {
+  private buildLayout(): void {
     const { ctx, app } = this;
     ctx.main.classList.add(HOST_CLASS);
     ctx.setCrumbs([
@@ -278,12 +405,32 @@ class Ide {
       title: "Title, return type and parameters",
     });
     details.addEventListener("click", () => this.editDetails());
+    const save = button("Save", {
+      size: "sm",
+      testid: "save",
+      title: `Make a revision of your text (${MOD}+S)`,
+    });
+    save.addEventListener("click", () => void withBusy(save, () => this.saveNow()));
     const deploy = button([icon("rocket", 14), "Deploy"], {
       size: "sm",
       testid: "deploy",
       variant: "primary",
     });
     deploy.addEventListener("click", () => this.deploy(deploy));
+    const insert = button([icon("plus", 14), "Insert"], {
+      size: "sm",
+      variant: "ghost",
+      testid: "insert",
+      title: `Insert a table alias, field or method name (${MOD}+Shift+I)`,
+    });
+    insert.addEventListener("click", () => this.openInsert());
+    this.el.fullScreen.addEventListener("click", () =>
+      this.setFullScreen(!this.prefs.fullScreen),
+    );
+    this.el.theme.value = this.prefs.theme;
+    this.el.theme.addEventListener("change", () =>
+      this.setTheme(this.el.theme.value as ThemePref),
+    );
 
     const runTab = this.tab("Run It!", "run", true);
     const historyTab = this.tab("History", "history", false);
@@ -293,58 +440,76 @@ class Ide {
       this.run.el,
     );
     const historyPanelEl = this.el.historyPanel;
-    historyPanelEl.append(this.el.historyBody);
+    historyPanelEl.append(this.history.el);
     const select = (which: "run" | "history"): void => {
       runTab.setAttribute("aria-selected", String(which === "run"));
       historyTab.setAttribute("aria-selected", String(which === "history"));
       runPanelEl.hidden = which !== "run";
       historyPanelEl.hidden = which !== "history";
-      if (which === "history" && this.historyStale) void this.loadHistory();
+      if (which === "history" && this.historyStale) this.loadHistory();
     };
     runTab.addEventListener("click", () => select("run"));
     historyTab.addEventListener("click", () => select("history"));
 
-    ctx.main.replaceChildren(
+    this.el.ide.replaceChildren(
       h(
-        "div",
-        { class: "ks-ide", testid: "kscript-ide" },
+        "header",
+        { class: "ks-ide-head" },
         h(
-          "header",
-          { class: "ks-ide-head" },
+          "div",
+          { class: "ks-ide-id" },
           h(
-            "div",
-            { class: "ks-ide-id" },
-            h(
-              "a",
-              {
-                href: kscriptsPath(app.id),
-                class: "btn btn-ghost btn-sm",
-                testid: "kscript-back",
-              },
-              "← Methods",
-            ),
-            h("div", { class: "ks-ide-names" }, this.el.title, this.el.meta),
+            "a",
+            {
+              href: kscriptsPath(app.id),
+              class: "btn btn-ghost btn-sm",
+              testid: "kscript-back",
+            },
+            "← Methods",
           ),
-          h("div", { class: "ks-ide-actions" }, this.el.live, details, deploy),
+          h("div", { class: "ks-ide-names" }, this.el.title, this.el.meta),
         ),
         h(
           "div",
-          { class: "ks-ide-body" },
+          { class: "ks-ide-actions" },
+          this.el.live,
+          details,
+          save,
+          deploy,
+          this.el.fullScreen,
+        ),
+      ),
+      h(
+        "div",
+        { class: "ks-ide-body" },
+        h(
+          "section",
+          { class: "ks-editor-card card", "aria-label": "Code" },
           h(
-            "section",
-            { class: "ks-editor-card card", "aria-label": "Code" },
-            editorHost,
-            h("footer", { class: "ks-statusbar" }, this.el.status, this.el.cursor),
+            "div",
+            { class: "ks-editor-tools" },
+            insert,
+            h("span", { class: "ks-tools-gap" }),
+            h("label", { class: "ks-theme-label" }, icon("eye", 14), this.el.theme),
           ),
+          this.editorHost,
           h(
-            "aside",
-            { class: "ks-side card", "aria-label": "Run and history" },
-            h("div", { class: "ks-tabs", role: "tablist" }, runTab, historyTab),
-            h("div", { class: "ks-side-body" }, runPanelEl, historyPanelEl),
+            "footer",
+            { class: "ks-statusbar" },
+            this.el.status,
+            this.el.syntax,
+            this.el.cursor,
           ),
+        ),
+        h(
+          "aside",
+          { class: "ks-side card", "aria-label": "Run and history" },
+          h("div", { class: "ks-tabs", role: "tablist" }, runTab, historyTab),
+          h("div", { class: "ks-side-body" }, runPanelEl, historyPanelEl),
         ),
       ),
     );
+    ctx.main.replaceChildren(this.el.ide);
     ctx.refreshNav();
   }
 
@@ -401,38 +566,112 @@ class Ide {
     this.el.live.replaceChildren(el);
   }
 
+  // ----- preferences: full screen and theme -------------------------------------------
+
+  private setFullScreen(on: boolean): void {
+    if (on !== this.prefs.fullScreen) {
+      this.prefs = toggledFullScreen(this.prefs);
+      savePrefs(this.prefs);
+    }
+    document.body.classList.toggle(FULL_CLASS, on);
+    this.el.ide.dataset.fullscreen = String(on);
+    const btn = this.el.fullScreen;
+    btn.replaceChildren(icon(on ? "minimize" : "maximize", 14));
+    const label = on ? "Leave full screen" : "Full screen";
+    btn.setAttribute("aria-label", label);
+    btn.setAttribute("aria-pressed", String(on));
+    btn.title = on ? `${label} (Esc outside the editor)` : label;
+    this.editor?.layout();
+  }
+
+  private setTheme(pref: ThemePref): void {
+    this.prefs = withTheme(this.prefs, pref);
+    savePrefs(this.prefs);
+    const resolved = this.m.applyTheme(pref);
+    this.el.ide.dataset.theme = resolved;
+  }
+
+  // ----- insert ------------------------------------------------------------------------
+
+  private openInsert(): void {
+    const position = this.editor.getPosition();
+    insertDialog(this.symbols, (item) => {
+      const at = position ?? this.editor.getPosition();
+      if (!at) return;
+      const prefix = this.model.getLineContent(at.lineNumber).slice(0, at.column - 1);
+      const text = insertionText(item.text, insideString(prefix));
+      const range = new this.m.monaco.Range(
+        at.lineNumber,
+        at.column,
+        at.lineNumber,
+        at.column,
+      );
+      this.editor.executeEdits("kiln-insert", [{ range, text, forceMoveMarkers: true }]);
+      this.editor.focus();
+    });
+  }
+
   // ----- saving ------------------------------------------------------------------
 
-  private save(base: number, overwrite: boolean): Promise<Revision> {
+  private async saveRevision(
+    code: string,
+    base: number,
+    overwrite: boolean,
+    allowSyntaxErrors: boolean,
+  ): Promise<{ revision: Revision; syntax: CodeLocation | null }> {
     this.lastSaveError = null;
-    return kscriptApi
-      .save(this.app.id, this.methodId, {
+    try {
+      const revision = await kscriptApi.save(this.app.id, this.methodId, {
         ...this.definition,
-        code: this.model.getValue(),
+        code,
         base_revision: base,
         overwrite,
-      })
-      .catch((error: unknown) => {
-        this.lastSaveError = error;
-        throw error;
+        allow_syntax_errors: allowSyntaxErrors,
       });
+      return { revision, syntax: revision.syntax_error ?? null };
+    } catch (error) {
+      this.lastSaveError = error;
+      throw error;
+    }
   }
 
   private saved(revision: Revision): void {
-    this.setMarkers("kiln-save", []);
-    this.dropStash();
     this.definition = pickDefinition(revision);
     const renamed = revision.name !== this.name;
     this.name = revision.name;
     this.historyStale = true;
-    if (!this.el.historyPanel.hidden) void this.loadHistory();
+    if (!this.el.historyPanel.hidden) this.loadHistory();
     this.paintHeader();
     if (renamed) this.ctx.refreshNav();
   }
 
-  private paintStatus(status: SaveStatus): void {
+  /** Save (Ctrl/Cmd+S): a revision of the text as it is, even when it does not parse. */
+  private async saveNow(): Promise<void> {
+    const outcome = await this.autosaver.save({ allowSyntaxErrors: true });
+    if (outcome.ok && !outcome.created) {
+      toast(
+        `Nothing to save: revision ${outcome.revision} holds this text.`,
+        "info",
+        3000,
+      );
+    } else if (!outcome.ok && outcome.failure.kind === "conflict") {
+      this.conflictDialog(outcome.failure.theirs);
+    }
+  }
+
+  private paintState(state: DraftState): void {
+    const status = statusOf(state);
     const el = this.el.status;
     el.dataset.state = status.kind === "failed" ? status.failure.kind : status.kind;
+    const action = (
+      label: string,
+      testid: string,
+      run: () => void,
+    ): HTMLButtonElement => {
+      const btn = button(label, { size: "sm", variant: "ghost", testid });
+      btn.addEventListener("click", run);
+      return btn;
+    };
     switch (status.kind) {
       case "saved":
         el.replaceChildren(
@@ -446,48 +685,106 @@ class Ide {
       case "dirty":
         el.replaceChildren(h("span", { class: "ks-dot" }), "Unsaved changes");
         break;
+      case "draft":
+        el.replaceChildren(
+          h("span", { class: "ks-dot" }),
+          h(
+            "span",
+            {
+              class: "ks-status-text",
+              title: `Your text is kept (on the server and in this browser), based on revision ${status.base}. Save (${MOD}+S) makes it a revision.`,
+            },
+            `Draft · ${formatSavedAt(status.savedAt)} · not a revision yet`,
+          ),
+          action("Discard", "discard-draft", () => this.discardDraft()),
+        );
+        break;
+      case "local":
+        el.replaceChildren(
+          h("span", { class: "ks-dot ks-dot-error" }),
+          h(
+            "span",
+            { class: "ks-status-text", title: status.message },
+            "Draft kept in this browser only (server not reached)",
+          ),
+          action("Retry", "retry-save", () => this.autosaver.flush()),
+        );
+        break;
       case "saving":
         el.replaceChildren(h("span", { class: "spinner ks-spinner" }), "Saving…");
         break;
+      case "conflict": {
+        const theirs = status.theirs;
+        el.replaceChildren(
+          h("span", { class: "ks-dot ks-dot-error" }),
+          h(
+            "span",
+            { class: "ks-status-text" },
+            `Not saved: revision ${theirs.revision} by ${theirs.author ?? "someone"} is newer`,
+          ),
+          action("Resolve…", "resolve-conflict", () => this.conflictDialog(theirs)),
+        );
+        break;
+      }
       case "failed": {
         const failure = status.failure;
-        const action =
-          failure.kind === "conflict"
-            ? button("Resolve…", {
-                size: "sm",
-                variant: "ghost",
-                testid: "resolve-conflict",
-              })
-            : failure.kind === "retry"
-              ? button("Retry", { size: "sm", variant: "ghost", testid: "retry-save" })
-              : null;
-        action?.addEventListener("click", () => {
-          if (failure.kind === "conflict") this.conflictDialog(failure.theirs);
-          else void this.autosaver.flush();
-        });
         el.replaceChildren(
           h("span", { class: "ks-dot ks-dot-error" }),
           h("span", { class: "ks-status-text" }, `Not saved: ${failure.message}`),
-          action ?? "",
+          failure.kind === "retry"
+            ? action("Retry", "retry-save", () => void this.saveNow())
+            : "",
         );
-        if (failure.kind === "invalid") {
-          this.setMarkers("kiln-save", failure.location ? [failure.location] : []);
-        }
-        if (
-          failure.kind === "conflict" &&
-          this.conflictShownFor !== failure.theirs.revision
-        ) {
-          this.conflictShownFor = failure.theirs.revision;
-          this.conflictDialog(failure.theirs);
-        }
         break;
       }
     }
+    this.paintSyntax(state);
+    this.paintLive();
   }
 
-  /** Replaces the editor's text as one undoable edit, without autosaving it. */
-  private replaceText(code: string, autosave: boolean): void {
-    this.applyingRemote = !autosave;
+  /** Markers and a status line for V8's syntax check of the text (run on each draft). */
+  private paintSyntax(state: DraftState): void {
+    if (state.syntax !== this.shownSyntax) {
+      this.shownSyntax = state.syntax;
+      const error = state.syntax?.error ?? null;
+      this.setMarkers("kiln-syntax", error ? [error] : []);
+    }
+    const current = currentSyntaxError(state);
+    const el = this.el.syntax;
+    el.hidden = current === null;
+    if (current) {
+      const go = button(`Line ${current.line}`, {
+        size: "sm",
+        variant: "ghost",
+        testid: "syntax-goto",
+      });
+      go.addEventListener("click", () => this.goTo(current.line, current.column));
+      el.replaceChildren(
+        icon("close", 12),
+        go,
+        h(
+          "span",
+          { class: "ks-status-text", title: current.message },
+          `${current.message} — Run and Deploy wait for a fix`,
+        ),
+      );
+    }
+  }
+
+  private discardDraft(): void {
+    const base = this.autosaver.base;
+    this.replaceText(this.autosaver.savedCode, false);
+    this.autosaver.discard();
+    toast(
+      `Discarded your draft; back to revision ${base}. Undo (${MOD}+Z) brings it back.`,
+      "info",
+      6000,
+    );
+  }
+
+  /** Replaces the editor's text as one undoable edit; `asTyping` treats it as an edit. */
+  private replaceText(code: string, asTyping: boolean): void {
+    this.applyingRemote = !asTyping;
     try {
       this.editor.pushUndoStop();
       this.editor.executeEdits("kiln", [
@@ -511,7 +808,11 @@ class Ide {
         h("strong", null, who),
         ` saved revision ${theirs.revision} at ${when}, after revision ${this.autosaver.base} that your text is based on.`,
       ),
-      h("p", null, "Your text is still in the editor and not saved. What should happen?"),
+      h(
+        "p",
+        null,
+        "Your text is still in the editor and kept as a draft, but no revision is made until you decide. What should happen?",
+      ),
     );
     const compare = button("Compare", { testid: "conflict-compare" });
     const loadTheirs = button("Load theirs (discard mine)", {
@@ -532,6 +833,9 @@ class Ide {
     });
     dialog.panel.classList.add("ks-dialog-conflict");
     later.addEventListener("click", () => dialog.close());
+    const overwriteMine = (): void => {
+      void this.autosaver.save({ overwrite: true, allowSyntaxErrors: true });
+    };
     compare.addEventListener("click", () => {
       dialog.close();
       const keep = button("Keep editing", { variant: "ghost", testid: "diff-close" });
@@ -559,7 +863,7 @@ class Ide {
       });
       mineBtn.addEventListener("click", () => {
         diff.close();
-        void this.autosaver.overwrite();
+        overwriteMine();
       });
     });
     loadTheirs.addEventListener("click", () => {
@@ -568,7 +872,7 @@ class Ide {
     });
     overwrite.addEventListener("click", () => {
       dialog.close();
-      void this.autosaver.overwrite();
+      overwriteMine();
     });
   }
 
@@ -576,30 +880,40 @@ class Ide {
     this.definition = pickDefinition(theirs);
     this.name = theirs.name;
     this.replaceText(theirs.code, false);
-    this.autosaver.reset(theirs);
+    this.autosaver.load(theirs);
     this.run.setParams(this.definition.params);
-    this.setMarkers("kiln-save", []);
     this.historyStale = true;
     this.paintHeader();
     toast(
-      `Loaded revision ${theirs.revision}. Undo (Ctrl+Z) brings your text back.`,
+      `Loaded revision ${theirs.revision}. Undo (${MOD}+Z) brings your text back.`,
       "info",
       6000,
     );
   }
 
-  /** Saves now; explains why not when it cannot (conflict, syntax error, network). */
-  private async saveNow(purpose: string): Promise<void> {
+  /**
+   * Makes a revision for Run It! or Deploy (when the text is not one yet). Code that
+   * does not parse is refused with where and why; the text stays as a draft.
+   */
+  private async saveFor(purpose: "run" | "deploy"): Promise<void> {
+    const verb = purpose === "run" ? "run" : "deployed";
     if (this.autosaver.inConflict) {
       throw new Error(`Resolve the save conflict before you ${purpose}.`);
     }
-    if (await this.autosaver.flush()) return;
-    const status = this.autosaver.current;
-    const reason =
-      status.kind === "failed" ? status.failure.message : "the draft could not be saved";
-    throw new Error(
-      `Not saved, so not ${purpose === "run" ? "run" : "deployed"}: ${reason}`,
-    );
+    const outcome = await this.autosaver.save({ allowSyntaxErrors: false });
+    if (!outcome.ok) {
+      const failure = outcome.failure;
+      if (failure.kind === "invalid" && failure.location) {
+        throw new Error(syntaxBlock(failure.location, verb));
+      }
+      if (failure.kind === "conflict") {
+        throw new Error(`Resolve the save conflict before you ${purpose}.`);
+      }
+      throw new Error(`Not saved, so not ${verb}: ${failure.message}`);
+    }
+    // Saved earlier with Save even though it does not parse.
+    const error = currentSyntaxError(this.autosaver.state);
+    if (error) throw new Error(syntaxBlock(error, verb));
   }
 
   // ----- details, run, deploy ------------------------------------------------------
@@ -614,12 +928,15 @@ class Ide {
           throw new Error("Resolve the save conflict first.");
         const previous = this.definition;
         this.definition = definition;
-        this.autosaver.touch();
-        if (!(await this.autosaver.flush())) {
+        const outcome = await this.autosaver.save({
+          force: true,
+          allowSyntaxErrors: true,
+        });
+        if (!outcome.ok) {
           this.definition = previous;
           const error = this.lastSaveError;
           if (error instanceof ApiError) throw error;
-          throw new Error("The details could not be saved.");
+          throw new Error(`The details could not be saved: ${outcome.failure.message}`);
         }
         this.run.setParams(this.definition.params);
         void kscriptApi.typings(this.app.id, this.methodId).then(
@@ -631,22 +948,29 @@ class Ide {
   }
 
   private async runDraft(values: Record<string, unknown>) {
-    await this.saveNow("run");
+    await this.saveFor("run");
     return kscriptApi.run(this.app.id, this.methodId, values);
   }
 
   private deploy(btn: HTMLButtonElement): void {
+    clearDeployFailure();
     void withBusy(btn, async () => {
-      await this.saveNow("deploy");
-      return kscriptApi.deploy(this.app.id);
+      await this.saveFor("deploy");
+      return reviewDeploy({ appId: this.app.id });
     }).then(
       (deployment) => {
+        if (!deployment) return;
         this.deployedRevision = deployment.revisions[this.name] ?? null;
         this.liveNumber = deployment.number;
         this.paintLive();
         toast(`Deployment #${deployment.number} is live.`, "success");
+        void kscriptApi.symbols(this.app.id).then(
+          (s) => (this.symbols = s),
+          () => undefined,
+        );
       },
-      (err: unknown) => toastError(err, "Deploy failed"),
+      (err: unknown) =>
+        showDeployFailure(err instanceof Error ? err.message : String(err)),
     );
   }
 
@@ -702,125 +1026,11 @@ class Ide {
 
   // ----- history -------------------------------------------------------------------
 
-  private async loadHistory(): Promise<void> {
+  private loadHistory(): void {
     this.historyStale = false;
-    const body = this.el.historyBody;
-    if (!body.childElementCount) {
-      body.replaceChildren(
-        h(
-          "p",
-          { class: "loading small" },
-          h("span", { class: "spinner" }),
-          "Loading revisions…",
-        ),
-      );
-    }
-    let entries: RevisionEntry[];
-    try {
-      entries = await kscriptApi.revisions(this.app.id, this.methodId);
-    } catch (err) {
+    this.history.load().catch(() => {
       this.historyStale = true;
-      body.replaceChildren(h("p", { class: "form-error" }, errorText(err)));
-      return;
-    }
-    if (this.ctx.signal.aborted) return;
-    const current = this.autosaver.base;
-    body.replaceChildren(
-      h(
-        "p",
-        { class: "muted small" },
-        "Every save is a revision. Restoring saves an old revision's code as a new one.",
-      ),
-      h(
-        "ol",
-        { class: "ks-revisions" },
-        entries.map((entry) => this.revisionRow(entry, current)),
-      ),
-    );
-  }
-
-  private revisionRow(entry: RevisionEntry, current: number): HTMLElement {
-    const view = button("View", {
-      size: "sm",
-      variant: "ghost",
-      testid: "revision-view",
     });
-    const compare = button("Compare", {
-      size: "sm",
-      variant: "ghost",
-      testid: "revision-compare",
-    });
-    const restore = button("Restore", {
-      size: "sm",
-      variant: "ghost",
-      testid: "revision-restore",
-    });
-    const isCurrent = entry.revision === current;
-    restore.disabled = isCurrent && !this.autosaver.unsaved;
-    const fetchIt = (): Promise<Revision> =>
-      kscriptApi.revision(this.app.id, this.methodId, entry.revision);
-    view.addEventListener("click", () => {
-      void withBusy(view, fetchIt).then((rev) => {
-        const restoreBtn = button("Restore this revision", {
-          variant: "primary",
-          testid: "view-restore",
-        });
-        const close = button("Close", { testid: "view-close" });
-        const dialog = codeDialog(this.m, {
-          title: `Revision ${rev.revision}`,
-          description: `${rev.author ?? "someone"} · ${formatSavedAt(rev.saved_at)} · ${rev.title}`,
-          code: rev.code,
-          testid: "revision-dialog",
-          footer: [close, restoreBtn],
-        });
-        close.addEventListener("click", () => dialog.close());
-        restoreBtn.addEventListener("click", () => {
-          dialog.close();
-          void this.restore(rev);
-        });
-      }, toastError);
-    });
-    compare.addEventListener("click", () => {
-      void withBusy(compare, fetchIt).then((rev) => {
-        const close = button("Close", { testid: "diff-close" });
-        const dialog = diffDialog(this.m, {
-          title: `Revision ${rev.revision} ↔ current text`,
-          original: rev.code,
-          modified: this.model.getValue(),
-          originalLabel: `Revision ${rev.revision} by ${rev.author ?? "someone"}, ${formatSavedAt(rev.saved_at)}`,
-          modifiedLabel: this.autosaver.unsaved
-            ? "Current text (unsaved)"
-            : `Current text (revision ${this.autosaver.base})`,
-          testid: "revision-diff",
-          footer: [close],
-        });
-        close.addEventListener("click", () => dialog.close());
-      }, toastError);
-    });
-    restore.addEventListener("click", () => {
-      void withBusy(restore, fetchIt).then((rev) => this.restore(rev), toastError);
-    });
-    return h(
-      "li",
-      {
-        class: isCurrent ? "ks-revision current" : "ks-revision",
-        testid: "revision-row",
-        "data-revision": String(entry.revision),
-      },
-      h(
-        "div",
-        { class: "ks-revision-head" },
-        h("strong", null, `Revision ${entry.revision}`),
-        isCurrent ? badge("current", "accent") : null,
-        this.deployedRevision === entry.revision ? badge("live", "success") : null,
-      ),
-      h(
-        "div",
-        { class: "muted small", title: new Date(entry.saved_at).toLocaleString() },
-        `${entry.author ?? "someone"} · ${formatSavedAt(entry.saved_at)} · ${formatRelative(entry.saved_at)}`,
-      ),
-      h("div", { class: "ks-revision-actions" }, view, compare, restore),
-    );
   }
 
   private async restore(rev: Revision): Promise<void> {
@@ -829,28 +1039,19 @@ class Ide {
       return;
     }
     this.replaceText(rev.code, true);
-    this.autosaver.touch(); // a new revision even when the text did not change
-    if (await this.autosaver.flush()) {
+    // A new revision even when the text did not change: history says what was restored.
+    const outcome = await this.autosaver.save({ force: true, allowSyntaxErrors: true });
+    if (outcome.ok) {
       toast(
-        `Restored revision ${rev.revision} as revision ${this.autosaver.base}.`,
+        `Restored revision ${rev.revision} as revision ${outcome.revision}.`,
         "success",
       );
     }
   }
 }
 
-interface StashedDraft {
-  code: string;
-  base: number;
-  at: string;
-}
-
-function readStash(key: string): StashedDraft | null {
-  try {
-    return JSON.parse(sessionStorage.getItem(key) ?? "null") as StashedDraft | null;
-  } catch {
-    return null;
-  }
+function syntaxBlock(where: CodeLocation, verb: string): string {
+  return `Not ${verb}: line ${where.line}, column ${where.column} does not parse (${where.message}). Fix it first; your text is kept.`;
 }
 
 function pickDefinition(revision: Revision): Definition {
