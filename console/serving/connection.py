@@ -93,7 +93,7 @@ class Connection:
         sock: socket.socket,
         peer: Any,
         server: tuple[str, str],
-        classify: Callable[[bytes], tuple[str, bytes]],
+        classify: Callable[[bytes, bytes | None], tuple[str, bytes]],
     ) -> None:
         self.sock = sock
         self.peer = peer
@@ -141,10 +141,11 @@ class Connection:
         request.method = parser.get_method().decode("latin-1")
         request.version = parser.get_http_version()
         request.keep_alive = parser.should_keep_alive()
-        request.lane, request.tenant = self.classify(request.path())
-        limit = Limits.body_limits.get(request.lane, Limits.default_body_limit)
+        authorization: bytes | None = None
         for name, value in request.headers:
             lower = name.lower()
+            if lower == b"authorization":
+                authorization = value
             if lower == b"content-length":
                 try:
                     request.declared_length = int(value)
@@ -152,6 +153,8 @@ class Connection:
                     raise BadRequest("400 Bad Request") from None
             elif lower == b"expect" and value.lower() == b"100-continue":
                 request.expect_continue = True
+        request.lane, request.tenant = self.classify(request.path(), authorization)
+        limit = Limits.body_limits.get(request.lane, Limits.default_body_limit)
         declared = request.declared_length
         if declared is not None and declared > limit:
             # Not read: answered from the headers alone, then the connection closes.

@@ -2,8 +2,8 @@
 
 A request is classified by its path alone (`classify`): client API calls go to the
 `client` lane with their API key as tenant, and the SDKs' other calls (`/v1/…`: events,
-push channels, crash reports) to it with one shared tenant, `SDK_TENANT`, as their API key
-is only in the Authorization header; console calls that name an app
+push channels, crash reports) to it as a tenant of their own per API key, taken from the
+Basic credentials (`SDK_TENANT` when there are none); console calls that name an app
 (`/api/apps/<id>/…`, Run It! included) go to the `console` lane with that app as tenant;
 everything else (pages, static files, sign-in) is the console lane's shared tenant.
 
@@ -17,6 +17,7 @@ never delays another tenant's requests by more than the time to start them.
 
 from __future__ import annotations
 
+import binascii
 import queue
 import re
 import threading
@@ -40,23 +41,35 @@ _APP_PATH = re.compile(rb"^/+api/apps/([0-9]+)/")
 _SDK_PATH = re.compile(rb"^/+v1/")
 
 
-def classify(path: bytes) -> tuple[str, bytes]:
-    """(lane, tenant) for a request path (raw bytes, before percent-decoding)."""
+def classify(path: bytes, authorization: bytes | None = None) -> tuple[str, bytes]:
+    """(lane, tenant) for a request path (raw bytes, before percent-decoding) and its
+    Authorization header."""
     match = _CLIENT_PATH.match(path)
     if match is not None:
         return CLIENT_LANE, b"k:" + match.group(1)
     if _SDK_PATH.match(path) is not None:
-        return CLIENT_LANE, SDK_TENANT
+        key = _basic_user(authorization)
+        return CLIENT_LANE, (b"s:" + key) if key else SDK_TENANT
     match = _APP_PATH.match(path)
     if match is not None:
         return CONSOLE_LANE, b"a:" + match.group(1)
     return CONSOLE_LANE, SHARED_TENANT
 
 
+def _basic_user(authorization: bytes | None) -> bytes:
+    if not authorization or authorization[:6].lower() != b"basic ":
+        return b""
+    try:
+        decoded = binascii.a2b_base64(authorization[6:].strip())
+    except binascii.Error:
+        return b""
+    return decoded.partition(b":")[0][:128]
+
+
 def answers_with_envelope(lane: str, tenant: bytes) -> bool:
     """Whether the serving layer refuses this request with a Kumulos envelope (HTTP 200,
     what RPC clients read) rather than an HTTP error status."""
-    return lane == CLIENT_LANE and tenant != SDK_TENANT
+    return lane == CLIENT_LANE and tenant.startswith(b"k:")
 
 
 @dataclass

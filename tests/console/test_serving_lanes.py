@@ -41,6 +41,16 @@ def test_paths_are_classified_into_lanes_and_tenants(path: bytes, lane: str, ten
     assert lanes.classify(path) == (lane, tenant)
 
 
+def test_sdk_calls_are_tenants_by_the_api_key_of_their_basic_credentials() -> None:
+    basic = b"Basic " + base64.b64encode(b"key-1:secret")
+    assert lanes.classify(b"/v1/app-installs/x/events", basic) == (CLIENT_LANE, b"s:key-1")
+    assert lanes.classify(b"/v1/app-installs/x/events", b"Basic !!!") == (CLIENT_LANE, SDK_TENANT)
+    assert lanes.classify(b"/v1/app-installs/x/events", b"Bearer abc") == (CLIENT_LANE, SDK_TENANT)
+    # An RPC call's tenant is the key in its path, whatever its credentials say.
+    assert lanes.classify(b"/b2.2/key-2/m.json", basic) == (CLIENT_LANE, b"k:key-2")
+    assert lanes.answers_with_envelope(CLIENT_LANE, b"s:key-1") is False
+
+
 def test_only_rpc_calls_are_refused_with_an_envelope() -> None:
     assert lanes.answers_with_envelope(*lanes.classify(b"/b2.2/key-1/getUsers.json")) is True
     assert lanes.answers_with_envelope(*lanes.classify(b"/v1/app-installs/x/events")) is False
