@@ -161,6 +161,24 @@
  *   file has errors); progress [csv-progress] [csv-progress-text] (more than 1,000
  *   rows run in a Celery worker; [csv-hide] closes while it goes on); result
  *   [csv-done] or [csv-import-errors]; [csv-close] *
+ * Schedules (/apps/<id>/schedules); sidebar link [nav-app-schedules]
+ *   [new-schedule]; empty state [schedules-empty]; banner [scheduling-off]; table
+ *   [schedules-table], rows [schedule-row] (data-name) with [schedule-open],
+ *   [schedule-description], [schedule-next] ("Off" when switched off), [schedule-last]
+ *   (data-status), [schedule-spark], [schedule-switch], [schedule-run-now], [schedule-edit]
+ *   editor [schedule-dialog]: [schedule-name], [schedule-method], [schedule-kind]
+ *   (minute|hour|cron), [schedule-cron], [schedule-timezone], [schedule-param-<name>],
+ *   [schedule-enabled]; the reading [schedule-reading] and [schedule-next-runs] >
+ *   [schedule-next-run]; [schedule-form-submit]; field errors [schedule-<field>-error]
+ * One schedule (/apps/<id>/schedules/<schedule id>)
+ *   [schedule-title], [schedule-description], [schedule-next-runs] > [schedule-next-run],
+ *   [run-now], [schedule-edit], [schedule-delete] -> [schedule-delete-confirm];
+ *   history [runs-table] rows [run-row] (data-status, data-run-id) with [run-toggle],
+ *   which opens [run-detail]: [run-error] / [run-error-where], [run-result], [run-logs]
+ *   > [run-log]; [runs-empty], [runs-more]
+ * Platform schedules (/platform/schedules, staff): [nav-platform-schedules], per app
+ *   [platform-scheduling-app] with switch "Scheduling enabled for <app>"
+ *   [scheduling-switch] and rows [platform-schedule-row]
  * Dialogs: role=dialog, Esc closes, Tab stays inside, focus returns on close.
  */
 import "./styles.css";

@@ -30,7 +30,12 @@ function schedulingSwitch(
     "div",
     { class: "switch-cell", "data-state": "idle" },
     input,
-    h("label", { for: id, class: "sr-only" }, `Scheduling enabled for ${app.name}`),
+    h(
+      "label",
+      { for: id, class: "sched-switch-label" },
+      "Scheduling",
+      h("span", { class: "sr-only" }, ` enabled for ${app.name}`),
+    ),
     status,
   );
   input.addEventListener("change", () => {

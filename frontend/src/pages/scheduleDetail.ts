@@ -14,7 +14,7 @@ import { toast } from "../toast";
 import { appHome } from "./apps";
 import { loadKScriptApp } from "./kscripts";
 import { scheduleDialog } from "./scheduleForm";
-import { runNow, schedulesPath, stateBanners } from "./schedules";
+import { deleteSchedule, runNow, schedulesPath, stateBanners } from "./schedules";
 import { enabledSwitch, runDetails, statusDot } from "./scheduleViews";
 
 const POLL_MS = 1500;
@@ -166,6 +166,15 @@ export async function scheduleDetailPage(ctx: PageContext): Promise<void> {
     });
     const editBtn = button([icon("edit", 14), "Edit"], { testid: "schedule-edit" });
     editBtn.addEventListener("click", () => edit(app, methods));
+    const deleteBtn = button([icon("trash", 14), "Delete"], {
+      variant: "ghost",
+      testid: "schedule-delete",
+    });
+    deleteBtn.addEventListener("click", () => {
+      void deleteSchedule(app, schedule).then((deleted) => {
+        if (deleted) ctx.navigate(schedulesPath(app.id));
+      });
+    });
     const methodLine = h(
       "span",
       { class: "sched-method" },
@@ -236,10 +245,16 @@ export async function scheduleDetailPage(ctx: PageContext): Promise<void> {
           actions: h(
             "div",
             { class: "sched-head-actions" },
-            enabledSwitch(app.id, schedule, (saved) => {
-              schedule = { ...schedule, ...saved };
-              void refresh();
-            }),
+            enabledSwitch(
+              app.id,
+              schedule,
+              (saved) => {
+                schedule = { ...schedule, ...saved };
+                void refresh();
+              },
+              { visibleLabel: true },
+            ),
+            deleteBtn,
             editBtn,
             runBtn,
           ),

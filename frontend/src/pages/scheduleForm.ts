@@ -210,7 +210,7 @@ export function scheduleDialog(options: ScheduleDialogOptions): Promise<boolean>
     name: "enabled",
     checked: initial.enabled,
     testid: "schedule-enabled",
-    hint: " — switched off, it keeps its history and runs only with Run now.",
+    hint: "Off: nothing runs on the timetable; Run now still works.",
     switch: true,
   });
 

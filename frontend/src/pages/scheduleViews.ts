@@ -167,6 +167,7 @@ export function enabledSwitch(
   appId: Id,
   schedule: Schedule,
   onSaved: (schedule: Schedule) => void,
+  options: { visibleLabel?: boolean } = {},
 ): HTMLElement {
   const id = `schedule-switch-${schedule.id}`;
   const input = h("input", {
@@ -181,7 +182,14 @@ export function enabledSwitch(
     "div",
     { class: "switch-cell", "data-state": "idle" },
     input,
-    h("label", { for: id, class: "sr-only" }, `${schedule.name} enabled`),
+    options.visibleLabel
+      ? h(
+          "label",
+          { for: id, class: "sched-switch-label" },
+          h("span", { class: "sr-only" }, `${schedule.name} `),
+          "Enabled",
+        )
+      : h("label", { for: id, class: "sr-only" }, `${schedule.name} enabled`),
   );
   input.addEventListener("change", () => {
     const value = input.checked;

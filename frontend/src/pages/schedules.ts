@@ -66,6 +66,26 @@ export async function newScheduleDialog(
   return created;
 }
 
+/** Asks, then deletes the schedule with its history; resolves true when deleted. */
+export function deleteSchedule(app: AppDetail, schedule: Schedule): Promise<boolean> {
+  return confirmDialog({
+    title: `Delete ${schedule.name}?`,
+    message: h(
+      "p",
+      null,
+      "The schedule and its run history are deleted. A run in progress finishes.",
+    ),
+    confirmLabel: "Delete schedule",
+    confirmTestid: "schedule-delete-confirm",
+    testid: "schedule-delete-dialog",
+    danger: true,
+    action: async () => {
+      await schedulesApi.remove(app.id, schedule.id);
+      toast(`Deleted ${schedule.name}.`, "success");
+    },
+  });
+}
+
 export async function runNow(
   app: AppDetail,
   schedule: Schedule,
@@ -132,31 +152,13 @@ export async function schedulesPage(ctx: PageContext): Promise<void> {
     });
   };
 
-  const remove = (schedule: Schedule): void => {
-    void confirmDialog({
-      title: `Delete ${schedule.name}?`,
-      message: h(
-        "p",
-        null,
-        "The schedule and its run history are deleted. A run in progress finishes.",
-      ),
-      confirmLabel: "Delete schedule",
-      confirmTestid: "schedule-delete-confirm",
-      testid: "schedule-delete-dialog",
-      danger: true,
-      action: async () => {
-        await schedulesApi.remove(app.id, schedule.id);
-        toast(`Deleted ${schedule.name}.`, "success");
-        await reload();
-      },
-    });
-  };
-
   const row = (s: Schedule): HTMLElement => {
-    const runBtn = button([icon("play", 14), "Run now"], {
+    const runBtn = button(icon("play", 14), {
+      variant: "ghost",
       size: "sm",
       testid: "schedule-run-now",
       "aria-label": `Run ${s.name} now`,
+      title: "Run now",
     });
     runBtn.addEventListener("click", () => {
       void runNow(app, s, runBtn).then((ok) => ok && ctx.navigate(detailHref(s)));
@@ -169,31 +171,27 @@ export async function schedulesPage(ctx: PageContext): Promise<void> {
       title: "Edit",
     });
     editBtn.addEventListener("click", () => edit(s));
-    const deleteBtn = button(icon("trash", 14), {
-      variant: "ghost",
-      size: "sm",
-      testid: "schedule-delete",
-      "aria-label": `Delete ${s.name}`,
-      title: "Delete",
-    });
-    deleteBtn.addEventListener("click", () => remove(s));
     const next =
       s.enabled && s.next_due_at
         ? h(
             "div",
             { testid: "schedule-next", title: new Date(s.next_due_at).toString() },
-            formatDue(s.next_due_at, s.timezone),
+            h("div", { class: "sched-nowrap" }, formatDue(s.next_due_at, s.timezone)),
             h("div", { class: "muted small" }, formatRelative(s.next_due_at)),
           )
         : h("span", { class: "muted", testid: "schedule-next" }, "Off");
     const last = s.last_run
       ? h(
           "div",
-          { testid: "schedule-last", "data-status": s.last_run.status },
+          {
+            class: "sched-last",
+            testid: "schedule-last",
+            "data-status": s.last_run.status,
+          },
           statusDot(s.last_run.status),
-          h("div", { class: "muted small" }, formatRelative(s.last_run.due_at)),
+          h("span", { class: "muted small" }, formatRelative(s.last_run.due_at)),
         )
-      : h("span", { class: "muted", testid: "schedule-last" }, "Never run");
+      : h("span", { class: "muted small", testid: "schedule-last" }, "Never run");
     return h(
       "tr",
       { testid: "schedule-row", "data-name": s.name, "data-schedule-id": String(s.id) },
@@ -227,17 +225,17 @@ export async function schedulesPage(ctx: PageContext): Promise<void> {
         s.description,
       ),
       h("td", null, next),
-      h("td", null, last),
-      h("td", null, sparkline(s.recent)),
-      h(
-        "td",
-        null,
-        enabledSwitch(app.id, s, () => void reload()),
-      ),
+      h("td", null, h("div", { class: "sched-recent" }, last, sparkline(s.recent))),
       h(
         "td",
         { class: "col-actions" },
-        h("div", { class: "sched-row-actions" }, runBtn, editBtn, deleteBtn),
+        h(
+          "div",
+          { class: "sched-row-actions" },
+          enabledSwitch(app.id, s, () => void reload()),
+          runBtn,
+          editBtn,
+        ),
       ),
     );
   };
@@ -258,15 +256,7 @@ export async function schedulesPage(ctx: PageContext): Promise<void> {
       ? dataTable({
           testid: "schedules-table",
           caption: "Schedules",
-          columns: [
-            "Schedule",
-            "When",
-            "Next run",
-            "Last run",
-            "Recent runs",
-            "On",
-            ACTIONS_COLUMN,
-          ],
+          columns: ["Schedule", "When", "Next run", "Recent runs", ACTIONS_COLUMN],
           rows: list.schedules.map(row),
           tableClass: "sched-table",
         })
