@@ -125,12 +125,42 @@ function userFrames(skip) {
   return frames;
 }
 
+const MAX_LOG_DEPTH = 64;
+
+function deeperThan(value, limit) {
+  // Iterative, so a hostile value cannot overflow the stack here either; plain indexing
+  // only (the script may have replaced Array.prototype methods).
+  const nodes = [value], depths = [1];
+  let n = 1;
+  while (n > 0) {
+    n--;
+    const node = nodes[n], depth = depths[n];
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > limit) return true;
+    const keys = keysOf(node);
+    for (let i = 0; i < keys.length; i++) {
+      nodes[n] = node[keys[i]];
+      depths[n] = depth + 1;
+      n++;
+    }
+  }
+  return false;
+}
+
 function plain(value) {
   // Snapshot a value the way the response would show it (result sets become arrays).
+  // The host parses log entries with a recursive JSON reader: values nested deeper than
+  // MAX_LOG_DEPTH are logged as a note instead.
   if (value === undefined) return null;
   try {
     const text = JSONstringify(value);
-    return text === undefined ? null : JSONparse(text);
+    if (text === undefined) return null;
+    const copy = JSONparse(text);
+    if (!deeperThan(copy, MAX_LOG_DEPTH)) return copy;
+    const note = '[a value nested deeper than ' + MAX_LOG_DEPTH + ' levels]';
+    if (!isArray(copy)) return note;
+    for (let i = 0; i < copy.length; i++) if (deeperThan(copy[i], MAX_LOG_DEPTH - 1)) copy[i] = note;
+    return copy;
   } catch (e) {
     return StringCtor(value);
   }

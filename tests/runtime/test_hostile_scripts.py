@@ -283,3 +283,16 @@ def test_jobs_left_behind_never_reach_the_next_runs_host(run, pool, session) -> 
     assert result.value == ["second", "undefined"]
     assert first.values == {"who": "first"} and second.values == {"who": "second"}
     assert pool.discarded == 0
+
+
+def test_a_log_nested_too_deep_for_the_host_is_logged_as_a_note(run) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    var deep = {}, here = deep;
+    for (var i = 0; i < 5000; i++) { here.x = {}; here = here.x; }
+    var shallow = [[[1]]];
+    K.log(deep); K.log(shallow); K.setResponse('ok');
+    """
+    result = run(code)
+
+    assert result.value == "ok"
+    assert [entry.args for entry in result.logs] == [("[a value nested deeper than 64 levels]",), ([[[1]]],)]
