@@ -5,6 +5,7 @@ ran on them before."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -37,12 +38,17 @@ def _pid_and_settings(app_id: int) -> tuple[int, tuple[Any, ...]]:
         return pid, cur.fetchone()
 
 
-def _app_backends(app_id: int) -> list[tuple[int, str]]:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT pid, state FROM pg_stat_activity WHERE usename = %s ORDER BY pid", [app_role(app_id)]
-        )
-        return [(pid, state) for pid, state in cur.fetchall()]
+def _app_backends(app_id: int, expected: int | None = None) -> list[tuple[int, str]]:
+    """The app's backends; with `expected`, waiting (up to 5 s) for that many: a closed
+    connection's backend leaves pg_stat_activity a moment after the close."""
+    give_up = time.monotonic() + 5
+    while True:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pid, state FROM pg_stat_activity WHERE usename = %s ORDER BY pid", [app_role(app_id)])
+            backends = [(pid, state) for pid, state in cur.fetchall()]
+        if expected is None or len(backends) == expected or time.monotonic() > give_up:
+            return backends
+        time.sleep(0.02)
 
 
 def test_two_threads_of_one_app_hold_two_connections_at_once(app: App, users: Table) -> None:
@@ -65,7 +71,7 @@ def test_a_released_connection_is_reused_by_another_thread(app: App, users: Tabl
     first = ThreadPoolExecutor(1).submit(_pid_and_settings, app.pk).result()
     second = ThreadPoolExecutor(1).submit(_pid_and_settings, app.pk).result()
     assert first == second
-    assert [pid for pid, _ in _app_backends(app.pk)] == [first[0]]
+    assert [pid for pid, _ in _app_backends(app.pk, 1)] == [first[0]]
 
 
 def test_nested_blocks_and_leasers_of_one_invocation_share_its_connection(app: App, users: Table) -> None:
@@ -93,7 +99,7 @@ def test_idle_connections_are_capped_per_process_least_recently_used_closed_firs
         release(held, commit=True)
     assert idle_connections() == [second, third]
     assert first.conn.closed and not second.conn.closed and not third.conn.closed
-    assert len(_app_backends(app.pk)) == 1 and len(_app_backends(other_app.pk)) == 1
+    assert len(_app_backends(app.pk, 1)) == 1 and len(_app_backends(other_app.pk, 1)) == 1
     # The most recently released connection of an app is the one handed out next.
     assert lease(app.pk) is third
     release(third, commit=True)
