@@ -77,7 +77,7 @@ def tick(now: datetime | None = None) -> list[int]:
             )
             batch: list[tuple[int, datetime | None, int]] = []
             for schedule in due:
-                run = _handle_due(schedule, now)
+                run = _handle_due_apart(schedule, now)
                 if run is not None:
                     eta = run.due_at if run.due_at > now else None
                     batch.append((run.id, eta, schedule.app.script_timeout_seconds))
@@ -85,6 +85,30 @@ def tick(now: datetime | None = None) -> list[int]:
         queued += [run_id for run_id, _, _ in batch]
         if len(due) < TICK_BATCH:
             return queued
+
+
+def _handle_due_apart(schedule: Schedule, now: datetime) -> ScheduleRun | None:
+    """_handle_due in a savepoint of its own: one schedule that cannot be handled never
+    stops the others (nor every later tick)."""
+    try:
+        with transaction.atomic():
+            return _handle_due(schedule, now)
+    except cron.CronError as exc:
+        # Its timing no longer reads (a time zone gone from the system's database, say):
+        # say so in its history and stop it until someone edits it.
+        logger.warning("schedule %s stopped: %s", schedule.pk, exc)
+        assert schedule.next_due_at is not None
+        _insert(
+            schedule,
+            schedule.next_due_at,
+            RunStatus.FAILED,
+            finished_at=now,
+            error=_error("BadTiming", f"{exc} The schedule is stopped until it is edited."),
+        )
+        Schedule.objects.filter(pk=schedule.pk).update(next_due_at=None)
+    except Exception:
+        logger.exception("schedule %s could not be handled; trying again at the next tick", schedule.pk)
+    return None
 
 
 def _handle_due(schedule: Schedule, now: datetime) -> ScheduleRun | None:
@@ -293,6 +317,11 @@ def _outcome(run: ScheduleRun) -> dict[str, Any]:
     except DatabaseError as exc:
         logger.exception("database error in schedule run %s", run.pk)
         return {"status": RunStatus.FAILED, "revision": revision, "error": _error("DatabaseError", str(exc))}
+    except Exception as exc:
+        # Recorded rather than left "running" until the sweeper calls it lost.
+        logger.exception("unexpected error in schedule run %s", run.pk)
+        message = f"Kiln could not run it ({type(exc).__name__}); the error is in the worker's log."
+        return {"status": RunStatus.FAILED, "revision": revision, "error": _error("InternalError", message)}
     fields: dict[str, Any] = {
         "status": RunStatus.OK,
         "revision": revision,

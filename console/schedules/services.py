@@ -216,5 +216,8 @@ def set_scheduling(app: App, enabled: bool) -> None:
     state.save(update_fields=["enabled", "updated_at"])
     if enabled:
         for schedule in Schedule.objects.select_for_update().filter(app=app, enabled=True):
-            schedule.next_due_at = next_due(schedule)
+            try:
+                schedule.next_due_at = next_due(schedule)
+            except cron.CronError:
+                schedule.next_due_at = None  # its timing no longer reads: stopped until edited
             schedule.save(update_fields=["next_due_at"])

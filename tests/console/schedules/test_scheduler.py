@@ -245,3 +245,26 @@ def test_a_big_result_is_measured_but_not_kept(
     assert scheduler.execute_run(run.id) == "ok"
     run.refresh_from_db()
     assert (run.result, run.result_bytes) == (None, 70002)
+
+
+def test_a_schedule_whose_timing_no_longer_reads_is_stopped_and_the_others_still_run(
+    kapp: App, make_kscript: Callable, make_schedule: Callable, capture: Callable
+) -> None:
+    make_kscript(kapp, "Job")
+    broken = make_schedule(kapp, "job", name="Broken")
+    fine = make_schedule(kapp, "job", name="Fine")
+    # As if the system's time zone database lost the zone after the schedule was saved.
+    Schedule.objects.filter(pk=broken.pk).update(timezone="Atlantis/Capital", next_due_at=MINUTE)
+    due_at(fine, MINUTE)
+    with capture():
+        queued = scheduler.tick(MINUTE + timedelta(seconds=1))
+        assert scheduler.tick(MINUTE + timedelta(seconds=2)) == []
+    (failed,) = ScheduleRun.objects.filter(schedule=broken)
+    assert (failed.status, failed.due_at) == ("failed", MINUTE)
+    assert failed.error == {
+        "type": "BadTiming",
+        "message": "'Atlantis/Capital' is not an IANA time zone name (e.g. Europe/London, UTC). "
+        "The schedule is stopped until it is edited.",
+    }
+    assert Schedule.objects.get(pk=broken.pk).next_due_at is None
+    assert [r.id for r in ScheduleRun.objects.filter(schedule=fine)] == queued
