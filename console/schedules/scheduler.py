@@ -66,15 +66,18 @@ def tick(now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     horizon = now + timedelta(milliseconds=settings.KILN_SCHEDULE_LEAD_MS)
     queued: list[int] = []
+    seen: set[int] = set()  # one that failed stays due; it waits for the next tick
     while True:
         with transaction.atomic():
             due = list(
                 Schedule.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(next_due_at__lte=horizon, enabled=True, app__suspended=False)
                 .exclude(app__scheduling__enabled=False)
+                .exclude(pk__in=seen)
                 .select_related("app")
                 .order_by("next_due_at")[:TICK_BATCH]
             )
+            seen.update(schedule.pk for schedule in due)
             batch: list[tuple[int, datetime | None, int]] = []
             for schedule in due:
                 run = _handle_due_apart(schedule, now)

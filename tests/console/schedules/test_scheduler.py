@@ -180,7 +180,9 @@ def test_fixed_params_reach_the_script_typed(
     kapp: App, make_kscript: Callable, make_schedule: Callable, deploy_app: Callable
 ) -> None:
     params = [{"name": "n", "type": "integer"}, {"name": "on", "type": "boolean"}, {"name": "s", "type": "string"}]
-    make_kscript(kapp, "Echo", "K.setResponse([typeof K.params.n, K.params.n, K.params.on, K.params.s]);", params=params)
+    make_kscript(
+        kapp, "Echo", "K.setResponse([typeof K.params.n, K.params.n, K.params.on, K.params.s]);", params=params
+    )
     schedule = make_schedule(kapp, "echo", params={"n": "42", "on": "1", "s": "x"})
     deploy_app(kapp)
     run = queued_run(schedule)
@@ -268,3 +270,17 @@ def test_a_schedule_whose_timing_no_longer_reads_is_stopped_and_the_others_still
     }
     assert Schedule.objects.get(pk=broken.pk).next_due_at is None
     assert [r.id for r in ScheduleRun.objects.filter(schedule=fine)] == queued
+
+
+def test_one_tick_works_through_every_due_schedule_a_batch_at_a_time(
+    kapp: App, make_kscript: Callable, make_schedule: Callable, capture: Callable, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(scheduler, "TICK_BATCH", 2)
+    make_kscript(kapp, "Job")
+    schedules = [make_schedule(kapp, "job", name=f"Job {i}") for i in range(5)]
+    Schedule.objects.update(next_due_at=MINUTE)
+    with capture():
+        queued = scheduler.tick(MINUTE + timedelta(seconds=1))
+    assert len(queued) == 5
+    assert sorted(ScheduleRun.objects.values_list("schedule_id", flat=True)) == sorted(s.pk for s in schedules)
+    assert set(Schedule.objects.values_list("next_due_at", flat=True)) == {MINUTE + timedelta(minutes=1)}
