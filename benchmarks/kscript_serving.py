@@ -217,22 +217,16 @@ def breakdown(setup: dict[str, str], requests: int = 1000) -> dict[str, float]:
     return {f"{k}_ms": round(v / requests * 1000, 3) for k, v in spent.items()}
 
 
-def main() -> None:
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk")
-    setup = prepare(bench_database_url())
-    env = {**os.environ, "KILN_BENCH_TABLE": setup["table"], "KILN_LOG_LEVEL": "WARNING"}
-    import base64
-
-    auth = base64.b64encode(f"{setup['api_key']}:{setup['secret']}".encode()).decode()
-    form = {"Content-Type": "application/x-www-form-urlencoded"}
+def start_servers(setup: dict[str, str]) -> tuple[subprocess.Popen[bytes], dict[str, subprocess.Popen[bytes]]]:
+    """Kiln on 18081 and every floor configuration worth trying on 18082…: gunicorn's sync
+    workers (2, or 2 per CPU) and Kiln's own worker (its process count) x client- or
+    server-side binding. Returns Kiln's process and the floors' by label."""
     from console.launcher.web import default_workers
 
+    env = {**os.environ, "KILN_BENCH_TABLE": setup["table"], "KILN_LOG_LEVEL": "WARNING"}
     kiln_workers = os.environ.get("KILN_WEB_WORKERS") or str(default_workers())
     floor_env = {**env, "DJANGO_SETTINGS_MODULE": "benchmarks.floor_settings"}
     kiln = serve(18081, env)
-    # Every floor configuration worth trying: gunicorn's sync workers (2, or 2 per CPU) and
-    # Kiln's own worker (its process count) x client- or server-side binding.
     cpus = os.cpu_count() or 1
     servers = [("sync", w) for w in sorted({"2", str(2 * cpus)})] + [("kiln", kiln_workers)]
     variants = [(kind, w, prepared) for kind, w in servers for prepared in ("0", "1")]
@@ -246,72 +240,78 @@ def main() -> None:
         )
         for i, (label, (kind, w, prepared)) in enumerate(zip(labels, variants, strict=True))
     }
-    results: dict[str, object] = {
-        "kiln_workers": kiln_workers,
-        "duration": DURATION,
-        "rounds": ROUNDS,
-        "load_before": os.getloadavg(),
-    }
+    return kiln, floors
+
+
+def stop_servers(kiln: subprocess.Popen[bytes], floors: dict[str, subprocess.Popen[bytes]]) -> None:
+    for proc in (kiln, *floors.values()):
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def compare_with_floor(
+    setup: dict[str, str], method: str, floors: list[str], kiln_body: str = "params%5Bcategory%5D=c3"
+) -> dict[str, object]:
+    """Kiln's `method` (deployed, called like a client) against the fastest floor, at 8 and 32
+    connections: one trial of each floor configuration picks it, then ROUNDS rounds
+    alternate it with Kiln (this shared machine's speed drifts by tens of percent within
+    minutes; the ratio of two runs seconds apart drifts far less than either run)."""
+    import base64
+
+    auth = base64.b64encode(f"{setup['api_key']}:{setup['secret']}".encode()).decode()
+    kiln_url = f"http://127.0.0.1:18081/b2.2/{setup['api_key']}/{method}.json"
+    kiln_headers = {**FORM, "Authorization": f"Basic {auth}"}
+    check = subprocess.run(
+        ["curl", "-s", "-X", "POST", "-H", f"Authorization: Basic {auth}", "-d", kiln_body, kiln_url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    envelope = json.loads(check)
+    assert envelope["responseCode"] == 1 and len(envelope["payload"]) == 20, check[:300]
+    # Warm every worker up first (imports, the V8 context, the app connection): a steady
+    # state is measured, not the first second of each worker.
+    for i in range(len(floors)):
+        wrk(f"http://127.0.0.1:{18082 + i}/floor", "category=c3", FORM, 8, "3s")
+    wrk(kiln_url, kiln_body, kiln_headers, 8, "3s")
+    results: dict[str, object] = {}
+    for connections in (8, 32):
+        trials = {
+            label: wrk(f"http://127.0.0.1:{18082 + i}/floor", "category=c3", FORM, connections)
+            for i, label in enumerate(floors)
+        }
+        best = max(trials, key=lambda label: trials[label]["rps"])
+        best_url = f"http://127.0.0.1:{18082 + floors.index(best)}/floor"
+        floor_rounds: list[dict[str, float]] = []
+        kiln_rounds: list[dict[str, float]] = []
+        for _ in range(ROUNDS):
+            floor_rounds.append(wrk(best_url, "category=c3", FORM, connections))
+            kiln_rounds.append(wrk(kiln_url, kiln_body, kiln_headers, connections))
+        ratios = sorted(k["rps"] / f["rps"] for k, f in zip(kiln_rounds, floor_rounds, strict=True))
+        results[f"c{connections}"] = {
+            "floor": {**median_round(floor_rounds), "configuration": best},
+            "floor_trials": {label: r["rps"] for label, r in trials.items()},
+            "kiln": median_round(kiln_rounds),
+            "floor_rounds_rps": [r["rps"] for r in floor_rounds],
+            "kiln_rounds_rps": [r["rps"] for r in kiln_rounds],
+            "ratio": round(ratios[len(ratios) // 2], 3),  # the median round's
+        }
+    return results
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+    setup = prepare(bench_database_url())
+    kiln, floors = start_servers(setup)
+    results: dict[str, object] = {"duration": DURATION, "rounds": ROUNDS, "load_before": os.getloadavg()}
     try:
-        check = subprocess.run(
-            [
-                "curl",
-                "-s",
-                "-X",
-                "POST",
-                "-H",
-                f"Authorization: Basic {auth}",
-                "-d",
-                "params[category]=c3",
-                f"http://127.0.0.1:18081/b2.2/{setup['api_key']}/topItems.json",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        envelope = json.loads(check)
-        assert envelope["responseCode"] == 1 and len(envelope["payload"]) == 20, check[:300]
-        # Warm every worker up first (imports, the V8 context, the app connection): a steady
-        # state is measured, not the first second of each worker.
-        for i in range(len(floors)):
-            wrk(f"http://127.0.0.1:{18082 + i}/floor", "category=c3", form, 8, "3s")
-        wrk(
-            f"http://127.0.0.1:18081/b2.2/{setup['api_key']}/topItems.json",
-            "params%5Bcategory%5D=c3",
-            {**form, "Authorization": f"Basic {auth}"},
-            8,
-            "3s",
-        )
-        kiln_url = f"http://127.0.0.1:18081/b2.2/{setup['api_key']}/topItems.json"
-        kiln_headers = {**form, "Authorization": f"Basic {auth}"}
-        for connections in (8, 32):
-            # First the fastest floor configuration, then rounds alternating it with Kiln:
-            # this shared machine's speed drifts by tens of percent within minutes, and the
-            # ratio of two runs seconds apart drifts far less than either run.
-            trials = {
-                label: wrk(f"http://127.0.0.1:{18082 + i}/floor", "category=c3", form, connections)
-                for i, label in enumerate(floors)
-            }
-            best = max(trials, key=lambda label: trials[label]["rps"])
-            best_url = f"http://127.0.0.1:{18082 + list(floors).index(best)}/floor"
-            floor_rounds: list[dict[str, float]] = []
-            kiln_rounds: list[dict[str, float]] = []
-            for _ in range(ROUNDS):
-                floor_rounds.append(wrk(best_url, "category=c3", form, connections))
-                kiln_rounds.append(wrk(kiln_url, "params%5Bcategory%5D=c3", kiln_headers, connections))
-            ratios = sorted(k["rps"] / f["rps"] for k, f in zip(kiln_rounds, floor_rounds, strict=True))
-            results[f"c{connections}"] = {
-                "floor": {**median_round(floor_rounds), "configuration": best},
-                "floor_trials": {label: r["rps"] for label, r in trials.items()},
-                "kiln": median_round(kiln_rounds),
-                "floor_rounds_rps": [r["rps"] for r in floor_rounds],
-                "kiln_rounds_rps": [r["rps"] for r in kiln_rounds],
-                "ratio": round(ratios[len(ratios) // 2], 3),  # the median round's
-            }
+        results.update(compare_with_floor(setup, "topItems", list(floors)))
     finally:
-        for proc in (kiln, *floors.values()):
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait()
+        stop_servers(kiln, floors)
     results["load_after"] = os.getloadavg()
     results["invocation_breakdown"] = breakdown(setup)
     RESULTS.mkdir(parents=True, exist_ok=True)
