@@ -17,7 +17,10 @@ import { scheduleDialog } from "./scheduleForm";
 import { deleteSchedule, runNow, schedulesPath, stateBanners } from "./schedules";
 import { enabledSwitch, runDetails, statusDot } from "./scheduleViews";
 
+// Polled often while a run is queued or running, now and then otherwise (the next
+// scheduled run shows up without a reload).
 const POLL_MS = 1500;
+const IDLE_POLL_MS = 15_000;
 
 export async function scheduleDetailPage(ctx: PageContext): Promise<void> {
   ctx.setTitle("Schedule");
@@ -59,20 +62,25 @@ export async function scheduleDetailPage(ctx: PageContext): Promise<void> {
     // Keep the older pages the person loaded; replace the newest with the fresh one.
     const oldest = first.runs[first.runs.length - 1];
     const kept = oldest ? runs.filter((r) => r.due_at < oldest.due_at) : [];
+    // A run that was going has news: its cached details (logs so far) are stale.
+    for (const run of runs) if (isUnfinished(run.status)) detailsCache.delete(run.id);
     runs = [...first.runs, ...kept];
     if (!kept.length) more = first.more;
-    for (const run of first.runs)
-      if (isUnfinished(run.status) || open.has(run.id)) detailsCache.delete(run.id);
     render();
   };
 
   let timer = 0;
   const schedulePoll = (): void => {
     window.clearTimeout(timer);
-    if (ctx.signal.aborted || !runs.some((r) => isUnfinished(r.status))) return;
-    timer = window.setTimeout(() => {
-      refresh().then(schedulePoll, schedulePoll);
-    }, POLL_MS);
+    if (ctx.signal.aborted) return;
+    const busy = runs.some((r) => isUnfinished(r.status));
+    timer = window.setTimeout(
+      () => {
+        if (document.hidden && !busy) schedulePoll();
+        else refresh().then(schedulePoll, schedulePoll);
+      },
+      busy ? POLL_MS : IDLE_POLL_MS,
+    );
   };
   ctx.signal.addEventListener("abort", () => window.clearTimeout(timer));
 
