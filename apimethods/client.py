@@ -41,7 +41,7 @@ from apimethods.wire import (
     render,
     split_fields,
 )
-from runtime import ScriptFailure
+from runtime import Deadline, ScriptFailure
 
 logger = logging.getLogger(__name__)
 
@@ -294,6 +294,8 @@ def _handle(request: HttpRequest) -> Answer:
             timeout_s=timeout,
             # No TableSequence row yet: the app never had a table (scripting.NO_TABLES_YET).
             schema_version=-1 if app["schema_version"] is None else app["schema_version"],
+            # One deadline for everything the call runs, counted from when it arrived.
+            deadline=Deadline(timeout - (time.perf_counter() - started)),
         )
         session_token = context.session_token
         payload = method.invoke(context)

@@ -299,7 +299,13 @@ def _key(app_id: int) -> tuple[Any, ...]:
 def _connect_params(app_id: int, timeout_ms: int) -> dict[str, Any]:
     params = dict(connection.get_connection_params())
     role = app_role(app_id)
-    startup = f"-c search_path={ddl.schema_name(app_id)} -c statement_timeout={int(timeout_ms)} -c TimeZone=UTC"
+    # Startup options outrank defaults a role may have set on itself (ALTER ROLE … SET), and
+    # RESET ALL at every release returns to them: these stay pinned whatever app SQL ran.
+    startup = (
+        f"-c search_path={ddl.schema_name(app_id)} -c statement_timeout={int(timeout_ms)} -c TimeZone=UTC"
+        " -c standard_conforming_strings=on -c DateStyle=ISO -c IntervalStyle=postgres -c bytea_output=hex"
+        " -c default_transaction_read_only=off -c client_min_messages=notice"
+    )
     params.update(
         user=role,
         password=role_password(role),

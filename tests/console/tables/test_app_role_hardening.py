@@ -142,6 +142,9 @@ def test_defaults_the_role_sets_itself_are_overridden_by_the_connection(app: App
         cur.execute("ALTER ROLE CURRENT_USER SET search_path = public")
         cur.execute("ALTER ROLE CURRENT_USER SET statement_timeout = 0")
         cur.execute("ALTER ROLE CURRENT_USER SET TimeZone = 'Asia/Tokyo'")
+        cur.execute("ALTER ROLE CURRENT_USER SET standard_conforming_strings = off")
+        cur.execute("ALTER ROLE CURRENT_USER SET DateStyle = 'SQL, DMY'")
+        cur.execute("ALTER ROLE CURRENT_USER SET bytea_output = escape")
         cur.execute(
             "DO $$BEGIN EXECUTE format('ALTER ROLE CURRENT_USER IN DATABASE %I SET statement_timeout = 0',"
             " current_database()); END$$"
@@ -149,9 +152,11 @@ def test_defaults_the_role_sets_itself_are_overridden_by_the_connection(app: App
     close_app_connections(app.pk, every_thread=True)
     with app_cursor(app.pk) as cur:
         cur.execute(
-            "SELECT current_setting('search_path'), current_setting('statement_timeout'), current_setting('TimeZone')"
+            "SELECT current_setting('search_path'), current_setting('statement_timeout'), current_setting('TimeZone'),"
+            " current_setting('standard_conforming_strings'), current_setting('DateStyle'),"
+            " current_setting('bytea_output')"
         )
-        assert cur.fetchone() == (f"app_{app.pk}", "5s", "UTC")
+        assert cur.fetchone() == (f"app_{app.pk}", "5s", "UTC", "on", "ISO, MDY", "hex")
 
 
 def test_repairing_the_login_wipes_what_the_role_set_itself(app: App, users: Table) -> None:
