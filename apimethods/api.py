@@ -139,8 +139,10 @@ class KScriptSymbolsView(KScriptScopedView):
 
 class KScriptDetailView(KScriptScopedView):
     def get(self, request: Request, app_id: int, method_id: int) -> Response:
+        """The latest revision, and where its code stops parsing (Save may keep such code)."""
         method = self.method(method_id)
-        return Response(revision_data(method.revisions.select_related("author").get(number=method.latest_revision)))
+        revision = method.revisions.select_related("author").get(number=method.latest_revision)
+        return Response({**revision_data(revision), "syntax_error": services.syntax_error(revision.code, method.name)})
 
     @extend_schema(request=KScriptWriteSerializer)
     def put(self, request: Request, app_id: int, method_id: int) -> Response:

@@ -82,9 +82,10 @@ export class DraftAutosaver {
   /** The code of the revision request in flight (it becomes the base code). */
   private sentCode = "";
 
-  constructor(revision: Revision, io: AutosaveIO) {
+  /** `syntax`: where the revision's code stops parsing (the server said so with it). */
+  constructor(revision: Revision, io: AutosaveIO, syntax: CodeLocation | null = null) {
     this.io = io;
-    this.model = initialState(revision);
+    this.model = initialState(revision, syntax);
     this.baseCode = revision.code;
     this.setTimer = io.setTimer ?? ((fn, ms) => window.setTimeout(fn, ms));
     this.clearTimer =

@@ -400,6 +400,22 @@ describe("discarding and restoring drafts", () => {
   });
 });
 
+describe("a revision that does not parse", () => {
+  const where = {
+    line: 2,
+    column: 9,
+    message: "SyntaxError: Invalid or unexpected token",
+  };
+
+  it("is known from the start, and again after a discarded draft", () => {
+    const start = initialState(revision(4), where);
+    expect(currentSyntaxError(start)).toEqual(where);
+    const typed = edited(start, false);
+    expect(currentSyntaxError(typed.state)).toBeNull();
+    expect(currentSyntaxError(discarded(typed.state).state)).toEqual(where);
+  });
+});
+
 describe("pickRecovery", () => {
   const latest = { revision: 4, code: "K.setResponse(1);" };
   const kept = (over: Partial<KeptDraft>): KeptDraft => ({

@@ -96,7 +96,11 @@ export function baseOf(revision: Revision): BaseRevision {
   };
 }
 
-export function initialState(revision: Revision): DraftState {
+/** The editor opened on `revision`; `syntax`: where its code stops parsing, if known. */
+export function initialState(
+  revision: Revision,
+  syntax: CodeLocation | null = null,
+): DraftState {
   return {
     base: baseOf(revision),
     seq: 0,
@@ -108,7 +112,7 @@ export function initialState(revision: Revision): DraftState {
     queued: [],
     conflict: null,
     failure: null,
-    syntax: null,
+    syntax: { seq: 0, error: syntax },
     conflictShown: 0,
   };
 }
@@ -200,6 +204,9 @@ export function loaded(state: DraftState, revision: Revision): Step {
 /** The draft was dropped: the editor holds the base revision's code again. */
 export function discarded(state: DraftState): Step {
   const seq = state.seq + 1;
+  // What is known of the base revision's code still holds.
+  const baseSyntax =
+    state.syntax && state.syntax.seq === state.cleanSeq ? state.syntax : null;
   const next: DraftState = {
     ...state,
     seq,
@@ -207,7 +214,7 @@ export function discarded(state: DraftState): Step {
     conflict: null,
     failure: null,
     timerArmed: false,
-    syntax: null,
+    syntax: baseSyntax ? { seq, error: baseSyntax.error } : null,
   };
   return pump(next, [{ type: "cancel-timer" }, { type: "clear-local" }]);
 }

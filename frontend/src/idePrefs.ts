@@ -14,9 +14,9 @@ export interface IdePrefs {
 export const DEFAULT_PREFS: IdePrefs = { theme: "system", fullScreen: false };
 
 export const THEME_CHOICES: readonly { value: ThemePref; label: string }[] = [
-  { value: "system", label: "Follow the system" },
-  { value: "light", label: "Light" },
-  { value: "dark", label: "Dark" },
+  { value: "system", label: "Theme: system" },
+  { value: "light", label: "Theme: light" },
+  { value: "dark", label: "Theme: dark" },
 ];
 
 const KEY = "kiln:ide-prefs";

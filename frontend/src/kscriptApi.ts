@@ -192,8 +192,9 @@ export const kscriptApi = {
   list: (appId: Id) => request<MethodSummary[]>("GET", base(appId)),
   create: (appId: Id, body: Definition & { code: string }) =>
     request<Revision>("POST", base(appId), body),
+  /** The latest revision, with where its code stops parsing. */
   get: (appId: Id, methodId: Id) =>
-    request<Revision>("GET", `${base(appId)}${enc(methodId)}/`),
+    request<SavedRevision>("GET", `${base(appId)}${enc(methodId)}/`),
   remove: (appId: Id, methodId: Id) =>
     request<undefined>("DELETE", `${base(appId)}${enc(methodId)}/`),
 

@@ -36,6 +36,7 @@ import {
   type Draft,
   type Revision,
   type RunError,
+  type SavedRevision,
   type Symbols,
 } from "../kscriptApi";
 import { deployState, formatSavedAt, type CodeLocation } from "../kscriptLogic";
@@ -104,6 +105,8 @@ class Ide {
   private applyingRemote = false;
   private lastSaveError: unknown = null;
   private shownSyntax: DraftState["syntax"] = null;
+  private shownSyntaxKey = "";
+  private paintedStatus = "";
   /** Lines with Kiln's own error markers per owner (syntax / run), for tests and styling. */
   private readonly markerLines = new Map<string, number[]>();
   private readonly editorHost = h("div", {
@@ -148,7 +151,7 @@ class Ide {
     ctx: PageContext,
     app: AppDetail,
     m: Monaco,
-    loaded: Revision,
+    loaded: SavedRevision,
     extras: IdeExtras,
   ) {
     this.ctx = ctx;
@@ -195,19 +198,23 @@ class Ide {
       ariaLabel: `Code of ${loaded.name}`,
     });
 
-    this.autosaver = new DraftAutosaver(loaded, {
-      text: () => this.model.getValue(),
-      putDraft: (code, base) =>
-        kscriptApi.putDraft(app.id, this.methodId, { code, base_revision: base }),
-      deleteDraft: () => kscriptApi.deleteDraft(app.id, this.methodId),
-      saveRevision: (code, base, overwrite, allowSyntaxErrors) =>
-        this.saveRevision(code, base, overwrite, allowSyntaxErrors),
-      writeLocal: (draft) => this.writeLocal(draft),
-      clearLocal: () => this.clearLocal(),
-      onState: (state) => this.paintState(state),
-      onConflict: (theirs) => this.conflictDialog(theirs),
-      onSaved: (revision) => this.saved(revision),
-    });
+    this.autosaver = new DraftAutosaver(
+      loaded,
+      {
+        text: () => this.model.getValue(),
+        putDraft: (code, base) =>
+          kscriptApi.putDraft(app.id, this.methodId, { code, base_revision: base }),
+        deleteDraft: () => kscriptApi.deleteDraft(app.id, this.methodId),
+        saveRevision: (code, base, overwrite, allowSyntaxErrors) =>
+          this.saveRevision(code, base, overwrite, allowSyntaxErrors),
+        writeLocal: (draft) => this.writeLocal(draft),
+        clearLocal: () => this.clearLocal(),
+        onState: (state) => this.paintState(state),
+        onConflict: (theirs) => this.conflictDialog(theirs),
+        onSaved: (revision) => this.saved(revision),
+      },
+      loaded.syntax_error ?? null,
+    );
 
     this.model.onDidChangeContent(() => {
       // A run error points into the code that ran; once edited, the place may be gone.
@@ -490,7 +497,7 @@ class Ide {
             { class: "ks-editor-tools" },
             insert,
             h("span", { class: "ks-tools-gap" }),
-            h("label", { class: "ks-theme-label" }, icon("eye", 14), this.el.theme),
+            h("label", { class: "ks-theme-label" }, icon("moon", 14), this.el.theme),
           ),
           this.editorHost,
           h(
@@ -660,7 +667,15 @@ class Ide {
   }
 
   private paintState(state: DraftState): void {
+    this.paintSyntax(state);
+    this.paintLive();
     const status = statusOf(state);
+    // TRICKY: pressing a status button blurs the editor, which flushes the draft and
+    // repaints; rebuilding the same status would swap the button between mousedown and
+    // mouseup and swallow the click. So an unchanged status is left alone.
+    const key = JSON.stringify(status);
+    if (key === this.paintedStatus) return;
+    this.paintedStatus = key;
     const el = this.el.status;
     el.dataset.state = status.kind === "failed" ? status.failure.kind : status.kind;
     const action = (
@@ -738,8 +753,6 @@ class Ide {
         break;
       }
     }
-    this.paintSyntax(state);
-    this.paintLive();
   }
 
   /** Markers and a status line for V8's syntax check of the text (run on each draft). */
@@ -750,6 +763,9 @@ class Ide {
       this.setMarkers("kiln-syntax", error ? [error] : []);
     }
     const current = currentSyntaxError(state);
+    const key = JSON.stringify(current);
+    if (key === this.shownSyntaxKey) return;
+    this.shownSyntaxKey = key;
     const el = this.el.syntax;
     el.hidden = current === null;
     if (current) {
