@@ -272,12 +272,14 @@ def test_deployments_list_marks_the_live_one_with_its_revisions(kapp: App, owner
 def test_typings_declare_the_k_api_for_members_only(
     kapp: App, member: Any, outsider: Any, client_for: Callable
 ) -> None:
+    from apimethods.ide import app_symbols, render_app_dts
     from runtime.typings import render_dts
 
     response = client_for(member).get(f"/api/apps/{kapp.id}/kscripts/typings.d.ts")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/typescript")
-    assert response.content.decode() == render_dts()
+    # The K API, then this app's names (none yet).
+    assert response.content.decode() == render_dts() + "\n" + render_app_dts(app_symbols(kapp))
     assert "declare const K: KApi;" in response.content.decode()
     assert client_for(outsider).get(f"/api/apps/{kapp.id}/kscripts/typings.d.ts").status_code == 404
 
