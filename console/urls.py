@@ -9,6 +9,7 @@ from apimethods.client import client_endpoint
 from console import views
 from console.accounts import api as accounts_api
 from console.apps import api as apps_api
+from console.events import ingest as events_ingest
 from console.platform import api as platform_api
 from console.schedules import api as schedules_api
 
@@ -48,6 +49,7 @@ urlpatterns = [
     re_path(r"^/*b2(?:\.[0-9]+)?/", client_endpoint),
     # The Kumulos SDKs' other hosts (push, crm, crash, links, stats) pointed here: every
     # /v1/ path, unknown ones a JSON 404. More specific /v1/ routes (events) go above it.
+    re_path(events_ingest.PATH, events_ingest.endpoint),
     re_path(r"^/*v1/", compat.endpoint),
     path("api/", include(api_patterns)),
     path("healthz", views.health),

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "console.tables",
     "apimethods",
     "console.schedules",
+    "console.events",
 ]
 
 MIDDLEWARE = [
