@@ -191,4 +191,24 @@ describe("DraftAutosaver", () => {
     expect(local).toEqual([{ code: "ab", base: 4, at: "2026-11-22T11:00:00.000Z" }]);
     expect(drafts.map((d) => d.args)).toEqual([["ab", 4]]);
   });
+
+  it("after the editor is gone, only its last text still goes to the server", async () => {
+    const { saver, type, fire, tick, drafts, timers, local } = setup();
+    type("ab");
+    fire(800);
+    type("abc");
+    saver.flush();
+    saver.dispose();
+    const before = { timers: timers.length, local: local.length };
+    drafts[0]?.resolve(answer());
+    await tick();
+    expect(drafts.map((d) => d.args)).toEqual([
+      ["ab", 4],
+      ["abc", 4],
+    ]);
+    drafts[1]?.resolve(answer());
+    await tick();
+    expect(drafts).toHaveLength(2);
+    expect({ timers: timers.length, local: local.length }).toEqual(before);
+  });
 });

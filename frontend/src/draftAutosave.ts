@@ -68,6 +68,9 @@ export interface AutosaveIO {
   localDelayMs?: number;
 }
 
+/** What still runs once the editor is gone: getting its last text to the server. */
+const AFTER_DISPOSE = new Set<Command["type"]>(["put-draft", "delete-draft", "settle"]);
+
 export class DraftAutosaver {
   private model: DraftState;
   private baseCode: string;
@@ -77,6 +80,8 @@ export class DraftAutosaver {
   private timer: unknown = null;
   private localTimer: unknown = null;
   private localOk = true;
+  /** The editor's text when it went away (null while it is there). */
+  private finalText: string | null = null;
   private nextId = 0;
   private readonly waiting = new Map<number, (outcome: SaveOutcome) => void>();
   /** The code of the revision request in flight (it becomes the base code). */
@@ -173,16 +178,28 @@ export class DraftAutosaver {
     this.writeLocal();
   }
 
+  /**
+   * The editor is gone (call after flush). Its last text still goes to the server once
+   * the request in flight is answered; no timers, no local writes, no repaints.
+   */
   dispose(): void {
     this.flushLocal();
     if (this.timer !== null) this.clearTimer(this.timer);
     this.timer = null;
+    this.finalText = this.io.text();
+  }
+
+  private text(): string {
+    return this.finalText ?? this.io.text();
   }
 
   private apply(step: Step): void {
     this.model = step.state;
-    for (const command of step.commands) this.run(command);
-    this.io.onState(this.model);
+    const gone = this.finalText !== null;
+    for (const command of step.commands) {
+      if (!gone || AFTER_DISPOSE.has(command.type)) this.run(command);
+    }
+    if (!gone) this.io.onState(this.model);
   }
 
   private run(command: Command): void {
@@ -214,7 +231,7 @@ export class DraftAutosaver {
         this.localOk = true;
         break;
       case "put-draft":
-        this.io.putDraft(this.io.text(), command.base).then(
+        this.io.putDraft(this.text(), command.base).then(
           (answer) =>
             this.apply(
               draftStored(this.model, {
@@ -235,7 +252,7 @@ export class DraftAutosaver {
         );
         break;
       case "save-revision": {
-        const code = this.io.text();
+        const code = this.text();
         this.sentCode = code;
         this.io
           .saveRevision(code, command.base, command.overwrite, command.allowSyntaxErrors)
@@ -265,7 +282,7 @@ export class DraftAutosaver {
   private writeLocal(): void {
     if (!isDirty(this.model)) return;
     this.localOk = this.io.writeLocal({
-      code: this.io.text(),
+      code: this.text(),
       base: this.model.base.revision,
       at: (this.io.now?.() ?? new Date()).toISOString(),
     });
