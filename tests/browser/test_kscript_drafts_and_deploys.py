@@ -179,6 +179,8 @@ def test_deploy_review_rollback_and_no_stale_failure(
     expect(rows).to_have_count(3)
     newest = page.locator("[data-testid='deployment-row'][data-number='3']")
     expect(newest.get_by_test_id("deployment-restored")).to_have_text("rollback to #1")
+    expect(page.get_by_test_id("live-deployment")).to_contain_text("Deployment #3")
+    expect(page.get_by_test_id("live-deployment")).to_contain_text("rolled back to #1")
     expect(newest).to_contain_text("Live")
     assert call(live_server.url, kapp, "greetUser")["payload"] == {"hello": 1}
     assert Deployment.objects.get(number=3).restored_from == 1

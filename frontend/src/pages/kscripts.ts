@@ -84,6 +84,7 @@ export function deploymentLine(live: Deployment | undefined): Child {
     h("strong", null, `Deployment #${live.number}`),
     ` · ${live.created_by ?? "someone"} · ${formatSavedAt(live.created_at)} (${formatRelative(live.created_at)}) · `,
     `${live.methods.length} method${live.methods.length === 1 ? "" : "s"}`,
+    live.restored_from !== null ? ` · rolled back to #${live.restored_from}` : "",
   );
 }
 
@@ -165,6 +166,8 @@ export async function kscriptsPage(ctx: PageContext): Promise<void> {
             ...definition,
             code: latest.code,
             base_revision: latest.revision,
+            // Only the details change: code saved earlier that does not parse stays.
+            allow_syntax_errors: true,
           });
           toast("Saved.", "success");
           await reload();
