@@ -47,6 +47,7 @@ class ScriptScope:
     database: Any = None
     depth: int = 0
     deadline: Deadline | None = None
+    analytics: Any = None  # the app's events and users (console.events.scripting)
 
 
 def _limits(timeout_s: float) -> RunLimits:
@@ -97,6 +98,7 @@ def run(scope: ScriptScope, spec: ScriptSpec, params: Mapping[str, Any]) -> RunR
         methods=CallbackMethods(call_method),
         # The deadline passing during a host call cancels the invocation's running SQL.
         interrupt=None if scope.database is None else scope.database.interrupt,
+        analytics=scope.analytics,
     )
     return runtime.run_script(
         str(scope.app_id),
@@ -123,8 +125,10 @@ def run_top_level(
     the call started), else `timeout_s` from now."""
     if deadline is None:
         deadline = Deadline(timeout_s)
-    with database_scope(app_id, schema_version, deadline) as database:
-        scope = ScriptScope(app_id, timeout_s, scripts, session_token, database, deadline=deadline)
+    from console.events.scripting import analytics_scope  # console.events imports apimethods
+
+    with database_scope(app_id, schema_version, deadline) as database, analytics_scope(app_id, deadline) as analytics:
+        scope = ScriptScope(app_id, timeout_s, scripts, session_token, database, deadline=deadline, analytics=analytics)
         # An exception here leaves the `with` by raising, which rolls the transaction back.
         return run(scope, spec, params)
 

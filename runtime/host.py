@@ -80,10 +80,37 @@ class MethodCaller(Protocol):
         ...
 
 
+class Analytics(Protocol):
+    """The app's client event stream and users (K.analytics, K.users). Queries come
+    validated by runtime/binds/analytics.py:
+
+        {
+          "types":   ["product.viewed", "k.*"] | None,   # `*` is a wildcard; None: any type
+          "gte":     "2025-01-01T00:00:00+00:00" | None, # inclusive bounds, ISO 8601 with offset
+          "lte":     "..." | None,
+          "include": ["data", "user", "userAttributes"],  # any of these
+          "filters": [{"source": "data" | "user", "path": ["location", "state"],
+                       "op": "$eq" | "$lt" | "$gt" | "$lte" | "$gte", "value": str | int | float | bool}],
+        }
+    """
+
+    def events(
+        self, query: Mapping[str, Any], after: Sequence[JSONValue] | None, limit: int
+    ) -> tuple[list[dict[str, JSONValue]], list[JSONValue] | None]:
+        """Up to `limit` events after the cursor `after` (None: from the start), oldest
+        first, and the cursor of the last one (None when there are no more). Events are
+        `{type, uuid, happenedAt, timestamp, installId}` plus what `include` asks for."""
+        ...
+
+    def user_attributes(self, user_id: str) -> dict[str, JSONValue]:
+        """The user's attributes; {} for an unknown user."""
+        ...
+
+
 @dataclass(frozen=True)
 class Host:
     """Everything a run may reach outside V8. Any part may be None: the script then gets
-    a failure value (database, methods) or an empty result (includes, session).
+    a failure value (database, methods, analytics) or an empty result (includes, session).
 
     `interrupt`, when given, is called from the thread that waits for the run (not the one
     running the host call) as soon as the run's deadline passes while a host call is still
@@ -99,3 +126,4 @@ class Host:
     scripts: ScriptLoader | None = None
     methods: MethodCaller | None = None
     interrupt: Callable[[], None] | None = None
+    analytics: Analytics | None = None

@@ -36,6 +36,7 @@ class Bind:
 
 def all_binds() -> tuple[Bind, ...]:
     from runtime.binds import (
+        analytics,
         api,
         database,
         globals,
@@ -46,6 +47,7 @@ def all_binds() -> tuple[Bind, ...]:
         response,
         security,
         session,
+        users,
     )
 
     return (
@@ -59,6 +61,8 @@ def all_binds() -> tuple[Bind, ...]:
         security.BIND,
         jwt.BIND,
         session.BIND,
+        users.BIND,
+        analytics.BIND,
     )
 
 

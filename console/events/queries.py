@@ -1,0 +1,126 @@
+"""Reads of the event stream and users: the event stream's keyset pages as SQL (pure
+functions, values always bound), and what the console lists."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from console.events.models import AppUser, Event
+
+_COMPARE = {"$eq": "=", "$lt": "<", "$gt": ">", "$lte": "<=", "$gte": ">="}
+_JSON_TYPE = {str: "string", bool: "boolean", int: "number", float: "number"}
+
+
+class BadCursor(ValueError):
+    """A cursor that no page handed out."""
+
+
+def like_pattern(event_type: str) -> str:
+    """An eventTypes entry as a LIKE pattern: `*` matches anything, `%` `_` `\\` are literal."""
+    escaped = event_type.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+def parse_cursor(after: Sequence[Any] | None) -> tuple[datetime, int] | None:
+    if after is None:
+        return None
+    if len(after) != 2 or not isinstance(after[0], str) or isinstance(after[1], bool) or not isinstance(after[1], int):
+        raise BadCursor("invalid event stream cursor")
+    try:
+        moment = datetime.fromisoformat(after[0])
+    except ValueError:
+        raise BadCursor("invalid event stream cursor") from None
+    if moment.tzinfo is None:
+        raise BadCursor("invalid event stream cursor")
+    return moment, after[1]
+
+
+def event_page_sql(
+    app_id: int, query: Mapping[str, Any], after: tuple[datetime, int] | None, limit: int
+) -> tuple[str, list[Any]]:
+    """One keyset page of the event stream, in (happened_at, id) order. `query` is the
+    runtime's checked options (runtime/host.py, Analytics)."""
+    include = set(query.get("include") or ())
+    filters = list(query.get("filters") or ())
+    with_user = "userAttributes" in include or any(f["source"] == "user" for f in filters)
+    events, users = Event._meta.db_table, AppUser._meta.db_table
+    columns = ['e."id"', 'e."uuid"', 'e."type"', 'e."happened_at"', 'e."install_id"', 'e."user_identifier"']
+    columns.append('e."data"' if "data" in include else "NULL")
+    columns.append('u."attributes"' if "userAttributes" in include else "NULL")
+    text = f'SELECT {", ".join(columns)} FROM "{events}" e'
+    if with_user:
+        text += f' LEFT JOIN "{users}" u ON u."app_id" = e."app_id" AND u."identifier" = e."user_identifier"'
+    where = ['e."app_id" = %s']
+    params: list[Any] = [app_id]
+    types = query.get("types")
+    if types is not None:
+        exact = [t for t in types if "*" not in t]
+        patterns = [like_pattern(t) for t in types if "*" in t]
+        alternatives = []
+        if exact:
+            alternatives.append('e."type" = ANY(%s)')
+            params.append(exact)
+        for pattern in patterns:
+            alternatives.append('e."type" LIKE %s')
+            params.append(pattern)
+        where.append("(" + " OR ".join(alternatives) + ")")
+    for bound, op in (("gte", ">="), ("lte", "<=")):
+        if query.get(bound) is not None:
+            where.append(f'e."happened_at" {op} %s')
+            params.append(datetime.fromisoformat(query[bound]))
+    if after is not None:
+        where.append('(e."happened_at", e."id") > (%s, %s)')
+        params.extend(after)
+    for item in filters:
+        column = 'e."data"' if item["source"] == "data" else 'u."attributes"'
+        value = item["value"]
+        if item["op"] == "$eq":
+            where.append(f"{column} #> %s = %s::jsonb")
+            params.extend([list(item["path"]), json.dumps(value)])
+        else:
+            # jsonb orders across types (a string sorts below every number): compare only
+            # values of the operand's own type.
+            where.append(f"jsonb_typeof({column} #> %s) = %s AND {column} #> %s {_COMPARE[item['op']]} %s::jsonb")
+            params.extend([list(item["path"]), _JSON_TYPE[type(value)], list(item["path"]), json.dumps(value)])
+    text += " WHERE " + " AND ".join(where) + ' ORDER BY e."happened_at", e."id" LIMIT %s'
+    params.append(limit)
+    return text, params
+
+
+def js_time(moment: datetime) -> str:
+    """As JavaScript's toISOString writes it: UTC, milliseconds, Z."""
+    moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+def event_object(row: Sequence[Any], include: Sequence[str]) -> dict[str, Any]:
+    """A row of event_page_sql as scripts see it."""
+    _id, uuid, kind, happened_at, install_id, user, data, attributes = row
+    event: dict[str, Any] = {
+        "type": kind,
+        "uuid": str(uuid),
+        "happenedAt": js_time(happened_at),
+        "timestamp": int(happened_at.timestamp() * 1000),
+        "installId": install_id,
+    }
+    if "data" in include:
+        event["data"] = data
+    if "user" in include:
+        event["user"] = user
+    if "userAttributes" in include:
+        event["userAttributes"] = attributes if isinstance(attributes, dict) else {}
+    return event
+
+
+def cursor_of(row: Sequence[Any]) -> list[Any]:
+    return [row[3].astimezone(UTC).isoformat(), row[0]]
+
+
+def user_attributes_sql(app_id: int, identifier: str) -> tuple[str, list[Any]]:
+    return f'SELECT "attributes" FROM "{AppUser._meta.db_table}" WHERE "app_id" = %s AND "identifier" = %s', [
+        app_id,
+        identifier,
+    ]
