@@ -4,9 +4,13 @@ that run a deployed KScript method when a matching event arrives."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
 
 from console.apps.models import App
+from console.schedules.models import UNFINISHED, RunStatus
 
 
 class AppUser(models.Model):
@@ -71,3 +75,100 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"event {self.type} {self.uuid} of app {self.app_id}"
+
+
+class LateEvents(models.TextChoices):
+    FIRE = "fire", "Fire anyway"
+    DROP = "drop", "Drop when older than N minutes"
+
+
+class Automation(models.Model):
+    """Rules that run deployed KScript methods when a matching event arrives."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="automations")
+    name = models.CharField(max_length=100)  # unique per app, case-insensitively
+    enabled = models.BooleanField(default=True)
+    # Availability, judged at the moment the event happened: between these (either may be
+    # open), on these ISO weekdays (1 = Monday … 7 = Sunday; empty = every day) in `timezone`.
+    available_from = models.DateTimeField(null=True, blank=True)
+    available_until = models.DateTimeField(null=True, blank=True)
+    weekdays = models.JSONField(default=list)
+    timezone = models.CharField(max_length=64, default="UTC")
+    # Events reach Kiln when the device uploads them, possibly long after they happened.
+    late_events = models.CharField(max_length=4, choices=LateEvents.choices, default=LateEvents.FIRE)
+    late_after_minutes = models.PositiveIntegerField(null=True, blank=True)  # only for "drop"
+    # Kept apart from the run history, which is pruned.
+    fired_count = models.PositiveBigIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("name"), "app", name="one_automation_per_name")]
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"automation {self.name} of app {self.app_id}"
+
+
+class AutomationRule(models.Model):
+    """A trigger (an event type, `*` wildcards allowed, and an audience) and its actions."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveSmallIntegerField(default=0)
+    event_type = models.CharField(max_length=200)
+    # Filters on the user's attributes, all of which must hold:
+    # [{"attribute": "age", "op": "$lt", "value": 30}]; empty: everyone (users or not).
+    audience = models.JSONField(default=list)
+    # The actions: deployed KScript methods (by name) to run, in this order.
+    methods = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["automation", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"rule {self.position} of automation {self.automation_id}"
+
+
+class AutomationRun(models.Model):
+    """One action of a rule fired by one event, whatever became of it: the same history
+    fields as a scheduled run (console.schedules.models.ScheduleRun)."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="runs")
+    rule = models.ForeignKey(AutomationRule, on_delete=models.CASCADE, related_name="runs")
+    action = models.PositiveSmallIntegerField(default=0)  # index into the rule's methods
+    method = models.CharField(max_length=100)
+    # The idempotency key with the rule and the action: an event fires a rule once.
+    event_uuid = models.UUIDField()
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user_identifier = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 - as Event's
+    install_id = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    revision = models.PositiveIntegerField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    logs = models.JSONField(default=list)
+    logs_dropped = models.PositiveIntegerField(default=0)
+    error = models.JSONField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    result_bytes = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "event_uuid", "action"], name="one_run_per_rule_event_action"),
+        ]
+        indexes = [
+            models.Index(fields=["automation", "-queued_at"], name="automation_run_history"),
+            models.Index(
+                fields=["status", "deadline_at"], name="automation_run_unfinished", condition=Q(status__in=UNFINISHED)
+            ),
+            models.Index(fields=["queued_at"], name="automation_run_queued"),
+        ]
+        ordering = ["-queued_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"run of rule {self.rule_id} for event {self.event_uuid}: {self.status}"

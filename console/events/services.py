@@ -1,19 +1,25 @@
-"""Writes of the event stream: storing an upload (deduplicated by event uuid), the users
-and installs it names, and handing the new events to the automations once committed."""
+"""Writes of the event stream — storing an upload (deduplicated by event uuid), the users
+and installs it names, handing the new events to the automations once committed — and of
+automations (checked here once for every caller)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 
+from apimethods.models import KScriptMethod
+from console.apps.models import App
 from console.events.intake import IncomingEvent, association
-from console.events.models import AppUser, Event, Install
+from console.events.models import AppUser, Automation, AutomationRule, Event, Install, LateEvents
+from console.schedules import cron
 
 
 @dataclass(frozen=True)
@@ -21,11 +27,6 @@ class Stored:
     accepted: int  # new events stored
     duplicates: int  # events this app already had (by uuid)
     event_ids: list[int]
-
-
-# Called with (app id, ids of the events just stored) after the upload commits; the
-# automations module registers itself here (events never import automations).
-after_commit_hooks: list[Callable[[int, list[int]], None]] = []
 
 
 def _insert_events_sql() -> str:
@@ -106,8 +107,10 @@ def store_events(app_id: int, install_id: str, events: list[IncomingEvent], now:
             _record_users_and_install(app_id, install_id, new)
         event_ids = sorted(row[0] for row in inserted)
         if event_ids:
-            for hook in after_commit_hooks:
-                transaction.on_commit(lambda hook=hook: hook(app_id, event_ids))  # type: ignore[misc]
+            # Automations match on a worker, never in the upload's request.
+            from console.events import triggers
+
+            transaction.on_commit(lambda: triggers.queue_matching(app_id, event_ids))
     return Stored(len(inserted), len(events) - len(inserted), event_ids)
 
 
@@ -149,3 +152,166 @@ def _record_users_and_install(app_id: int, install_id: str, new: list[IncomingEv
                 last,
             ],
         )
+
+
+# Automations ---------------------------------------------------------------------------
+
+AUDIENCE_OPS = ("$eq", "$lt", "$gt", "$lte", "$gte")
+MAX_RULES = 20
+MAX_ACTIONS = 10
+MAX_AUDIENCE_FILTERS = 20
+
+
+def _bad(field: str, message: str) -> ValidationError:
+    return ValidationError({field: [message]})
+
+
+def _moment(value: Any, field: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise _bad(field, "Give an ISO 8601 date and time, e.g. 2026-12-24T09:00:00Z.") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _audience(raw: Any, where: str) -> list[dict[str, Any]]:
+    if raw in (None, "everyone"):
+        return []
+    if not isinstance(raw, list) or len(raw) > MAX_AUDIENCE_FILTERS:
+        raise _bad("rules", f"{where}: the audience is 'everyone' or a list of at most {MAX_AUDIENCE_FILTERS} filters.")
+    filters = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise _bad("rules", f"{where}: each audience filter is {{attribute, op, value}}.")
+        attribute, op, value = item.get("attribute"), item.get("op"), item.get("value")
+        if not isinstance(attribute, str) or not attribute.strip() or len(attribute) > 200:
+            raise _bad("rules", f"{where}: name the user attribute each audience filter tests.")
+        if op not in AUDIENCE_OPS:
+            raise _bad("rules", f"{where}: the operator of {attribute} must be one of {', '.join(AUDIENCE_OPS)}.")
+        finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if not (isinstance(value, str | bool) or finite):
+            raise _bad("rules", f"{where}: {attribute} {op} needs a string, a number or a boolean.")
+        filters.append({"attribute": attribute.strip(), "op": op, "value": value})
+    return filters
+
+
+def _rules(app: App, raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_RULES:
+        raise _bad("rules", f"Give the automation 1 to {MAX_RULES} rules.")
+    methods = {m.name.lower(): m.name for m in KScriptMethod.objects.filter(app=app)}
+    rules = []
+    for index, item in enumerate(raw):
+        where = f"Rule {index + 1}"
+        if not isinstance(item, dict):
+            raise _bad("rules", f"{where}: give an object with event_type, audience and methods.")
+        event_type = item.get("event_type")
+        if not isinstance(event_type, str) or not event_type.strip() or len(event_type) > 200:
+            raise _bad("rules", f"{where}: name the event type that triggers it (wildcards: k.*).")
+        names = item.get("methods")
+        if not isinstance(names, list) or not names or len(names) > MAX_ACTIONS:
+            raise _bad("rules", f"{where}: give 1 to {MAX_ACTIONS} KScript methods to run.")
+        canonical = []
+        for name in names:
+            found = methods.get(str(name).lower()) if isinstance(name, str) else None
+            if found is None:
+                raise _bad("rules", f"{where}: this app has no KScript method called {name}.")
+            canonical.append(found)
+        rules.append(
+            {"event_type": event_type.strip(), "audience": _audience(item.get("audience"), where), "methods": canonical}
+        )
+    return rules
+
+
+def check_automation(app: App, values: dict[str, Any], *, exclude: int | None = None) -> dict[str, Any]:
+    """The fields of an automation and its rules as they will be stored, or a
+    ValidationError keyed by field."""
+    name = " ".join(str(values.get("name") or "").split())
+    if not name or len(name) > 100:
+        raise _bad("name", "Give the automation a name of at most 100 characters.")
+    if Automation.objects.filter(app=app, name__iexact=name).exclude(pk=exclude).exists():
+        raise _bad("name", f"Another automation of this app is called {name}.")
+    enabled = values.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _bad("enabled", "Give true or false.")
+    available_from = _moment(values.get("available_from"), "available_from")
+    available_until = _moment(values.get("available_until"), "available_until")
+    if available_from and available_until and available_until < available_from:
+        raise _bad("available_until", "The end of the availability comes before its start.")
+    weekdays = values.get("weekdays") or []
+    if not isinstance(weekdays, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in weekdays
+    ):
+        raise _bad("weekdays", "Give ISO weekdays, 1 (Monday) to 7 (Sunday); none for every day.")
+    zone = str(values.get("timezone") or "UTC")
+    try:
+        cron.time_zone(zone)
+    except cron.CronError as exc:
+        raise _bad("timezone", str(exc)) from None
+    late = values.get("late_events", LateEvents.FIRE)
+    if late not in LateEvents.values:
+        raise _bad("late_events", f"Choose one of: {', '.join(LateEvents.values)}.")
+    minutes = values.get("late_after_minutes")
+    if late == LateEvents.DROP:
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
+            raise _bad("late_after_minutes", "Give how many minutes old an event may be and still fire (1 or more).")
+    else:
+        minutes = None
+    return {
+        "fields": {
+            "name": name,
+            "enabled": enabled,
+            "available_from": available_from,
+            "available_until": available_until,
+            "weekdays": sorted(set(weekdays)),
+            "timezone": zone,
+            "late_events": late,
+            "late_after_minutes": minutes,
+        },
+        "rules": _rules(app, values.get("rules")),
+    }
+
+
+def _write_rules(automation: Automation, rules: list[dict[str, Any]]) -> None:
+    # TRICKY: rules are replaced by position, not deleted and re-created, so an edit keeps
+    # their ids and with them the (rule, event, action) keys of what already fired.
+    existing = list(automation.rules.order_by("position", "id"))
+    for position, rule in enumerate(rules):
+        if position < len(existing):
+            row = existing[position]
+            row.event_type, row.audience, row.methods, row.position = (
+                rule["event_type"], rule["audience"], rule["methods"], position,
+            )  # fmt: skip
+            row.save()
+        else:
+            AutomationRule.objects.create(automation=automation, position=position, **rule)
+    for row in existing[len(rules) :]:
+        row.delete()
+
+
+@transaction.atomic
+def create_automation(app: App, author: AbstractBaseUser | None, values: dict[str, Any]) -> Automation:
+    checked = check_automation(app, values)
+    automation = Automation.objects.create(app=app, created_by=author, **checked["fields"])
+    _write_rules(automation, checked["rules"])
+    return automation
+
+
+@transaction.atomic
+def update_automation(automation: Automation, values: dict[str, Any]) -> Automation:
+    automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    checked = check_automation(automation.app, values, exclude=automation.pk)
+    for field, value in checked["fields"].items():
+        setattr(automation, field, value)
+    automation.save()
+    _write_rules(automation, checked["rules"])
+    return automation
+
+
+@transaction.atomic
+def delete_automation(automation: Automation) -> None:
+    automation.delete()  # its rules and runs go with it; a run in progress finds nothing to record

@@ -286,7 +286,18 @@ def _reason_to_skip(run: ScheduleRun) -> dict[str, Any] | None:
 
 def _outcome(run: ScheduleRun) -> dict[str, Any]:
     """Run the deployed method; the fields to record."""
-    schedule, app = run.schedule, run.schedule.app
+    schedule = run.schedule
+    return run_deployed(schedule.app, schedule.method, dict(schedule.params), f"schedule-run-{run.pk}")
+
+
+def run_deployed(
+    app: Any, method: str, raw_params: dict[str, Any], label: str, *, keep_undeclared: bool = False
+) -> dict[str, Any]:
+    """Run the app's deployed KScript method `method` as one invocation; the fields a run
+    history records (status, revision, duration_ms, logs, logs_dropped, error, result,
+    result_bytes). `label` names the run in logs and is its session token (automations
+    share this with schedules). keep_undeclared: parameters the method does not declare
+    reach K.params as given."""
     live = LiveDeployment.objects.filter(app_id=app.pk).select_related("deployment").first()
     methods = live.deployment.snapshot.get("methods", {}) if live else {}
     scripts = {
@@ -294,23 +305,19 @@ def _outcome(run: ScheduleRun) -> dict[str, Any]:
         for name, s in methods.items()
         if s.get("kind") == "kscript"
     }
-    spec = scripts.get(schedule.method)
+    spec = scripts.get(method)
     if spec is None:
         return {
             "status": RunStatus.FAILED,
-            "error": _error(
-                "NotDeployed", f"No KScript method called {schedule.method} is deployed; deploy the app first."
-            ),
+            "error": _error("NotDeployed", f"No KScript method called {method} is deployed; deploy the app first."),
         }
-    revision = methods[schedule.method].get("revision")
+    revision = methods[method].get("revision")
     try:
-        params = coerce_params(dict(schedule.params), spec.params)
+        params = coerce_params(raw_params, spec.params, keep_undeclared=keep_undeclared)
     except WireError as exc:
         return {"status": RunStatus.FAILED, "revision": revision, "error": _error("ParamError", exc.message)}
     try:
-        result = kscript.run_top_level(
-            app.pk, app.script_timeout_seconds, scripts, spec, params, f"schedule-run-{run.pk}"
-        )
+        result = kscript.run_top_level(app.pk, app.script_timeout_seconds, scripts, spec, params, label)
     except ScriptFailure as exc:
         status = RunStatus.TIMED_OUT if isinstance(exc, ScriptTimeout) else RunStatus.FAILED
         return {"status": status, "revision": revision, "error": drafts.error_data(exc), "logs": _logs(exc.logs)}
@@ -318,11 +325,11 @@ def _outcome(run: ScheduleRun) -> dict[str, Any]:
         message = f"A logged value is nested more than {drafts.MAX_DEPTH} levels deep."
         return {"status": RunStatus.FAILED, "revision": revision, "error": _error("ResponseTooDeep", message)}
     except DatabaseError as exc:
-        logger.exception("database error in schedule run %s", run.pk)
+        logger.exception("database error in %s", label)
         return {"status": RunStatus.FAILED, "revision": revision, "error": _error("DatabaseError", str(exc))}
     except Exception as exc:
         # Recorded rather than left "running" until the sweeper calls it lost.
-        logger.exception("unexpected error in schedule run %s", run.pk)
+        logger.exception("unexpected error in %s", label)
         message = f"Kiln could not run it ({type(exc).__name__}); the error is in the worker's log."
         return {"status": RunStatus.FAILED, "revision": revision, "error": _error("InternalError", message)}
     fields: dict[str, Any] = {

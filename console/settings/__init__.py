@@ -148,6 +148,17 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": 3600.0,
             "options": {"queue": KILN_SCHEDULE_QUEUE, "expires": 600.0},
         },
+        # Automations' runs share the schedules' queue, time limits and history length.
+        "kiln-automation-sweep": {
+            "task": "console.events.sweep_automation_runs_task",
+            "schedule": 30.0,
+            "options": {"queue": KILN_SCHEDULE_QUEUE, "expires": 60.0},
+        },
+        "kiln-automation-prune": {
+            "task": "console.events.prune_automation_runs_task",
+            "schedule": 3600.0,
+            "options": {"queue": KILN_SCHEDULE_QUEUE, "expires": 600.0},
+        },
     }
 )
 
