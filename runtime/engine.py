@@ -69,6 +69,8 @@ _GARBAGE_LIMIT = 1024
 # callback into Python from that (non-Python) thread creates a thread state and deletes
 # it again, with a fresh frame-stack chunk each time (an mmap, page faults and a munmap
 # that interrupts the other CPUs): 8 µs of a 13 µs host call, measured here.
+# A look that finds the isolate thread runnable is confirmed by a second one this soon.
+_RECHECK_RUNNABLE_S = 0.01
 # A run that outlasts RunLimits.deprioritize_after_s gets this nice value on its isolate
 # thread (see Engine.deprioritize).
 LOW_PRIORITY_NICE = 19
@@ -180,6 +182,7 @@ class _Task:
     lower_at: Deadline | None = None
     lower_every_s: float = 0.0
     busy_ns: int | None = None  # the isolate thread's run+wait time at the last look
+    runnable_seen: bool = False  # the last look found it runnable (confirmed by the next)
 
 
 class Engine:
@@ -505,10 +508,15 @@ class Engine:
         activity = self.activity()
         if activity is not None:
             runnable, busy_ns = activity
-            busy = runnable or (
-                task.busy_ns is not None and busy_ns - task.busy_ns >= 0.5 * task.lower_every_s * 1e9
-            )
-            if not busy:
+            used = task.busy_ns is not None and busy_ns - task.busy_ns >= 0.5 * task.lower_every_s * 1e9
+            if runnable and not used and not task.runnable_seen:
+                # One look can catch a waiting thread just as it wakes (its SQL answered) on
+                # a loaded machine: runnable twice in a row, or busy between looks, counts.
+                task.runnable_seen = True
+                task.lower_at = Deadline(_RECHECK_RUNNABLE_S)
+                return
+            if not (runnable or used):
+                task.runnable_seen = False
                 task.busy_ns = busy_ns
                 task.lower_at = Deadline(task.lower_every_s)
                 return

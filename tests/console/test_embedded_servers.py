@@ -117,7 +117,8 @@ def crash(server: EmbeddedRedis) -> None:
 
 def enqueue(server: EmbeddedRedis, count: int = 1) -> list[str]:
     """Real Celery messages through kombu's Redis transport, as `task.delay()` sends them."""
-    app = Celery("durability", broker=f"redis+socket://{server.socket_path}")
+    # Not the current app: shared tasks of later tests must keep sending to the real broker.
+    app = Celery("durability", broker=f"redis+socket://{server.socket_path}", set_as_current=False)
     try:
         return [str(app.send_task("console.ping_task", queue=QUEUE).id) for _ in range(count)]
     finally:

@@ -7,6 +7,7 @@ with an error the script sees, and the queue is still whole."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +45,8 @@ def client(small_redis: EmbeddedRedis) -> Iterator[redis.Redis]:
 @pytest.fixture
 def celery_app(small_redis: EmbeddedRedis) -> Iterator[Celery]:
     url = f"redis+socket://{small_redis.socket_path}"
-    app = Celery("memory-test", broker=url, backend=url)
+    # Not the current app: shared tasks of later tests must keep sending to the real broker.
+    app = Celery("memory-test", broker=url, backend=url, set_as_current=False)
     app.conf.task_default_queue = QUEUE
     yield app
     app.close()
@@ -81,7 +83,10 @@ def test_every_key_kiln_writes_carries_a_ttl_except_the_queue(
         await layer.send(channel, {"type": "run.log", "text": "hi"})
         await layer.close_pools()
 
-    asyncio.run(talk())
+    # On a thread of its own: Playwright's sync API may hold an event loop on this one.
+    runner = threading.Thread(target=lambda: asyncio.run(talk()))
+    runner.start()
+    runner.join(30)
     # a queued Celery task, and a stored result
     task_id = celery_app.send_task("console.ping_task").id
     celery_app.backend.store_result("done-task", 1, "SUCCESS")
