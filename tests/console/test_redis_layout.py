@@ -7,8 +7,8 @@ with an error the script sees, and the queue is still whole."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
