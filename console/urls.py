@@ -35,6 +35,7 @@ api_patterns = [
     path("apps/<int:app_id>/deployments/", methods_api.DeploymentListView.as_view()),
     path("apps/<int:app_id>/", include("apimethods.urls")),
     path("apps/<int:app_id>/schedules/", include("console.schedules.urls")),
+    path("apps/<int:app_id>/", include("console.events.urls")),
     path("apps/<int:app_id>/apimethods/", include("apimethods.actions.urls")),
     path("platform/apps/", platform_api.PlatformAppListView.as_view()),
     path("platform/apps/<int:app_id>/", platform_api.PlatformAppDetailView.as_view()),

@@ -4,11 +4,16 @@ functions, values always bound), and what the console lists."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from console.events.models import AppUser, Event
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.shortcuts import get_object_or_404
+
+from console.events.models import AppUser, Automation, AutomationRun, Event
 
 _COMPARE = {"$eq": "=", "$lt": "<", "$gt": ">", "$lte": "<=", "$gte": ">="}
 _JSON_TYPE = {str: "string", bool: "boolean", int: "number", float: "number"}
@@ -124,3 +129,76 @@ def user_attributes_sql(app_id: int, identifier: str) -> tuple[str, list[Any]]:
         app_id,
         identifier,
     ]
+
+
+# The console -----------------------------------------------------------------------
+
+RECENT_PAGE = 50
+
+
+def recent_events(
+    app_id: int,
+    *,
+    event_type: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: tuple[datetime, int] | None = None,
+    limit: int = RECENT_PAGE,
+) -> list[Event]:
+    """The console's list: newest first; `event_type` may hold `*` wildcards; `before`
+    is the (time, id) of the last event of the previous page."""
+    events = Event.objects.filter(app_id=app_id)
+    if event_type:
+        if "*" in event_type:
+            regex = ".*".join(re.escape(part) for part in event_type.split("*"))
+            events = events.filter(type__regex=f"^{regex}$")
+        else:
+            events = events.filter(type=event_type)
+    if since is not None:
+        events = events.filter(happened_at__gte=since)
+    if until is not None:
+        events = events.filter(happened_at__lte=until)
+    if before is not None:
+        moment, event_id = before
+        events = events.filter(Q(happened_at__lt=moment) | Q(happened_at=moment, id__lt=event_id))
+    return list(events.order_by("-happened_at", "-id")[:limit])
+
+
+def counts_per_day(app_id: int, since: datetime) -> list[dict[str, Any]]:
+    """How many events of each type happened each UTC day from `since`: the chart."""
+    rows = (
+        Event.objects.filter(app_id=app_id, happened_at__gte=since)
+        .annotate(day=TruncDate("happened_at", tzinfo=UTC))
+        .values("day", "type")
+        .annotate(count=Count("id"))
+        .order_by("day", "type")
+    )
+    return [{"day": row["day"].isoformat(), "type": row["type"], "count": row["count"]} for row in rows]
+
+
+def list_users(app_id: int, *, search: str = "", offset: int = 0, limit: int = RECENT_PAGE) -> list[AppUser]:
+    users = AppUser.objects.filter(app_id=app_id)
+    if search:
+        users = users.filter(identifier__icontains=search)
+    return list(users.order_by("-last_seen_at", "identifier")[offset : offset + limit])
+
+
+def get_automation(app: Any, automation_id: int) -> Automation:
+    return get_object_or_404(Automation.objects.select_related("app"), app=app, pk=automation_id)
+
+
+def list_automations(app: Any) -> list[Automation]:
+    return list(Automation.objects.filter(app=app).prefetch_related("rules").order_by("name", "id"))
+
+
+def list_automation_runs(
+    automation: Automation, *, before: int | None = None, limit: int = RECENT_PAGE
+) -> list[AutomationRun]:
+    runs = AutomationRun.objects.filter(automation=automation).defer("logs", "result")
+    if before is not None:
+        runs = runs.filter(id__lt=before)
+    return list(runs.select_related("rule").order_by("-id")[:limit])
+
+
+def get_automation_run(automation: Automation, run_id: int) -> AutomationRun:
+    return get_object_or_404(AutomationRun.objects.select_related("rule"), automation=automation, pk=run_id)
