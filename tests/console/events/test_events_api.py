@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from rest_framework.exceptions import ValidationError
 
 from console.apps.models import App
 from console.events import services, triggers
@@ -195,3 +196,44 @@ def test_run_history_of_an_automation(kapp: App, method: Any, member: Any, clien
     detail = client.get(f"/api/apps/{kapp.id}/automations/{automation.id}/runs/{run_id}/").json()
     assert (detail["logs"], detail["result"]) == ([{"level": "log", "args": ["hi"]}], "ann")
     assert client.get(f"/api/apps/{kapp.id}/automations/").json()[0]["fired_count"] == 1
+
+
+def test_automations_round_trip_through_the_app_definition(
+    kapp: App, method: Any, owner: Any, make_kscript: Callable[..., Any]
+) -> None:
+    from console.apps import services as app_services
+    from console.tables.appformat import export_app, import_app
+
+    services.create_automation(kapp, None, definition())
+    document = export_app(kapp)
+    assert document["automations"] == [
+        {
+            "name": "Welcome",
+            "enabled": True,
+            "available_from": None,
+            "available_until": "2027-01-01T00:00:00+00:00",
+            "weekdays": [1, 2, 3, 4, 5],
+            "timezone": "Europe/London",
+            "late_events": "drop",
+            "late_after_minutes": 30,
+            "rules": [
+                {
+                    "event_type": "k.stats.userAssociated",
+                    "audience": [{"attribute": "plan", "op": "$eq", "value": "gold"}],
+                    "methods": ["welcomeMail"],
+                }
+            ],
+        }
+    ]
+    fresh = app_services.set_platform_flags(app_services.create_app(owner, "Copy"), kscript_enabled=True)
+    changes = import_app(fresh, document)
+    assert "created automation Welcome" in changes
+    assert export_app(fresh)["automations"] == document["automations"]
+    assert import_app(fresh, document) == []  # the same again changes nothing
+    document["automations"][0]["rules"][0]["methods"] = ["missing"]
+    with pytest.raises(ValidationError) as caught:
+        import_app(fresh, document)
+    assert caught.value.detail == {
+        "automations[0].rules": ["Rule 1: this app has no KScript method called missing."]
+    }
+    assert export_app(fresh)["automations"][0]["rules"][0]["methods"] == ["welcomeMail"]

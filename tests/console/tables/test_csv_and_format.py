@@ -152,6 +152,7 @@ def test_export_describes_tables_fields_relations_and_indexes(designed: App) -> 
         "kscripts": [],
         "api_methods": [],
         "schedules": [],
+        "automations": [],
     }
 
 
