@@ -23,6 +23,9 @@ import { notFoundPage } from "./pages/notFound";
 import { schedulesPage } from "./pages/schedules";
 import { scheduleDetailPage } from "./pages/scheduleDetail";
 import { platformSchedulesPage } from "./pages/platformSchedules";
+import { eventsPage } from "./pages/events";
+import { usersPage } from "./pages/users";
+import { automationsPage } from "./pages/automations";
 
 const PAGES: Partial<Record<RouteName, Page>> = {
   apps: appsPage,
@@ -38,6 +41,9 @@ const PAGES: Partial<Record<RouteName, Page>> = {
   "app-schedules": schedulesPage,
   "app-schedule": scheduleDetailPage,
   "platform-schedules": platformSchedulesPage,
+  "app-events": eventsPage,
+  "app-users": usersPage,
+  "app-automations": automationsPage,
 };
 
 function createAppsCache(onChange: () => void): AppsCache & { reset(): void } {

@@ -16,6 +16,9 @@ export const ROUTES = [
   { name: "app-table-data", pattern: "/apps/:id/tables/:table/data" },
   { name: "app-schedules", pattern: "/apps/:id/schedules" },
   { name: "app-schedule", pattern: "/apps/:id/schedules/:schedule" },
+  { name: "app-events", pattern: "/apps/:id/events" },
+  { name: "app-users", pattern: "/apps/:id/users" },
+  { name: "app-automations", pattern: "/apps/:id/automations" },
   { name: "platform", pattern: "/platform" },
   { name: "platform-schedules", pattern: "/platform/schedules" },
 ] as const satisfies readonly Route[];
