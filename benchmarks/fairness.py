@@ -186,6 +186,8 @@ def measure(worker: str, setup: dict[str, str], attackers: dict[str, Any]) -> di
         "slowloris": lambda: slow_sockets(port, setup["api_key"], "slowloris"),
         "slow-body": lambda: slow_sockets(port, setup["api_key"], "slow-body"),
     }
+    chosen = [a.strip() for a in os.environ.get("KILN_BENCH_ATTACKS", ",".join(attacks)).split(",") if a.strip()]
+    attacks = {name: attacks[name] for name in chosen}
     results: dict[str, Any] = {}
     try:
         wrk(victim_url, "params%5Bcategory%5D=c3", victim_headers, VICTIM_CONNECTIONS, "3s")  # warm up

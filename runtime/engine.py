@@ -536,6 +536,15 @@ class Engine:
             os.setpriority(os.PRIO_PROCESS, self.native_tid, LOW_PRIORITY_NICE)
         except OSError:
             return False
+        # SCHED_IDLE as well where there is one: a thread of that policy is preempted at
+        # once whenever a normal thread wakes up, where nice 19 alone still made a waking
+        # quick call wait for the end of the spinner's slice (EEVDF, measured here: the
+        # victim's p99 2.7x quiet with nice 19 alone).
+        if hasattr(os, "SCHED_IDLE"):
+            try:
+                os.sched_setscheduler(self.native_tid, os.SCHED_IDLE, os.sched_param(0))
+            except OSError:
+                pass
         self.deprioritized = True
         return True
 

@@ -34,7 +34,7 @@ logger = logging.getLogger("console.serving")
 
 _ACCEPT, _WAKE, _SIGNAL = "accept", "wake", "signal"
 _SWEEP_EVERY_S = 0.25
-_ACCEPT_BATCH = 64
+_ACCEPT_BATCH = 1
 _BUSY_PARSE_BYTES = 64 * 1024
 
 

@@ -37,12 +37,20 @@ class NiceWatcher:
 
     def __init__(self) -> None:
         self.low: set[int] = set()
+        self.idle_policy: set[int] = set()  # of those, the ones seen under SCHED_IDLE
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _watch(self) -> None:
         while not self._stop.wait(0.02):
-            self.low |= {tid for tid, nice in _nice_by_thread().items() if nice == LOW_PRIORITY_NICE}
+            low = {tid for tid, nice in _nice_by_thread().items() if nice == LOW_PRIORITY_NICE}
+            self.low |= low
+            for tid in low:
+                try:
+                    if os.sched_getscheduler(tid) == os.SCHED_IDLE:
+                        self.idle_policy.add(tid)
+                except OSError:
+                    pass
 
     def __enter__(self) -> NiceWatcher:
         self._thread.start()
@@ -63,8 +71,10 @@ def test_a_runaway_script_runs_at_the_lowest_priority_and_is_not_reused(pool: Po
     # Given a script that never ends, under a 0.6 s limit
     with NiceWatcher() as watcher, pytest.raises(ScriptTimeout):
         run_script("app1", "while (true) {}", pool=pool, limits=RunLimits(timeout_s=0.6, deprioritize_after_s=0.1))
-    # Then one thread (its isolate's) ran at nice 19 meanwhile, and is gone with its context
+    # Then one thread (its isolate's) ran at nice 19 and SCHED_IDLE meanwhile, and is gone
+    # with its context
     assert len(watcher.low) == 1
+    assert watcher.idle_policy == watcher.low
     assert not os.path.exists(f"/proc/self/task/{next(iter(watcher.low))}")
     assert (pool.retired, pool.discarded, pool.idle_count()) == (1, 1, 0)
 
