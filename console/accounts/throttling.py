@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -60,3 +60,16 @@ class LoginThrottle(AnonRateThrottle):
         # DRF's own get_ident believes any X-Forwarded-For: a new header per attempt was a
         # new budget per attempt.
         return client_address(request)
+
+
+class PasswordThrottle(SimpleRateThrottle):
+    """Password changes per signed-in user (10 a minute): each try checks the current
+    password, so a stolen session must not become an unlimited guessing oracle."""
+
+    rate = "10/min"
+    scope = "password"
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        if not request.user or not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -11,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from console.accounts.services import create_user
+from console.accounts.services import create_user, update_user
 from console.apps import services
 from console.apps.models import App, Role
 
@@ -39,14 +41,27 @@ class PlatformUserSerializer(serializers.Serializer):
     email = serializers.EmailField(allow_blank=True, default="")
     password = serializers.CharField(write_only=True, max_length=1024, trim_whitespace=False)
     is_staff = serializers.BooleanField(default=False)
+    is_active = serializers.BooleanField(read_only=True)
     date_joined = serializers.DateTimeField(read_only=True)
 
     def validate_username(self, value: str) -> str:
-        import re
+        return _checked_username(value)
 
-        if not re.fullmatch(r"[\w.@+-]+", value.strip()):
-            raise serializers.ValidationError("Use letters, digits and @ . + - _ only.")
-        return value.strip()
+
+class UpdatePlatformUserSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150, required=False)
+    email = serializers.EmailField(allow_blank=True, required=False)
+    is_staff = serializers.BooleanField(required=False)
+    is_active = serializers.BooleanField(required=False)
+
+    def validate_username(self, value: str) -> str:
+        return _checked_username(value)
+
+
+def _checked_username(value: str) -> str:
+    if not re.fullmatch(r"[\w.@+-]+", value.strip()):
+        raise serializers.ValidationError("Use letters, digits and @ . + - _ only.")
+    return value.strip()
 
 
 def _apps() -> list[App]:
@@ -88,3 +103,15 @@ class PlatformUserListView(APIView):
         data.is_valid(raise_exception=True)
         user = create_user(**data.validated_data)
         return Response(PlatformUserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class PlatformUserDetailView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(request=UpdatePlatformUserSerializer, responses=PlatformUserSerializer)
+    def patch(self, request: Request, user_id: int) -> Response:
+        user = get_object_or_404(get_user_model(), pk=user_id)
+        data = UpdatePlatformUserSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = update_user(user, actor=request.user, **data.validated_data)
+        return Response(PlatformUserSerializer(user).data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from rest_framework.test import APIClient
 
 from tests.fixtures.accounts import PASSWORD
@@ -48,3 +49,53 @@ def test_openapi_document_is_served(owner: Any) -> None:
     response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     assert b"/api/apps/{app_id}/rotate-secret/" in response.content
+
+
+def _password_change(client: APIClient, current: str, new: str) -> Any:
+    return client.post("/api/auth/password/", {"current_password": current, "new_password": new}, format="json")
+
+
+@pytest.mark.parametrize("who", ["owner", "staff", "outsider"])
+def test_anyone_changes_their_own_password_and_stays_signed_in(request: pytest.FixtureRequest, who: str) -> None:
+    user = request.getfixturevalue(who)
+    client = APIClient()
+    other_device = APIClient()
+    assert client.login(username=user.username, password=PASSWORD)
+    assert other_device.login(username=user.username, password=PASSWORD)
+    assert _password_change(client, PASSWORD, "a brand new passphrase 7").status_code == 204
+    assert client.get("/api/auth/me/").json()["username"] == user.username
+    # Other sessions end: they were signed in with the old password.
+    assert other_device.get("/api/auth/me/").status_code == 403
+    user.refresh_from_db()
+    assert user.password.startswith("bcrypt_sha256$$2b$")
+    assert user.check_password("a brand new passphrase 7")
+    assert not user.check_password(PASSWORD)
+
+
+def test_a_wrong_current_password_changes_nothing(owner: Any) -> None:
+    client = APIClient()
+    client.login(username="olivia", password=PASSWORD)
+    before = owner.password
+    response = _password_change(client, "not it", "a brand new passphrase 7")
+    assert response.status_code == 400
+    assert response.json() == {"current_password": ["The current password is wrong."]}
+    owner.refresh_from_db()
+    assert owner.password == before
+
+
+def test_a_weak_new_password_changes_nothing(owner: Any) -> None:
+    client = APIClient()
+    client.login(username="olivia", password=PASSWORD)
+    before = owner.password
+    response = _password_change(client, PASSWORD, "123")
+    assert response.status_code == 400
+    assert list(response.json()) == ["new_password"]
+    owner.refresh_from_db()
+    assert owner.password == before
+
+
+def test_signed_out_visitors_cannot_change_a_password(owner: Any) -> None:
+    before = owner.password
+    assert _password_change(APIClient(), PASSWORD, "a brand new passphrase 7").status_code == 403
+    owner.refresh_from_db()
+    assert owner.password == before
