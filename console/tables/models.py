@@ -54,6 +54,9 @@ class Table(models.Model):
     # Per app, never reused (see services.create_table); the middle part of the alias.
     number = models.PositiveIntegerField()
     name = models.CharField(max_length=ddl.MAX_IDENTIFIER_LENGTH)  # plural, e.g. "users"
+    # Every earlier name, oldest first: `<app>_<number>_<former name>` still names this
+    # table in KScript, so deployed code survives a rename (scripting.load_tables).
+    former_names = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -69,6 +72,12 @@ class Table(models.Model):
     @property
     def alias(self) -> str:
         return f"{self.app_id}_{self.number}_{self.name}"
+
+    @property
+    def aliases(self) -> list[str]:
+        """The current alias, then one for each former name (newest first)."""
+        names = [self.name, *reversed([n for n in self.former_names if n != self.name])]
+        return [f"{self.app_id}_{self.number}_{n}" for n in dict.fromkeys(names)]
 
     @property
     def id_field(self) -> str:

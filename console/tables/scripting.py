@@ -83,7 +83,11 @@ def load_tables(app_id: int) -> dict[str, TableInfo]:
         columns = {table.id_field.lower(): (table.id_field, "integer")}
         columns.update({name.lower(): (name, kind) for name, kind in MAGIC_FIELDS.items()})
         columns.update({f.name.lower(): (f.name, f.type) for f in table.fields.all()})
-        tables[table.alias.lower()] = TableInfo(table.schema, table.name, table.id_field, columns)
+        info = TableInfo(table.schema, table.name, table.id_field, columns)
+        # Every alias the table ever had maps to it, so a rename never breaks deployed code;
+        # built once per schema version, so the lookup stays one dict access.
+        for alias in table.aliases:
+            tables[alias.lower()] = info
     return tables
 
 

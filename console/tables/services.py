@@ -127,8 +127,11 @@ def rename_table(table: Table, name: str) -> Table:
     if name == table.name:
         return table
     _run(ddl.rename_table(table.schema, table.name, name))
+    # The old alias keeps naming this table (deployed code uses it); numbers are never reused.
+    if table.name not in table.former_names:
+        table.former_names = [*table.former_names, table.name]
     table.name = name
-    table.save(update_fields=["name"])
+    table.save(update_fields=["name", "former_names"])
     return table
 
 
