@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -20,7 +22,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 
 from console.tables import ddl, dml, values
 from console.tables.isolation import app_cursor
-from console.tables.models import CsvImport, Table
+from console.tables.models import CsvImport, Field, FieldType, Table
 
 SYNC_ROWS = 1_000  # up to this many rows, import inside the request
 PREVIEW_ROWS = 20
@@ -42,8 +44,19 @@ def _progress_key(job_id: int) -> str:
     return f"tables:csv-import:{job_id}"
 
 
-def parse(table: Table, text: str) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(columns, rows as database values, errors). Row numbers count the header as row 1."""
+@dataclass
+class Parsed:
+    """A CSV file read against a table: rows as database values, and what was wrong."""
+
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    lines: list[int]  # the file's row number of each row (the header is row 1)
+    errors: list[dict[str, Any]]
+    datetime_formats: dict[str, list[str]] = field(default_factory=dict)  # field → forms seen
+
+
+def parse(table: Table, text: str) -> Parsed:
+    """Read the file; Belongs To values are checked against the parents' rows too."""
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
@@ -51,9 +64,9 @@ def parse(table: Table, text: str) -> tuple[list[str], list[dict[str, Any]], lis
         raise ValidationError({"csv": ["The file is empty."]}) from None
     except csv.Error as exc:
         raise ValidationError({"csv": [f"Not a CSV file: {exc}"]}) from None
-    fields = {f.name.lower(): f for f in table.fields.all()}
+    fields = {f.name.lower(): f for f in table.fields.select_related("target")}
     skipped = {n.lower() for n in (table.id_field, *ddl.MAGIC_FIELDS)}
-    columns: list[tuple[int, Any]] = []
+    columns: list[tuple[int, Field]] = []
     for position, name in enumerate(header):
         key = name.strip().lower()
         if key in skipped:
@@ -61,48 +74,77 @@ def parse(table: Table, text: str) -> tuple[list[str], list[dict[str, Any]], lis
         if key not in fields:
             raise ValidationError({"csv": [f"Column {name!r} is not a field of {table.name}."]})
         columns.append((position, fields[key]))
-    rows: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
+    parsed = Parsed([f.name for _, f in columns], [], [], [])
+    formats: dict[str, set[str]] = {}
     try:
         for line, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) != len(header):
-                errors.append(_error(line, None, f"Expected {len(header)} cells, found {len(cells)}."))
+                parsed.errors.append(_error(line, None, f"Expected {len(header)} cells, found {len(cells)}."))
                 continue
             row: dict[str, Any] = {}
-            for position, field in columns:
+            for position, column in columns:
                 cell = cells[position]
-                if field.type in _TEXT_TYPES:
+                if column.type in _TEXT_TYPES:
                     cell = restore_formula(cell)  # a file exported by Kiln imports unchanged
                 try:
-                    row[field.name] = values.to_db(field.type, values.from_csv(field.type, cell))
+                    if column.type == FieldType.DATETIME and cell.strip():
+                        row[column.name], form = values.datetime_from_text(cell)
+                        formats.setdefault(column.name, set()).add(form)
+                    else:
+                        row[column.name] = values.to_db(column.type, values.from_csv(column.type, cell))
                 except values.BadValue as exc:
-                    errors.append(_error(line, field.name, str(exc), cells[position]))
-            rows.append(row)
+                    parsed.errors.append(_error(line, column.name, str(exc), cells[position]))
+            parsed.rows.append(row)
+            parsed.lines.append(line)
     except csv.Error as exc:
-        errors.append(_error(reader.line_num, None, f"Not valid CSV: {exc}"))
-    return [f.name for _, f in columns], rows, errors
+        parsed.errors.append(_error(reader.line_num, None, f"Not valid CSV: {exc}"))
+    order = (values.DATETIME_EPOCH, values.DATETIME_PLAIN, values.DATETIME_ISO)
+    parsed.datetime_formats = {name: [f for f in order if f in seen] for name, seen in formats.items()}
+    for _, column in columns:
+        if column.type == FieldType.BELONGS_TO and column.target is not None:
+            _check_parents(table, column, parsed)
+    parsed.errors.sort(key=lambda e: (e["row"] is not None, e["row"] or 0))
+    return parsed
+
+
+def _check_parents(table: Table, column: Field, parsed: Parsed) -> None:
+    """An error for each Belongs To value whose parent record does not exist (yet)."""
+    wanted = {row[column.name] for row in parsed.rows if row.get(column.name) is not None}
+    if not wanted:
+        return
+    target = column.target
+    assert target is not None
+    with app_cursor(table.app_id) as cur:
+        cur.execute(dml.existing_ids(target.schema, target.name, target.id_field), [sorted(wanted)])
+        present = {r[0] for r in cur.fetchall()}
+    for line, row in zip(parsed.lines, parsed.rows, strict=True):
+        value = row.get(column.name)
+        if value is not None and value not in present:
+            parsed.errors.append(_error(line, column.name, f"There is no record {value} in {target.name}.", str(value)))
 
 
 def preview(table: Table, text: str) -> dict[str, Any]:
-    columns, rows, errors = parse(table, text)
+    parsed = parse(table, text)
+    columns = parsed.columns
     return {
         "columns": columns,
-        "rows": [{c: values.to_wire(r.get(c)) for c in columns} for r in rows[:PREVIEW_ROWS]],
-        "total_rows": len(rows),
-        "errors": errors[:MAX_ERRORS],
-        "error_count": len(errors),
+        "rows": [{c: values.to_wire(r.get(c)) for c in columns} for r in parsed.rows[:PREVIEW_ROWS]],
+        "total_rows": len(parsed.rows),
+        "datetime_formats": parsed.datetime_formats,
+        "errors": parsed.errors[:MAX_ERRORS],
+        "error_count": len(parsed.errors),
     }
 
 
 def start_import(table: Table, text: str) -> CsvImport:
     """Check the file, then import it now (small) or in a Celery task (large)."""
-    columns, rows, errors = parse(table, text)
-    job = CsvImport.objects.create(table=table, content=text, total_rows=len(rows))
-    if errors:
-        _finish(job, CsvImport.Status.FAILED, errors=errors[:MAX_ERRORS])
-    elif len(rows) <= SYNC_ROWS:
+    parsed = parse(table, text)
+    job = CsvImport.objects.create(table=table, content=text, total_rows=len(parsed.rows))
+    if parsed.errors:
+        _finish(job, CsvImport.Status.FAILED, errors=parsed.errors[:MAX_ERRORS])
+    elif len(parsed.rows) <= SYNC_ROWS:
         run_import(job.pk)
         job.refresh_from_db()
     else:
@@ -126,10 +168,11 @@ def run_import(job_id: int) -> None:
         return  # already ran: tasks may be delivered twice
     CsvImport.objects.filter(pk=job.pk).update(status=CsvImport.Status.RUNNING)
     table = job.table
-    columns, rows, errors = parse(table, job.content)
-    if errors:
-        _finish(job, CsvImport.Status.FAILED, errors=errors[:MAX_ERRORS])
+    parsed = parse(table, job.content)
+    if parsed.errors:
+        _finish(job, CsvImport.Status.FAILED, errors=parsed.errors[:MAX_ERRORS])
         return
+    columns, rows = parsed.columns, parsed.rows
     try:
         with transaction.atomic(), app_cursor(table.app_id) as cur:
             with cur.cursor.copy(dml.copy_in(table.schema, table.name, columns)) as copy:
@@ -140,12 +183,44 @@ def run_import(job_id: int) -> None:
     except (DatabaseError, psycopg.Error) as exc:
         # COPY runs on psycopg's cursor directly, so its errors arrive unwrapped.
         cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
-        diag = getattr(cause, "diag", None)
-        message = getattr(diag, "message_detail", None) or getattr(diag, "message_primary", None) or str(exc)
-        where = getattr(diag, "context", None) or ""
-        _finish(job, CsvImport.Status.FAILED, errors=[_error(None, None, f"{message} {where}".strip())])
+        _finish(job, CsvImport.Status.FAILED, errors=[_copy_error(table, parsed, cause)])
         return
     _finish(job, CsvImport.Status.DONE, imported=len(rows))
+
+
+def _copy_error(table: Table, parsed: Parsed, cause: BaseException | None) -> dict[str, Any]:
+    """A database refusal during COPY as the file's row and field, in Kiln's words.
+
+    The preview checks catch almost everything; this is for what changed in between
+    (a parent deleted meanwhile), so PostgreSQL's own text never reaches the console.
+    """
+    diag = getattr(cause, "diag", None)
+    # PostgreSQL's context says `COPY photos, line 3` (line 1 is the first row sent).
+    match = re.search(r"line (\d+)", getattr(diag, "context", None) or "")
+    index = int(match[1]) - 1 if match else None
+    line = parsed.lines[index] if index is not None and 0 <= index < len(parsed.lines) else None
+    column = getattr(diag, "column_name", None)
+    detail = getattr(diag, "message_detail", None) or ""
+    if isinstance(cause, psycopg.errors.ForeignKeyViolation):
+        found = re.match(r'Key \((\w+)\)=\((.*)\) is not present in table "(\w+)"', detail)
+        if found:
+            if line is None:
+                # Foreign keys are checked when COPY ends, so the row comes from the value.
+                line = next(
+                    (n for n, r in zip(parsed.lines, parsed.rows, strict=True) if str(r.get(found[1])) == found[2]),
+                    None,
+                )
+            return _error(line, found[1], f"There is no record {found[2]} in {found[3]}.", found[2])
+    if isinstance(cause, psycopg.errors.NotNullViolation):
+        return _error(line, column, "This field needs a value.")
+    if isinstance(cause, psycopg.errors.StringDataRightTruncation):
+        return _error(line, column, "This value is too long for the field.")
+    if isinstance(cause, psycopg.errors.UniqueViolation):
+        found = re.match(r"Key \((.*)\)=\((.*)\) already exists", detail)
+        name = found[1] if found and "," not in found[1] else None
+        return _error(line, name, "Another record already has this value.", found[2] if found else None)
+    where = f"row {line}" if line else "a row"
+    return _error(line, column, f"The database refused {where}; nothing was imported.")
 
 
 def get_import(table: Table, job_id: int) -> CsvImport:

@@ -137,8 +137,27 @@ def copy_in(schema: str, table: str, columns: list[str]) -> sql.Composed:
     return sql.SQL("COPY {} ({}) FROM STDIN").format(_table(schema, table), _columns(columns))
 
 
-def export_batch(schema: str, table: str, id_field: str) -> sql.Composed:
-    """Rows after an ID, in ID order; parameters: last ID, batch size."""
-    return sql.SQL("SELECT * FROM {} WHERE {} > %s ORDER BY {} LIMIT %s").format(
-        _table(schema, table), sql.Identifier(id_field), sql.Identifier(id_field)
+def export_batch(
+    schema: str, table: str, id_field: str, filter_column: str | None = None, filter_op: str | None = None
+) -> sql.Composed:
+    """Rows after an ID, in ID order, matching the data browser's filter if one is given.
+
+    Parameters: the filter value (unless the operator takes none), last ID, batch size."""
+    page = Page(id_field=id_field, sort=id_field, filter_column=filter_column, filter_op=filter_op)
+    f = _filter(page)
+    where = sql.SQL("{} AND ").format(f) if f is not None else sql.SQL("")
+    return sql.SQL("SELECT * FROM {} WHERE {}{} > %s ORDER BY {} LIMIT %s").format(
+        _table(schema, table), where, sql.Identifier(id_field), sql.Identifier(id_field)
     )
+
+
+def existing_ids(schema: str, table: str, id_field: str) -> sql.Composed:
+    """Which of the given IDs (one array parameter) have a row."""
+    return sql.SQL("SELECT {} FROM {} WHERE {} = ANY(%s)").format(
+        sql.Identifier(id_field), _table(schema, table), sql.Identifier(id_field)
+    )
+
+
+def count_where(schema: str, table: str, column: str) -> sql.Composed:
+    """How many rows have the given value (one parameter) in a column."""
+    return sql.SQL("SELECT count(*) FROM {} WHERE {} = %s").format(_table(schema, table), sql.Identifier(column))

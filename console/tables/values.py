@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -130,6 +131,37 @@ def to_wire(value: Any) -> Any:
             return None  # JSON has no NaN or infinity
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+# What a CSV DateTime cell may be, and the name the import preview gives each form.
+DATETIME_EPOCH = "epoch seconds"
+DATETIME_PLAIN = "YYYY-MM-DD HH:MM:SS (UTC)"
+DATETIME_ISO = "ISO 8601"
+_PLAIN_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", re.I)
+
+
+def datetime_from_text(text: str) -> tuple[datetime, str]:
+    """A DateTime cell as (moment, the form it was read in): epoch seconds, `YYYY-MM-DD
+    HH:MM:SS` (a date alone is midnight) or ISO 8601; a time without an offset is UTC."""
+    cell = text.strip()
+    if _PLAIN_DATETIME.fullmatch(cell):
+        form = DATETIME_PLAIN
+    elif _ISO_DATETIME.fullmatch(cell):
+        form = DATETIME_ISO
+    else:
+        try:
+            return _datetime(cell), DATETIME_EPOCH
+        except BadValue:
+            raise BadValue(
+                f"Expected a date and time (epoch seconds, YYYY-MM-DD HH:MM:SS or ISO 8601), not {text!r}."
+            ) from None
+    try:
+        moment = datetime.fromisoformat(cell.upper() if form == DATETIME_ISO else cell)
+    except ValueError:
+        raise BadValue(f"{text!r} is not a real date and time.") from None
+    # TRICKY: no offset means UTC, the zone Kiln shows every DateTime in, never the server's.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), form
 
 
 def from_csv(field_type: str, text: str) -> Any:

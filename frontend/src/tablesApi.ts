@@ -105,6 +105,8 @@ export interface CsvPreview {
   columns: string[];
   rows: TableRecord[];
   total_rows: number;
+  /** Per DateTime field, the forms its cells were read in (epoch seconds, plain, ISO 8601). */
+  datetime_formats: Record<string, string[]>;
   errors: CsvRowError[];
   error_count: number;
 }

@@ -177,7 +177,7 @@ export function csvImportDialog(app: App, table: Table, onImported: () => void):
       { class: "hint" },
       "The first row names the fields (",
       table.fields.map((f, i) => [i ? ", " : "", h("code", null, f.name)]),
-      "). ID and time columns are ignored; DateTime is epoch seconds, Data is base64.",
+      "). ID and time columns are ignored; DateTime is epoch seconds, YYYY-MM-DD HH:MM:SS (UTC) or ISO 8601; Data is base64.",
     ),
   );
   const stage = h("div", { class: "csv-stage", testid: "csv-stage" }, chooser);
@@ -287,6 +287,17 @@ export function csvImportDialog(app: App, table: Table, onImported: () => void):
       ),
       preview.total_rows === 0
         ? h("p", { class: "muted" }, "The file has a header but no rows.")
+        : null,
+      Object.keys(preview.datetime_formats ?? {}).length
+        ? h(
+            "p",
+            { class: "muted csv-formats", testid: "csv-datetime-formats" },
+            Object.entries(preview.datetime_formats).map(([field, forms], i) => [
+              i ? "; " : "",
+              h("code", null, field),
+              ` read as ${forms.join(" and ")}`,
+            ]),
+          )
         : null,
       preview.error_count
         ? errorList(

@@ -61,13 +61,67 @@ def test_an_import_with_one_bad_row_imports_nothing(client_for: Callable, owner:
     assert queries.record_count(users) == (0, True)
 
 
-def test_a_database_error_mid_import_rolls_everything_back(app: App, users: Table, make_table: Callable) -> None:
+def test_the_preview_names_belongs_to_values_without_a_parent(
+    client_for: Callable, owner: Any, app: App, users: Table, make_table: Callable
+) -> None:
     photos = make_table(app, "photos", title="string", photographer=("belongs_to", users, "cascade"))
     services.insert_record(users, {"name": "ann"})
-    job = csvio.start_import(photos, "title,photographer\na,1\nb,1\nc,99\n")
-    assert job.status == CsvImport.Status.FAILED
-    assert "(photographer)=(99)" in job.errors[0]["message"]
+    text = "title,photographer\na,1\nb,1\n\nc,99\nd,\ne,7\n"
+    body = client_for(owner).post(csv_url(app, photos, "preview/"), {"csv": text}, format="json").json()
+    assert body["errors"] == [
+        {"row": 5, "field": "photographer", "value": "99", "message": "There is no record 99 in users."},
+        {"row": 7, "field": "photographer", "value": "7", "message": "There is no record 7 in users."},
+    ]
+    job = client_for(owner).post(csv_url(app, photos, "imports/"), {"csv": text}, format="json").json()
+    assert (job["status"], job["imported_rows"], job["errors"]) == ("failed", 0, body["errors"])
     assert queries.record_count(photos) == (0, True)
+
+
+def test_a_parent_gone_between_check_and_import_is_named_by_row_and_field(
+    app: App, users: Table, make_table: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos = make_table(app, "photos", title="string", photographer=("belongs_to", users, "cascade"))
+    services.insert_record(users, {"name": "ann"})
+    # As if someone deleted record 99 after the file was checked: PostgreSQL refuses the row.
+    monkeypatch.setattr(csvio, "_check_parents", lambda *args: None)
+    job = csvio.start_import(photos, "title,photographer\na,1\n\nb,1\nc,99\n")
+    assert job.status == CsvImport.Status.FAILED
+    assert job.errors == [
+        {"row": 5, "field": "photographer", "value": "99", "message": "There is no record 99 in users."}
+    ]
+    assert queries.record_count(photos) == (0, True)
+
+
+def test_datetime_cells_read_as_epoch_seconds_plain_or_iso_8601(
+    client_for: Callable, owner: Any, app: App, make_table: Callable
+) -> None:
+    events = make_table(app, "events", at="datetime")
+    text = "at\n1700000000\n2024-03-05 10:20:30\n2024-03-05T10:20:30+02:00\n2024-03-05T10:20:30Z\n2024-03-05\n\n"
+    client = client_for(owner)
+    body = client.post(csv_url(app, events, "preview/"), {"csv": text}, format="json").json()
+    assert body["errors"] == []
+    assert body["datetime_formats"] == {"at": ["epoch seconds", "YYYY-MM-DD HH:MM:SS (UTC)", "ISO 8601"]}
+    assert [r["at"] for r in body["rows"]] == [1700000000, 1709634030, 1709626830, 1709634030, 1709596800]
+    assert client.post(csv_url(app, events, "imports/"), {"csv": text}, format="json").json()["status"] == "done"
+    assert [r["at"] for r in queries.browse(events, queries.BrowseRequest())["records"]] == [
+        1700000000, 1709634030, 1709626830, 1709634030, 1709596800
+    ]
+
+
+@pytest.mark.parametrize(
+    "cell, message",
+    [
+        ("2024-02-30 10:00:00", "'2024-02-30 10:00:00' is not a real date and time."),
+        ("05/03/2024", "Expected a date and time (epoch seconds, YYYY-MM-DD HH:MM:SS or ISO 8601), not '05/03/2024'."),
+    ],
+)
+def test_a_datetime_cell_in_no_known_form_is_a_row_error(
+    client_for: Callable, owner: Any, app: App, make_table: Callable, cell: str, message: str
+) -> None:
+    events = make_table(app, "events", at="datetime")
+    body = client_for(owner).post(csv_url(app, events, "preview/"), {"csv": f"at\n0\n{cell}\n"}, format="json").json()
+    assert body["errors"] == [{"row": 3, "field": "at", "value": cell, "message": message}]
+    assert body["datetime_formats"] == {"at": ["epoch seconds"]}
 
 
 def test_a_good_import_lands_every_row_and_reports_progress(
