@@ -939,6 +939,7 @@ class Ide {
       title: `Details of ${this.name}`,
       submitLabel: "Save details",
       initial: this.definition,
+      method: { appId: this.app.id, id: this.methodId },
       submit: async (definition) => {
         if (this.autosaver.inConflict)
           throw new Error("Resolve the save conflict first.");

@@ -1,11 +1,12 @@
 /** The create / edit-details dialog of a KScript method: title, return type, parameters. */
-import { ApiError } from "../api";
+import { ApiError, type Id } from "../api";
 import { formDialog } from "../dialog";
 import { button, h, inputField, selectField, uniqueId, withBusy } from "../dom";
 import { errorText } from "../format";
 import { icon } from "../icons";
 import { PARAM_TYPES, type Definition, type Param, type ReturnType } from "../kscriptApi";
 import { isParamName, methodName } from "../kscriptLogic";
+import { methodRenameNote } from "../renameWarnings";
 
 const RETURN_TYPES: { value: ReturnType; label: string }[] = [
   { value: "objects", label: "Objects (records, lists, any JSON)" },
@@ -16,6 +17,8 @@ export interface DefinitionDialogOptions {
   title: string;
   submitLabel: string;
   initial?: Definition;
+  /** An existing method: warn under the title when a new title renames what clients call. */
+  method?: { appId: Id; id: Id };
   /** Saves; an ApiError's field messages are shown beside the fields. */
   submit: (definition: Definition) => Promise<void>;
 }
@@ -41,6 +44,11 @@ export function definitionDialog(options: DefinitionDialogOptions): Promise<bool
   };
   title.input.addEventListener("input", paintPreview);
   paintPreview();
+  if (options.method)
+    title.wrap.insertBefore(
+      methodRenameNote(options.method.appId, options.method.id, title.input),
+      title.wrap.querySelector(".field-error"),
+    );
 
   const returnType = selectField({
     label: "Returns",

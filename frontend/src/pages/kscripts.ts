@@ -160,6 +160,7 @@ export async function kscriptsPage(ctx: PageContext): Promise<void> {
         title: `Edit ${m.title}`,
         submitLabel: "Save details",
         initial: m,
+        method: { appId: app.id, id: m.id },
         submit: async (definition) => {
           const latest = await kscriptApi.get(app.id, m.id);
           await kscriptApi.save(app.id, m.id, {

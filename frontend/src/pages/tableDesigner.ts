@@ -40,6 +40,7 @@ import {
   tablesPath,
 } from "./tables";
 import { indexesSection } from "./tableIndexes";
+import { tableUsageNote } from "../renameWarnings";
 
 /** What deleting a parent record does to the children of one relation. */
 function hasManyEffect(parent: string, rel: HasMany): string {
@@ -84,11 +85,10 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
         value: table.name,
         testid: "rename-table",
         description: h(
-          "span",
+          "div",
           null,
-          "The alias and the ID field follow the new name; scripts using ",
-          h("code", null, table.alias),
-          " must be updated.",
+          "The alias and the ID field follow the new name.",
+          tableUsageNote(app.id, table.id, table.alias),
         ),
         submit: async (name) => {
           if (name === table.name) return;
