@@ -179,6 +179,21 @@
  * Platform schedules (/platform/schedules, staff): [nav-platform-schedules], per app
  *   [platform-scheduling-app] with switch "Scheduling enabled for <app>"
  *   [scheduling-switch] and rows [platform-schedule-row]
+ * Events (/apps/<id>/events): [events-title], chart [events-chart] or
+ *   [events-chart-empty], [events-legend]; filter [events-type] [events-since]
+ *   [events-until] [events-apply]; [events-table] rows [event-row] (data-type); [events-more]
+ * Users (/apps/<id>/users): [users-search], [users-table] rows [user-row]
+ *   (data-identifier); [users-more]
+ * Automations (/apps/<id>/automations): [new-automation], [automations-empty],
+ *   [automations-table] rows [automation-row] (data-name) with [automation-fired],
+ *   [automation-show-runs], [automation-edit], [automation-delete] ->
+ *   [automation-delete-confirm]; editor [automation-dialog]: [automation-name],
+ *   [automation-enabled], [automation-from], [automation-until], [automation-weekday-<1-7>],
+ *   [automation-timezone], [automation-late], [automation-late-minutes], per [rule]
+ *   [rule-event-type], [audience-add] / [audience-attribute] [audience-op]
+ *   [audience-value] [audience-remove], [rule-method], [rule-remove]; [rule-add],
+ *   [automation-submit], [automation-error]; runs [automation-runs-table] rows
+ *   [automation-run-row] (data-status) open [run-detail]
  * Dialogs: role=dialog, Esc closes, Tab stays inside, focus returns on close.
  */
 import "./styles.css";

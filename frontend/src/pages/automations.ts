@@ -4,7 +4,7 @@ import "./schedules.css";
 import "./events.css";
 import { ApiError, type Id } from "../api";
 import type { PageContext } from "../context";
-import { formDialog } from "../dialog";
+import { confirmDialog, formDialog } from "../dialog";
 import {
   badge,
   button,
@@ -36,11 +36,12 @@ import {
   type AutomationDefinition,
   type AutomationRunSummary,
 } from "../eventsApi";
-import { errorText, formatDate } from "../format";
+import { errorText } from "../format";
 import { kscriptApi } from "../kscriptApi";
 import { formatDuration } from "../scheduleLogic";
 import type { RunDetail } from "../schedulesApi";
 import { dataTable } from "../tableMarkup";
+import { formatMoment, withBody } from "./events";
 import { toast, toastError } from "../toast";
 import { runDetails, statusDot } from "./scheduleViews";
 
@@ -326,6 +327,7 @@ function openEditor(
       );
     },
   });
+  form.dialog.panel.classList.add("auto-dialog");
 }
 
 function runsPanel(appId: Id, automation: Automation): HTMLElement {
@@ -337,7 +339,7 @@ function runsPanel(appId: Id, automation: Automation): HTMLElement {
       "tr",
       { testid: "automation-run-row", "data-status": run.status, class: "clickable" },
       h("td", null, statusDot(run.status)),
-      h("td", null, formatDate(run.queued_at)),
+      h("td", null, formatMoment(run.queued_at)),
       h("td", null, h("code", null, run.method)),
       h("td", null, run.user ?? h("span", { class: "muted" }, "—")),
       h("td", null, formatDuration(run.duration_ms)),
@@ -376,12 +378,15 @@ function runsPanel(appId: Id, automation: Automation): HTMLElement {
       id: "automation-runs-title",
       description: "Newest first; click a run for its logs and result.",
     },
-    dataTable({
-      testid: "automation-runs-table",
-      caption: "Runs",
-      columns: ["Status", "Fired", "Method", "User", "Took"],
-      rows: body,
-    }),
+    withBody(
+      dataTable({
+        testid: "automation-runs-table",
+        caption: "Runs",
+        columns: ["Status", "Fired", "Method", "User", "Took"],
+        rows: [],
+      }),
+      body,
+    ),
     status,
     detail,
   );
@@ -426,13 +431,19 @@ export async function automationsPage(ctx: PageContext): Promise<void> {
       testid: "automation-delete",
     });
     remove.addEventListener("click", () => {
-      eventsApi.removeAutomation(appId, a.id).then(
-        () => {
+      void confirmDialog({
+        title: `Delete ${a.name}?`,
+        message: "Its rules and run history go with it. Events already stored stay.",
+        confirmLabel: "Delete",
+        danger: true,
+        testid: "automation-delete-dialog",
+        confirmTestid: "automation-delete-confirm",
+        action: async () => {
+          await eventsApi.removeAutomation(appId, a.id);
           toast(`Automation ${a.name} deleted.`, "success");
           reload();
         },
-        (err: unknown) => toastError(err, "Could not delete it"),
-      );
+      });
     });
     return h(
       "tr",

@@ -7,7 +7,7 @@ import type { PageContext } from "../context";
 import { button, cardSection, h, inputField, loadingStatus, pageHead } from "../dom";
 import { chartSeries, type ChartSeries } from "../eventLogic";
 import { eventsApi, type ClientEvent, type EventFilter } from "../eventsApi";
-import { errorText, formatDate } from "../format";
+import { errorText } from "../format";
 import { dataTable } from "../tableMarkup";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -98,7 +98,11 @@ function eventRow(event: ClientEvent): HTMLElement {
   return h(
     "tr",
     { testid: "event-row", "data-type": event.type },
-    h("td", null, formatDate(event.happened_at)),
+    h(
+      "td",
+      { title: `received ${formatMoment(event.received_at)}` },
+      formatMoment(event.happened_at),
+    ),
     h("td", null, h("code", null, event.type)),
     h("td", null, event.user ?? h("span", { class: "muted" }, "—")),
     h("td", { class: "mono small" }, event.install_id),
@@ -108,6 +112,20 @@ function eventRow(event: ClientEvent): HTMLElement {
       data.length > 120 ? `${data.slice(0, 120)}…` : data,
     ),
   );
+}
+
+/** Date and time to the second, in the browser's zone (events come seconds apart). */
+export function formatMoment(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, {
+    dateStyle: "medium",
+    timeStyle: "medium",
+  });
+}
+
+/** The table with `body` as its tbody, which the page refills as pages load. */
+export function withBody(table: HTMLElement, body: HTMLTableSectionElement): HTMLElement {
+  table.querySelector("tbody")?.replaceWith(body);
+  return table;
 }
 
 function isoFromLocal(value: string): string | undefined {
@@ -183,12 +201,15 @@ async function eventList(ctx: PageContext, appId: Id): Promise<HTMLElement> {
       description: "Newest first.",
     },
     form,
-    dataTable({
-      testid: "events-table",
-      caption: "Recent events",
-      columns: ["Happened", "Type", "User", "Install", "Data"],
-      rows: body,
-    }),
+    withBody(
+      dataTable({
+        testid: "events-table",
+        caption: "Recent events",
+        columns: ["Happened", "Type", "User", "Install", "Data"],
+        rows: [],
+      }),
+      body,
+    ),
     status,
     more,
   );

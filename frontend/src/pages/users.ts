@@ -6,6 +6,7 @@ import { button, cardSection, h, inputField, pageHead } from "../dom";
 import { eventsApi, type AppUserRow } from "../eventsApi";
 import { errorText, formatDate, formatRelative } from "../format";
 import { dataTable } from "../tableMarkup";
+import { withBody } from "./events";
 
 function attributeList(attributes: Record<string, unknown>): HTMLElement {
   const keys = Object.keys(attributes);
@@ -96,12 +97,15 @@ export async function usersPage(ctx: PageContext): Promise<void> {
           description: "Most recently seen first.",
         },
         form,
-        dataTable({
-          testid: "users-table",
-          caption: "Users",
-          columns: ["User", "Attributes", "Last seen", "First seen"],
-          rows: body,
-        }),
+        withBody(
+          dataTable({
+            testid: "users-table",
+            caption: "Users",
+            columns: ["User", "Attributes", "Last seen", "First seen"],
+            rows: [],
+          }),
+          body,
+        ),
         status,
         more,
       ),
