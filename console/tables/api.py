@@ -93,6 +93,10 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
     return dict(serializer.validated_data)
 
 
+def _flag(request: Request, name: str) -> bool:
+    return str(request.query_params.get(name, "")).lower() in {"1", "true", "yes"}
+
+
 class TableListView(AppScopedAPIView):
     def get(self, request: Request, app_id: int) -> Response:
         tables = queries.list_tables(self.app)
@@ -117,8 +121,7 @@ class TableDetailView(AppScopedAPIView):
         return Response(table_shape(table))
 
     def delete(self, request: Request, app_id: int, table_id: int) -> Response:
-        confirm = str(request.query_params.get("confirm", "")).lower() in {"1", "true", "yes"}
-        services.drop_table(queries.get_table(self.app, table_id), confirm=confirm)
+        services.drop_table(queries.get_table(self.app, table_id), confirm=_flag(request, "confirm"))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -141,12 +144,15 @@ class FieldDetailView(AppScopedAPIView):
     def patch(self, request: Request, app_id: int, table_id: int, field_id: int) -> Response:
         field = queries.get_field(queries.get_table(self.app, table_id), field_id)
         data = _valid(FieldUpdateSerializer, request.data)
+        if _flag(request, "dry_run"):
+            # What the type change would do to the values; nothing changes.
+            return Response(services.type_change_effect(field, data.get("type", field.type)))
         # A rename and a type change sent together succeed or fail together.
         with transaction.atomic():
             if "name" in data:
                 field = services.rename_field(field, data["name"])
             if "type" in data:
-                field = services.change_field_type(field, data["type"])
+                field = services.change_field_type(field, data["type"], confirm=_flag(request, "confirm"))
         return Response(_field(field))
 
     def delete(self, request: Request, app_id: int, table_id: int, field_id: int) -> Response:

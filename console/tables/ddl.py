@@ -267,7 +267,11 @@ def rename_column(schema: str, table: str, old: str, new: str) -> sql.Composed:
 
 def _conversion(column: str, old: str, new: str) -> sql.Composable:
     """How each value of type `old` becomes a value of type `new` (errors stop the change)."""
-    c = sql.Identifier(column)
+    return _convert(sql.Identifier(column), old, new)
+
+
+def _convert(c: sql.Composable, old: str, new: str) -> sql.Composable:
+    """`_conversion` of any expression (a column, or a conversion to go back through)."""
     if new == "datetime" and old in {"integer", "float"}:
         return sql.SQL("to_timestamp({})").format(c)
     if new == "datetime" and old in {"string", "text"}:
@@ -292,6 +296,30 @@ def _conversion(column: str, old: str, new: str) -> sql.Composable:
         # to the column instead fails on a value that is too long.
         return sql.SQL("({})::text").format(c)
     return sql.SQL("({})::{}").format(c, _column_type(new))
+
+
+def type_change_effect(schema: str, table: str, id_field: str, column: str, old: str, new: str) -> sql.Composed:
+    """What changing a column's type would do to its values, without changing anything.
+
+    A value *changes* when converting it and back does not give it again (4.75 → 5 → 5.0;
+    " 12" → 12 → "12"); a conversion that fails makes the statement fail on the first
+    such value, as the change itself would. Rows: (changed, too_long, [[id, old, new], ...]
+    of the first few changing values, as text).
+    """
+    c = sql.Identifier(column)
+    forward = _convert(c, old, new)
+    back = _convert(sql.SQL("({})").format(forward), new, old)
+    too_long = sql.SQL("length({}) > 255").format(forward) if new == "string" else sql.SQL("false")
+    return sql.SQL(
+        "SELECT count(*) FILTER (WHERE {back} IS DISTINCT FROM {c}),"
+        " count(*) FILTER (WHERE {too_long}),"
+        " (SELECT coalesce(json_agg(json_build_array(x.i, x.o, x.n)), '[]') FROM"
+        "  (SELECT {i} AS i, {c}::text AS o, ({forward})::text AS n FROM {t}"
+        "   WHERE {c} IS NOT NULL AND {back} IS DISTINCT FROM {c} ORDER BY {i} LIMIT 3) AS x)"
+        " FROM {t} WHERE {c} IS NOT NULL"
+    ).format(
+        back=back, c=c, too_long=too_long, i=sql.Identifier(id_field), forward=forward, t=_qualified(schema, table)
+    )
 
 
 def change_column_type(schema: str, table: str, column: str, old: str, new: str) -> sql.Composed:

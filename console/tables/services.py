@@ -29,6 +29,11 @@ class ConfirmationRequired(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This change needs confirming."
 
+    def __init__(self, detail: dict[str, Any]) -> None:
+        super().__init__()
+        # TRICKY: APIException turns every value into text; counts must stay numbers.
+        self.detail = detail  # type: ignore[assignment]
+
 
 def _run(statement: Any, params: Any = None) -> None:
     with connection.cursor() as cur:
@@ -201,25 +206,87 @@ def rename_field(field: Field, name: str) -> Field:
     return field
 
 
+def _type_change_refused(field: Field, field_type: str, exc: DatabaseError) -> ValidationError:
+    """Why PostgreSQL could not convert the values, in Kiln's words."""
+    problem = getattr(getattr(exc.__cause__, "diag", None), "message_primary", None) or ""
+    label = FieldType(field_type).label
+    bad = re.match(r'invalid input syntax for type [\w ]+: "(.*)"', problem)
+    if bad:
+        reason = f"the value {bad[1]!r} does not convert"
+    elif "out of range" in problem:
+        reason = f"a value is outside what a {label} field holds"
+    elif "invalid byte sequence" in problem:
+        reason = "some values are not UTF-8 text"
+    elif "too long" in problem:
+        reason = "some values are longer than 255 characters"
+    elif "cannot cast" in problem:
+        reason = f"{FieldType(field.type).label} values cannot become {label}"
+    else:
+        reason = f"some values cannot become {label}"
+    return ValidationError({"type": [f"Cannot change {field.name} to {label}: {reason}. Nothing was changed."]})
+
+
+def type_change_effect(field: Field, field_type: str) -> dict[str, Any]:
+    """How many values a type change would alter (4.75 → 5), without changing anything;
+    ValidationError if some value cannot be converted at all."""
+    field_type = _check_type(field_type)
+    if FieldType.BELONGS_TO in (field.type, field_type):
+        raise ValidationError({"type": ["A Belongs To field cannot change type; add a new field instead."]})
+    if field_type == field.type:
+        return {"type": field_type, "changed": 0, "examples": []}
+    table = field.table
+    statement = ddl.type_change_effect(table.schema, table.name, table.id_field, field.name, field.type, field_type)
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(statement)
+            changed, too_long, examples = cur.fetchone()
+    except DatabaseError as exc:
+        raise _type_change_refused(field, field_type, exc) from None
+    if too_long:
+        label = FieldType(field_type).label
+        raise ValidationError(
+            {
+                "type": [
+                    f"Cannot change {field.name} to {label}: {too_long} value{'s are' if too_long != 1 else ' is'} "
+                    "longer than 255 characters (use Text). Nothing was changed."
+                ]
+            }
+        )
+    return {
+        "type": field_type,
+        "changed": changed,
+        "examples": [{"id": i, "from": old, "to": new} for i, old, new in examples],
+    }
+
+
 @transaction.atomic
-def change_field_type(field: Field, field_type: str) -> Field:
-    """Convert every value, or fail naming the first that does not convert and change nothing."""
+def change_field_type(field: Field, field_type: str, *, confirm: bool = True) -> Field:
+    """Convert every value, or fail naming a value that does not convert and change nothing.
+
+    Without `confirm`, a change that alters values (rounding, trimming, true for 2) is
+    refused with ConfirmationRequired saying how many values would change.
+    """
     _lock(field.table.app)
     field_type = _check_type(field_type)
     if field_type == field.type:
         return field
-    if FieldType.BELONGS_TO in (field.type, field_type):
-        raise ValidationError({"type": ["A Belongs To field cannot change type; add a new field instead."]})
+    effect = type_change_effect(field, field_type)
+    label = FieldType(field_type).label
+    if effect["changed"] and not confirm:
+        n, first = effect["changed"], effect["examples"][0]
+        raise ConfirmationRequired(
+            {
+                "detail": f"{n} value{'s' if n != 1 else ''} of {field.name} will change as {label} "
+                f"(for example {first['from']} becomes {first['to']}). Confirm to change the type.",
+                **effect,
+            }
+        )
     statement = ddl.change_column_type(field.table.schema, field.table.name, field.name, field.type, field_type)
     try:
         with transaction.atomic():
             _run(statement)
     except DatabaseError as exc:
-        problem = getattr(getattr(exc.__cause__, "diag", None), "message_primary", None) or str(exc)
-        label = FieldType(field_type).label
-        raise ValidationError(
-            {"type": [f"Cannot change {field.name} to {label}; nothing was changed. {problem[:300]}"]}
-        ) from None
+        raise _type_change_refused(field, field_type, exc) from None
     field.type = field_type
     field.save(update_fields=["type"])
     return field

@@ -101,6 +101,13 @@ export interface CsvRowError {
   message: string;
 }
 
+export interface TypeChangeEffect {
+  type: FieldType;
+  /** How many values the conversion alters (4.75 → 5); the first few as examples. */
+  changed: number;
+  examples: { id: number; from: string; to: string }[];
+}
+
 export interface CsvPreview {
   columns: string[];
   rows: TableRecord[];
@@ -170,11 +177,19 @@ export const tablesApi = {
     tableId: Id,
     fieldId: Id,
     body: { name?: string; type?: FieldType },
+    confirm = false,
   ) =>
     request<TableField>(
       "PATCH",
-      `${tablePath(appId, tableId)}fields/${enc(fieldId)}/`,
+      `${tablePath(appId, tableId)}fields/${enc(fieldId)}/${confirm ? "?confirm=true" : ""}`,
       body,
+    ),
+  /** What a type change would do to the field's values (a dry run: nothing changes). */
+  typeChangeEffect: (appId: Id, tableId: Id, fieldId: Id, type: FieldType) =>
+    request<TypeChangeEffect>(
+      "PATCH",
+      `${tablePath(appId, tableId)}fields/${enc(fieldId)}/?dry_run=true`,
+      { type },
     ),
   removeField: (appId: Id, tableId: Id, fieldId: Id) =>
     request<undefined>("DELETE", `${tablePath(appId, tableId)}fields/${enc(fieldId)}/`),

@@ -387,6 +387,20 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
         : "Changing the type converts every value. If one does not convert, nothing changes.",
     );
     type.wrap.insertBefore(warn, type.wrap.querySelector(".field-error"));
+    // A type change that alters values is applied only once the user has seen how many.
+    let confirmedType: string | null = null;
+    const effectNote = h("div", {
+      class: "form-warning",
+      role: "alert",
+      testid: "type-change-effect",
+      hidden: true,
+    });
+    type.wrap.append(effectNote);
+    type.input.addEventListener("change", () => {
+      confirmedType = null;
+      effectNote.hidden = true;
+      submit.textContent = "Save field";
+    });
     const { dialog, submit, showError, hideError } = formDialog({
       title: `Edit field ${field.name}`,
       testid: "edit-field-dialog",
@@ -410,10 +424,47 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
           dialog.close();
           return;
         }
-        void withBusy(submit, () =>
-          tablesApi.updateField(app.id, table.id, field.id, body),
-        ).then(
+        const save = async (): Promise<TableField | null> => {
+          if (body.type && confirmedType !== body.type) {
+            const effect = await tablesApi.typeChangeEffect(
+              app.id,
+              table.id,
+              field.id,
+              body.type,
+            );
+            if (effect.changed > 0) {
+              confirmedType = body.type;
+              const n = effect.changed;
+              effectNote.replaceChildren(
+                h(
+                  "p",
+                  null,
+                  h(
+                    "strong",
+                    null,
+                    `${n.toLocaleString("en")} value${n === 1 ? "" : "s"}`,
+                  ),
+                  ` of ${field.name} will change as ${typeLabel(body.type)}:`,
+                ),
+                h(
+                  "ul",
+                  null,
+                  effect.examples.map((e) =>
+                    h("li", { class: "mono" }, `#${e.id}: ${e.from} → ${e.to}`),
+                  ),
+                ),
+                h("p", null, "Save again to change them."),
+              );
+              effectNote.hidden = false;
+              submit.textContent = `Change ${n.toLocaleString("en")} value${n === 1 ? "" : "s"}`;
+              return null;
+            }
+          }
+          return tablesApi.updateField(app.id, table.id, field.id, body, true);
+        };
+        void withBusy(submit, save).then(
           async (updated) => {
+            if (updated === null) return;
             dialog.close();
             toast(`Saved ${updated.name} (${typeLabel(updated.type)}).`, "success", 2500);
             await reload();

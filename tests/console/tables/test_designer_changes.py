@@ -1,0 +1,102 @@
+"""Designer changes that ask first: a type change that alters values, and what a cascade delete takes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from console.apps.models import App
+from console.tables import queries, services
+from console.tables.models import Table
+
+# App data lives behind connections of its own (console.tables.isolation): tests commit.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def field_url(app: App, table: Table, name: str, query: str = "") -> str:
+    field = table.fields.get(name=name)
+    return f"/api/apps/{app.pk}/tables/{table.pk}/fields/{field.pk}/{query}"
+
+
+def values_of(table: Table, name: str) -> list[Any]:
+    return [r[name] for r in queries.browse(table, queries.BrowseRequest())["records"]]
+
+
+@pytest.fixture
+def prices(app: App, make_table: Callable) -> Table:
+    table = make_table(app, "prices", amount="float", label="string")
+    for amount, label in [(4.75, "a"), (2.0, "12"), (None, " 7"), (1.5, "x")]:
+        services.insert_record(table, {"amount": amount, "label": label})
+    return table
+
+
+def test_float_to_integer_says_how_many_values_round_and_asks(
+    client_for: Callable, owner: Any, app: App, prices: Table
+) -> None:
+    client = client_for(owner)
+    dry = client.patch(field_url(app, prices, "amount", "?dry_run=true"), {"type": "integer"}, format="json")
+    assert (dry.status_code, dry.json()) == (
+        200,
+        {
+            "type": "integer",
+            "changed": 2,
+            "examples": [{"id": 1, "from": "4.75", "to": "5"}, {"id": 4, "from": "1.5", "to": "2"}],
+        },
+    )
+    asked = client.patch(field_url(app, prices, "amount"), {"type": "integer"}, format="json")
+    assert asked.status_code == 409
+    assert asked.json() == {
+        "detail": "2 values of amount will change as Integer (for example 4.75 becomes 5). Confirm to change the type.",
+        "type": "integer",
+        "changed": 2,
+        "examples": [{"id": 1, "from": "4.75", "to": "5"}, {"id": 4, "from": "1.5", "to": "2"}],
+    }
+    # Neither the dry run nor the unconfirmed change touched anything.
+    assert prices.fields.get(name="amount").type == "float"
+    assert values_of(prices, "amount") == [4.75, 2.0, None, 1.5]
+    done = client.patch(field_url(app, prices, "amount", "?confirm=true"), {"type": "integer"}, format="json")
+    assert done.status_code == 200 and done.json()["type"] == "integer"
+    assert values_of(prices, "amount") == [5, 2, None, 2]
+
+
+def test_a_change_that_keeps_every_value_needs_no_confirmation(
+    client_for: Callable, owner: Any, app: App, prices: Table
+) -> None:
+    response = client_for(owner).patch(field_url(app, prices, "amount"), {"type": "string"}, format="json")
+    assert response.status_code == 200
+    assert values_of(prices, "amount") == ["4.75", "2", None, "1.5"]
+
+
+def test_text_to_integer_that_cannot_convert_names_the_value_not_postgresql(
+    client_for: Callable, owner: Any, app: App, prices: Table
+) -> None:
+    client = client_for(owner)
+    expected = {"type": ["Cannot change label to Integer: the value 'a' does not convert. Nothing was changed."]}
+    for query in ("?dry_run=true", "?confirm=true", ""):
+        response = client.patch(field_url(app, prices, "label", query), {"type": "integer"}, format="json")
+        assert (response.status_code, response.json()) == (400, expected)
+    assert prices.fields.get(name="label").type == "string"
+    assert values_of(prices, "label") == ["a", "12", " 7", "x"]
+
+
+def test_text_to_integer_counts_trimmed_values_as_changes(app: App, make_table: Callable) -> None:
+    table = make_table(app, "codes", code="text")
+    for code in ["12", " 7", "-3", None]:
+        services.insert_record(table, {"code": code})
+    effect = services.type_change_effect(table.fields.get(name="code"), "integer")
+    assert effect == {"type": "integer", "changed": 1, "examples": [{"id": 2, "from": " 7", "to": "7"}]}
+
+
+def test_text_longer_than_a_string_field_is_counted(app: App, make_table: Callable) -> None:
+    table = make_table(app, "notes", body="text")
+    for body in ["short", "y" * 256, "z" * 300]:
+        services.insert_record(table, {"body": body})
+    with pytest.raises(Exception) as error:
+        services.type_change_effect(table.fields.get(name="body"), "string")
+    assert error.value.detail == {
+        "type": [
+            "Cannot change body to String: 2 values are longer than 255 characters (use Text). Nothing was changed."
+        ]
+    }
