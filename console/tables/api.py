@@ -218,6 +218,13 @@ class RecordDetailView(AppScopedAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class RecordDependentsView(AppScopedAPIView):
+    """What deleting the record would take with it (the cascade dialog's counts)."""
+
+    def get(self, request: Request, app_id: int, table_id: int, record_id: int) -> Response:
+        return Response(queries.dependents(queries.get_table(self.app, table_id), record_id))
+
+
 def _csv_text(request: Request) -> str:
     upload = request.FILES.get("file") if hasattr(request, "FILES") else None
     if upload is not None:

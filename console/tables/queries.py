@@ -120,6 +120,27 @@ def get_record(table: Table, record_id: int) -> dict[str, Any]:
         return _record([c.name for c in cur.description], row)
 
 
+def dependents(table: Table, record_id: int) -> list[dict[str, Any]]:
+    """What deleting a record does to the records that belong to it: per Belongs To field
+    pointing at this table, its on-delete rule and how many records it links to this one."""
+    get_record(table, record_id)  # 404 for a record that is not there
+    links = Field.objects.filter(target=table).select_related("table").order_by("table__name", "name")
+    found: list[dict[str, Any]] = []
+    with app_cursor(table.app_id, atomic=False) as cur:
+        for link in links:
+            cur.execute(dml.count_where(link.table.schema, link.table.name, link.name), [record_id])
+            count = cur.fetchone()[0]
+            found.append(
+                {
+                    "table": {"id": link.table.pk, "name": link.table.name},
+                    "field": link.name,
+                    "on_delete": link.on_delete,
+                    "count": count,
+                }
+            )
+    return found
+
+
 @dataclass(frozen=True)
 class BrowseRequest:
     sort: str | None = None

@@ -14,6 +14,7 @@ urlpatterns = [
     path("tables/<int:table_id>/indexes/<int:index_id>/", api.IndexDetailView.as_view()),
     path("tables/<int:table_id>/records/", api.RecordListView.as_view()),
     path("tables/<int:table_id>/records/<int:record_id>/", api.RecordDetailView.as_view()),
+    path("tables/<int:table_id>/records/<int:record_id>/dependents/", api.RecordDependentsView.as_view()),
     path("tables/<int:table_id>/csv/", api.CsvExportView.as_view()),
     path("tables/<int:table_id>/csv/preview/", api.CsvPreviewView.as_view()),
     path("tables/<int:table_id>/csv/imports/", api.CsvImportView.as_view()),

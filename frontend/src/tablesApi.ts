@@ -101,6 +101,14 @@ export interface CsvRowError {
   message: string;
 }
 
+/** Records that belong to one record, per Belongs To field pointing at its table. */
+export interface RecordDependent {
+  table: { id: number; name: string };
+  field: string;
+  on_delete: OnDelete;
+  count: number;
+}
+
 export interface TypeChangeEffect {
   type: FieldType;
   /** How many values the conversion alters (4.75 → 5); the first few as examples. */
@@ -183,6 +191,11 @@ export const tablesApi = {
       "PATCH",
       `${tablePath(appId, tableId)}fields/${enc(fieldId)}/${confirm ? "?confirm=true" : ""}`,
       body,
+    ),
+  recordDependents: (appId: Id, tableId: Id, recordId: Id) =>
+    request<RecordDependent[]>(
+      "GET",
+      `${tablePath(appId, tableId)}records/${enc(recordId)}/dependents/`,
     ),
   /** What a type change would do to the field's values (a dry run: nothing changes). */
   typeChangeEffect: (appId: Id, tableId: Id, fieldId: Id, type: FieldType) =>

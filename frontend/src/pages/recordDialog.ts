@@ -162,15 +162,34 @@ export function recordDialog(
   });
 }
 
-export function deleteRecord(
+export async function deleteRecord(
   { app, table, onChange }: RecordContext,
   record: TableRecord,
 ): Promise<boolean> {
   const id = record[table.id_field] as number;
+  // How many records each relation takes or unlinks; without the counts (the request
+  // failed) the dialog still says what each relation does.
+  const counts = new Map<string, number>();
+  if (table.has_many.length) {
+    try {
+      for (const d of await tablesApi.recordDependents(app.id, table.id, id)) {
+        counts.set(`${d.table.id}:${d.field}`, d.count);
+      }
+    } catch {
+      counts.clear();
+    }
+  }
   const effects = table.has_many.map((rel) => {
-    const what = `${rel.table.name} linked by ${rel.field}`;
-    if (rel.on_delete === "cascade") return `${what} are deleted too`;
-    if (rel.on_delete === "set_empty") return `${what} lose the link`;
+    const n = counts.get(`${rel.table.id}:${rel.field}`);
+    const what =
+      n === undefined
+        ? `${rel.table.name} linked by ${rel.field}`
+        : `${n.toLocaleString("en")} ${rel.table.name} record${n === 1 ? "" : "s"} linked by ${rel.field}`;
+    if (n === 0) return `no ${rel.table.name} record is linked by ${rel.field}`;
+    if (rel.on_delete === "cascade")
+      return `${what} ${n === 1 ? "is" : "are"} deleted too`;
+    if (rel.on_delete === "set_empty")
+      return `${what} ${n === 1 ? "loses" : "lose"} the link`;
     return `it cannot be deleted while ${what} exist (${onDeleteLabel(rel.on_delete).toLowerCase()})`;
   });
   return confirmDialog({
@@ -183,7 +202,7 @@ export function deleteRecord(
         ? h(
             "ul",
             { class: "relation-list" },
-            effects.map((e) => h("li", null, e)),
+            effects.map((e) => h("li", { testid: "delete-effect" }, e)),
           )
         : null,
     ),

@@ -100,3 +100,27 @@ def test_text_longer_than_a_string_field_is_counted(app: App, make_table: Callab
             "Cannot change body to String: 2 values are longer than 255 characters (use Text). Nothing was changed."
         ]
     }
+
+
+def test_the_cascade_dialog_counts_per_child_table(
+    client_for: Callable, owner: Any, member: Any, app: App, users: Table, make_table: Callable
+) -> None:
+    photos = make_table(app, "photos", title="string", photographer=("belongs_to", users, "cascade"))
+    likes = make_table(app, "likes", by=("belongs_to", users, "set_empty"))
+    ann = services.insert_record(users, {"name": "ann"})["userID"]
+    bob = services.insert_record(users, {"name": "bob"})["userID"]
+    for photographer in (ann, ann, bob, ann):
+        services.insert_record(photos, {"title": "p", "photographer": photographer})
+    services.insert_record(likes, {"by": bob})
+    url = f"/api/apps/{app.pk}/tables/{users.pk}/records/{ann}/dependents/"
+    response = client_for(member).get(url)
+    assert response.status_code == 200
+    assert response.json() == [
+        {"table": {"id": likes.pk, "name": "likes"}, "field": "by", "on_delete": "set_empty", "count": 0},
+        {"table": {"id": photos.pk, "name": "photos"}, "field": "photographer", "on_delete": "cascade", "count": 3},
+    ]
+    missing = client_for(owner).get(f"/api/apps/{app.pk}/tables/{users.pk}/records/99/dependents/")
+    assert (missing.status_code, missing.json()) == (404, {"detail": "No record 99 in users."})
+    # Deleting takes exactly the counted records.
+    services.delete_record(users, ann)
+    assert queries.record_count(photos) == (1, True)
