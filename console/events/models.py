@@ -140,7 +140,9 @@ class AutomationRun(models.Model):
     method = models.CharField(max_length=100)
     # The idempotency key with the rule and the action: an event fires a rule once.
     event_uuid = models.UUIDField()
-    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # TRICKY: the event's id, not a foreign key: nothing may reference Event, so deleting an
+    # app's events (or the app) is one DELETE, not a collector walking a million rows.
+    event_id = models.BigIntegerField(null=True, blank=True)
     user_identifier = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 - as Event's
     install_id = models.CharField(max_length=255)
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)

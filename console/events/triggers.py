@@ -170,7 +170,7 @@ def _fire(automation: Automation, rule: AutomationRule, event: Event) -> list[in
                     action=action,
                     method=method,
                     event_uuid=event.uuid,
-                    event=event,
+                    event_id=event.id,
                     user_identifier=event.user_identifier,
                     install_id=event.install_id,
                 )
@@ -226,7 +226,7 @@ def execute_run(run_id: int) -> str | None:
 
 def _params(run: AutomationRun) -> dict[str, Any]:
     """K.params of an automation's run: the user, the install and the event."""
-    event = run.event
+    event = Event.objects.filter(pk=run.event_id).first() if run.event_id else None
     if event is None:  # deleted since it fired
         shape: dict[str, Any] = {"uuid": str(run.event_uuid), "installId": run.install_id, "user": run.user_identifier}
     else:
@@ -248,7 +248,7 @@ def _claim(run_id: int) -> AutomationRun | None:
     with transaction.atomic():
         run = (
             AutomationRun.objects.select_for_update(of=("self",))
-            .select_related("automation", "automation__app", "event")
+            .select_related("automation", "automation__app")
             .filter(pk=run_id)
             .first()
         )

@@ -141,7 +141,8 @@ def matched(app: App, auto: Automation, *events: Event) -> list[str]:
     """Match in this process (the automation was made after the events, so no message was
     sent for them); the types of the events that fired."""
     triggers.match_events(app.id, [e.id for e in events])
-    return [r.event.type for r in runs(auto) if r.event is not None]
+    types = dict(Event.objects.filter(app=app).values_list("id", "type"))
+    return [types[r.event_id] for r in runs(auto) if r.event_id is not None]
 
 
 def test_availability_between_dates_and_on_weekdays(kapp: App, on_event: Any) -> None:

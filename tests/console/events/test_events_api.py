@@ -233,7 +233,30 @@ def test_automations_round_trip_through_the_app_definition(
     document["automations"][0]["rules"][0]["methods"] = ["missing"]
     with pytest.raises(ValidationError) as caught:
         import_app(fresh, document)
-    assert caught.value.detail == {
-        "automations[0].rules": ["Rule 1: this app has no KScript method called missing."]
-    }
+    assert caught.value.detail == {"automations[0].rules": ["Rule 1: this app has no KScript method called missing."]}
     assert export_app(fresh)["automations"][0]["rules"][0]["methods"] == ["welcomeMail"]
+
+
+def test_deleting_the_app_deletes_its_events_in_one_statement_without_reading_them(kapp: App, method: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from console.apps import services as app_services
+    from console.events.models import AppUser, Event, Install
+
+    automation = services.create_automation(kapp, None, definition(weekdays=[], late_events="fire", available_until=None,
+                                                                  rules=[{"event_type": "*", "methods": ["welcomeMail"]}]))  # fmt: skip
+    for i in range(5):
+        store(kapp, "k.fg", datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=i), "ann")
+    triggers.match_events(kapp.id, list(kapp.events.values_list("id", flat=True)))
+    assert AutomationRun.objects.filter(automation=automation).count() == 5
+    with CaptureQueriesContext(connection) as queries:
+        app_services.delete_app(kapp)
+    on_events = [q["sql"] for q in queries.captured_queries if f'"{Event._meta.db_table}"' in q["sql"]]
+    assert len(on_events) == 1 and on_events[0].startswith("DELETE"), on_events
+    assert (Event.objects.count(), AppUser.objects.count(), Install.objects.count(), AutomationRun.objects.count()) == (
+        0,
+        0,
+        0,
+        0,
+    )
