@@ -10,7 +10,9 @@ from celery import shared_task
 from console.events import triggers
 
 
-@shared_task(name="console.events.match_events_task", ignore_result=True, acks_late=True)
+# Matching is idempotent (the unique rule/event/action key), so a message whose worker died
+# is delivered again rather than dropped.
+@shared_task(name="console.events.match_events_task", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def match_events_task(app_id: int, event_ids: list[int]) -> list[int]:
     return triggers.match_events(app_id, event_ids)
 
