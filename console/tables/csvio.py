@@ -20,7 +20,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 
-from console.tables import ddl, dml, values
+from console.tables import ddl, dml, queries, values
 from console.tables.isolation import app_cursor
 from console.tables.models import CsvImport, Field, FieldType, Table
 
@@ -278,15 +278,18 @@ def restore_formula(text: str) -> str:
     return text
 
 
-def export_rows(table: Table) -> Iterator[str]:
-    """The table as CSV, a batch of rows at a time (never the whole table in memory)."""
+def export_rows(table: Table, request: queries.BrowseRequest | None = None) -> Iterator[str]:
+    """The table as CSV, a batch of rows at a time (never the whole table in memory); only the
+    rows matching the data browser's filter when `request` has one."""
+    column, op, params = queries.checked_filter(table, queries.column_types(table), request or queries.BrowseRequest())
+    statement = dml.export_batch(table.schema, table.name, table.id_field, column, op)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     last_id = 0
     header_written = False
     while True:
         with app_cursor(table.app_id) as cur:
-            cur.execute(dml.export_batch(table.schema, table.name, table.id_field), [last_id, EXPORT_BATCH])
+            cur.execute(statement, [*params, last_id, EXPORT_BATCH])
             columns = [c.name for c in cur.description]
             batch = cur.fetchall()
         if not header_written:

@@ -263,6 +263,21 @@ def _filter_parameter(field_type: str, op: str, raw: str | None) -> Any:
     return value
 
 
+def checked_filter(
+    table: Table, types: dict[str, str], request: BrowseRequest
+) -> tuple[str | None, str | None, list[Any]]:
+    """The request's filter as (column, operator, parameters), or ValidationError; no filter: (None, None, [])."""
+    if not request.filter_field:
+        return None, None, []
+    if request.filter_field not in types:
+        raise ValidationError({"filter_field": [f"{table.name} has no field called {request.filter_field!r}."]})
+    if request.filter_op not in dml.OPERATORS:
+        raise ValidationError({"filter_op": [f"Choose an operator: {', '.join(dml.OPERATORS)}."]})
+    value = _filter_parameter(types[request.filter_field], request.filter_op, request.filter_value)
+    params = [] if request.filter_op in dml.VALUELESS_OPERATORS else [value]
+    return request.filter_field, request.filter_op, params
+
+
 def browse(table: Table, request: BrowseRequest) -> dict[str, Any]:
     """One data-browser page: {"records", "count", "count_exact", "next"}."""
     types = column_types(table)
@@ -273,17 +288,7 @@ def browse(table: Table, request: BrowseRequest) -> dict[str, Any]:
         raise ValidationError({"limit": [f"Ask for 1 to {MAX_PAGE_SIZE} records a page."]})
     if request.offset < 0:
         raise ValidationError({"offset": ["The offset cannot be negative."]})
-    params: list[Any] = []
-    filter_column = filter_op = None
-    if request.filter_field:
-        if request.filter_field not in types:
-            raise ValidationError({"filter_field": [f"{table.name} has no field called {request.filter_field!r}."]})
-        if request.filter_op not in dml.OPERATORS:
-            raise ValidationError({"filter_op": [f"Choose an operator: {', '.join(dml.OPERATORS)}."]})
-        filter_column, filter_op = request.filter_field, request.filter_op
-        value = _filter_parameter(types[filter_column], filter_op, request.filter_value)
-        if filter_op not in dml.VALUELESS_OPERATORS:
-            params.append(value)
+    filter_column, filter_op, params = checked_filter(table, types, request)
     count_params = list(params)
     keyset: list[Any] = []
     after_null = False

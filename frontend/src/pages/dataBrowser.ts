@@ -107,6 +107,13 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
       value: q.get("filter_value") ?? "",
     };
   }
+  const sortFromUrl = columns.find((c) => c.name === q.get("sort"));
+  if (sortFromUrl) {
+    sort = {
+      field: sortFromUrl.name,
+      direction: q.get("direction") === "desc" ? "desc" : "asc",
+    };
+  }
   let page: RecordPage | null = null;
   let seq = 0;
   // "parentTable:id" → label; the grid's label spans, refilled when labels arrive.
@@ -347,9 +354,41 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
     return { el: form };
   }
 
+  // --- the URL keeps the sort and filter (reload and Back show the same rows) ----------
+  function filterQuery(): URLSearchParams {
+    const params = new URLSearchParams();
+    if (filter) {
+      params.set("filter_field", filter.field);
+      params.set("filter_op", filter.op);
+      if (opNeedsValue(filter.op)) params.set("filter_value", filter.value);
+    }
+    return params;
+  }
+
+  function syncUrl(): void {
+    const params = filterQuery();
+    if (sort.field !== table.id_field || sort.direction !== "asc") {
+      params.set("sort", sort.field);
+      params.set("direction", sort.direction);
+    }
+    const search = params.toString();
+    const target = `${window.location.pathname}${search ? `?${search}` : ""}`;
+    if (target !== `${window.location.pathname}${window.location.search}`) {
+      // Replace, not push: each click on a column is not a step for Back to undo.
+      window.history.replaceState(window.history.state, "", target);
+    }
+    // The export holds what the grid shows: the same filter.
+    const exportQuery = filterQuery().toString();
+    exportLink.setAttribute(
+      "href",
+      `${tablesApi.csvUrl(app.id, table.id)}${exportQuery ? `?${exportQuery}` : ""}`,
+    );
+  }
+
   // --- loading and drawing --------------------------------------------------------------
   async function load(): Promise<void> {
     const mine = ++seq;
+    syncUrl();
     grid.setAttribute("aria-busy", "true");
     grid.classList.add("is-loading");
     prev.disabled = next.disabled = first.disabled = true;

@@ -104,7 +104,11 @@ def test_datetime_cells_read_as_epoch_seconds_plain_or_iso_8601(
     assert [r["at"] for r in body["rows"]] == [1700000000, 1709634030, 1709626830, 1709634030, 1709596800]
     assert client.post(csv_url(app, events, "imports/"), {"csv": text}, format="json").json()["status"] == "done"
     assert [r["at"] for r in queries.browse(events, queries.BrowseRequest())["records"]] == [
-        1700000000, 1709634030, 1709626830, 1709634030, 1709596800
+        1700000000,
+        1709634030,
+        1709626830,
+        1709634030,
+        1709596800,
     ]
 
 
@@ -262,3 +266,23 @@ def test_import_through_the_api_is_for_owners(client_for: Callable, owner: Any, 
     assert client_for(member).put(url, document, format="json").status_code == 403
     response = client_for(owner).put(url, document, format="json")
     assert response.json() == {"changes": ["created table tags"]}
+
+
+def test_export_honours_the_data_browsers_filter(client_for: Callable, owner: Any, app: App, users: Table) -> None:
+    for name, age in [("ann", 30), ("bob", 12), ("cy", 41), ("di", None)]:
+        services.insert_record(users, {"name": name, "age": age})
+    client = client_for(owner)
+    response = client.get(csv_url(app, users), {"filter_field": "age", "filter_op": "gte", "filter_value": "30"})
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert [line.split(",")[0] + "," + line.split(",", 3)[3] for line in lines] == [
+        "userID,name,age",
+        "1,ann,30",
+        "3,cy,41",
+    ]
+    response = client.get(csv_url(app, users), {"filter_field": "age", "filter_op": "is_null"})
+    assert [line.split(",")[0] for line in b"".join(response.streaming_content).decode().splitlines()] == [
+        "userID",
+        "4",
+    ]
+    bad = client.get(csv_url(app, users), {"filter_field": "height", "filter_op": "eq", "filter_value": "1"})
+    assert (bad.status_code, bad.json()) == (400, {"filter_field": ["users has no field called 'height'."]})
