@@ -162,7 +162,7 @@ def test_design_two_related_tables_fill_them_browse_and_cascade_a_delete(page: P
     expect(rows(page)).to_have_count(1)
     expect(rows(page).first.locator("[data-field='title']")).to_have_text("Dunes")
     rows(page).first.get_by_test_id("delete-record").click()
-    expect(page.get_by_test_id("delete-record-dialog")).to_contain_text("comments linked by photo are deleted too")
+    expect(page.get_by_test_id("delete-record-dialog")).to_contain_text("1 record in comments linked by photo is deleted too")
     snap(page, "tables-13-delete-parent")
     page.get_by_test_id("delete-record-confirm").click()
     expect(page.get_by_test_id("grid-empty")).to_be_visible()
@@ -369,7 +369,7 @@ def test_fields_are_renamed_and_retyped_indexes_added_and_a_parent_table_deleted
     page.get_by_test_id("edit-field-type").select_option("integer")
     page.get_by_test_id("edit-field-submit").click()
     expect(page.get_by_test_id("edit-field-type-error")).to_contain_text(
-        "Cannot change stars to Integer; nothing was changed"
+        "Cannot change stars to Integer: the value 'great' does not convert. Nothing was changed."
     )
     snap(page, "tables-50-retype-error")
     # Nothing was half-applied: the rename went back with the failed type change.

@@ -184,8 +184,8 @@ export async function deleteRecord(
     const what =
       n === undefined
         ? `${rel.table.name} linked by ${rel.field}`
-        : `${n.toLocaleString("en")} ${rel.table.name} record${n === 1 ? "" : "s"} linked by ${rel.field}`;
-    if (n === 0) return `no ${rel.table.name} record is linked by ${rel.field}`;
+        : `${n.toLocaleString("en")} record${n === 1 ? "" : "s"} in ${rel.table.name} linked by ${rel.field}`;
+    if (n === 0) return `no record in ${rel.table.name} is linked by ${rel.field}`;
     if (rel.on_delete === "cascade")
       return `${what} ${n === 1 ? "is" : "are"} deleted too`;
     if (rel.on_delete === "set_empty")
