@@ -81,7 +81,21 @@ export interface PlatformUser {
   username: string;
   email: string;
   is_staff: boolean;
+  /** False once disabled: cannot sign in, sessions ended. */
+  is_active: boolean;
   date_joined: string;
+}
+
+export interface UpdatePlatformUserRequest {
+  username?: string;
+  email?: string;
+  is_staff?: boolean;
+  is_active?: boolean;
+}
+
+export interface ChangePasswordRequest {
+  current_password: string;
+  new_password: string;
 }
 
 export interface CreatePlatformUserRequest {
@@ -301,6 +315,10 @@ export const api = {
   platformUsers: () => request<PlatformUser[]>("GET", "/api/platform/users/"),
   createPlatformUser: (body: CreatePlatformUserRequest) =>
     request<PlatformUser>("POST", "/api/platform/users/", body),
+  updatePlatformUser: (id: Id, body: UpdatePlatformUserRequest) =>
+    request<PlatformUser>("PATCH", `/api/platform/users/${enc(id)}/`, body),
+  changePassword: (body: ChangePasswordRequest) =>
+    request<undefined>("POST", "/api/auth/password/", body),
 };
 
 /**

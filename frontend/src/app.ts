@@ -5,6 +5,7 @@ import { append, clear, h } from "./dom";
 import { icon } from "./icons";
 import { errorText, initials } from "./format";
 import { activeAppSection, APP_SECTIONS, appSectionPath, visibleGlobalNav } from "./nav";
+import { openPasswordDialog } from "./passwordDialog";
 import { Router, type Match } from "./router";
 import { ROUTES, safeNext, type RouteName } from "./routes";
 import { toast } from "./toast";
@@ -274,6 +275,13 @@ export class Console {
       "Sign out",
     );
     signOut.addEventListener("click", () => void this.signOut(signOut));
+    const password = h(
+      "button",
+      { type: "button", class: "btn btn-ghost btn-sm", testid: "change-password" },
+      icon("shield", 14),
+      "Password",
+    );
+    password.addEventListener("click", () => openPasswordDialog());
     const topbar = h(
       "header",
       { class: "topbar" },
@@ -284,6 +292,7 @@ export class Console {
         h("span", { class: "avatar", "aria-hidden": "true" }, initials(user.username)),
         h("span", { class: "topbar-name", testid: "current-user" }, user.username),
         user.is_staff ? h("span", { class: "badge badge-accent" }, "Staff") : null,
+        password,
         signOut,
       ),
     );
