@@ -369,7 +369,7 @@ def test_fields_are_renamed_and_retyped_indexes_added_and_a_parent_table_deleted
     page.get_by_test_id("edit-field-type").select_option("integer")
     page.get_by_test_id("edit-field-submit").click()
     expect(page.get_by_test_id("edit-field-type-error")).to_contain_text(
-        "Cannot change stars to Integer: the value 'great' does not convert. Nothing was changed."
+        "Cannot change rating to Integer: the value 'great' does not convert. Nothing was changed."
     )
     snap(page, "tables-50-retype-error")
     # Nothing was half-applied: the rename went back with the failed type change.
