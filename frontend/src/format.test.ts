@@ -3,6 +3,7 @@ import {
   curlExample,
   errorText,
   formatDate,
+  formatDateTime,
   formatRelative,
   initials,
   isLowerCamelCase,
@@ -116,5 +117,37 @@ describe("errorText", () => {
     expect(errorText(new Error("Name taken."))).toBe("Name taken.");
     expect(errorText("plain")).toBe("plain");
     expect(errorText(404)).toBe("404");
+  });
+});
+
+describe("formatDateTime", () => {
+  // Built in local time: the console shows the browser's time zone.
+  const at = (y: number, m: number, d: number, hh: number, mm: number): string =>
+    new Date(y, m - 1, d, hh, mm).toISOString();
+  const now = new Date(2025, 10, 22, 18, 0);
+
+  it("reads as formatDate's date followed by a 24-hour time", () => {
+    expect(formatDateTime(at(2025, 11, 22, 9, 5))).toBe("Nov 22, 2025, 09:05");
+    expect(formatDateTime(at(2024, 1, 3, 21, 40))).toBe("Jan 3, 2024, 21:40");
+    expect(
+      formatDateTime(at(2025, 11, 22, 9, 5)).startsWith(
+        formatDate(at(2025, 11, 22, 9, 5)),
+      ),
+    ).toBe(true);
+  });
+
+  it("short leaves out today's date and this year", () => {
+    expect(formatDateTime(at(2025, 11, 22, 9, 5), { short: true, now })).toBe("09:05");
+    expect(formatDateTime(at(2025, 3, 1, 0, 0), { short: true, now })).toBe(
+      "Mar 1, 00:00",
+    );
+    expect(formatDateTime(at(2024, 11, 22, 9, 5), { short: true, now })).toBe(
+      "Nov 22, 2024, 09:05",
+    );
+  });
+
+  it("gives back what it cannot read", () => {
+    expect(formatDateTime("not a date")).toBe("not a date");
+    expect(formatDateTime("")).toBe("");
   });
 });

@@ -35,6 +35,37 @@ export function formatDate(iso: string): string {
   return dateFormat.format(date);
 }
 
+const timeFormat = new Intl.DateTimeFormat("en-GB", {
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+const dayFormat = new Intl.DateTimeFormat("en", { month: "short", day: "numeric" });
+
+export interface DateTimeOptions {
+  /** Leave out what `now` makes obvious: the day when it is today, the year when it is this year's. */
+  short?: boolean;
+  now?: Date;
+}
+
+/**
+ * The console's one date-and-time format, in the browser's time zone on a 24-hour clock:
+ * "Nov 22, 2025, 09:05" (the date part reads as `formatDate`'s). Short: "09:05" today,
+ * "Nov 22, 09:05" earlier this year. Unparseable input comes back as given.
+ */
+export function formatDateTime(iso: string, options: DateTimeOptions = {}): string {
+  const date = new Date(iso);
+  if (!iso || Number.isNaN(date.getTime())) return iso;
+  const time = timeFormat.format(date);
+  if (options.short) {
+    const now = options.now ?? new Date();
+    if (date.toDateString() === now.toDateString()) return time;
+    if (date.getFullYear() === now.getFullYear())
+      return `${dayFormat.format(date)}, ${time}`;
+  }
+  return `${dateFormat.format(date)}, ${time}`;
+}
+
 /** Coarse "3 minutes ago"-style text relative to `now`. */
 export function formatRelative(iso: string, now: Date = new Date()): string {
   const date = new Date(iso);

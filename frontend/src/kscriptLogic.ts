@@ -1,7 +1,7 @@
 /** Pure parts of the KScript IDE: names, error locations, parameter values, save failures. */
 import { ApiError } from "./api";
 import { RevisionConflict, type ParamType, type Revision } from "./kscriptApi";
-import { errorText } from "./format";
+import { errorText, formatDateTime } from "./format";
 
 /**
  * The name clients call, as the server derives it from the title (apimethods/naming.py):
@@ -135,14 +135,9 @@ export function classifySaveError(error: unknown): SaveFailure {
   };
 }
 
-/** "10:42" for today, "Nov 3, 10:42" otherwise. */
+/** "10:42" for today, "Nov 3, 10:42" this year: the console's shared format, short. */
 export function formatSavedAt(iso: string, now: Date = new Date()): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  const time = date.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
-  if (date.toDateString() === now.toDateString()) return time;
-  const day = date.toLocaleDateString("en", { month: "short", day: "numeric" });
-  return `${day}, ${time}`;
+  return formatDateTime(iso, { short: true, now });
 }
 
 /** Whether the live deployment runs what the latest revision holds. */

@@ -1,8 +1,13 @@
-/** Toast notifications in a live region (bottom right). */
+/**
+ * Toast notifications in a live region, stacked in the bottom-left corner (over the
+ * sidebar's foot, clear of form buttons); each can be dismissed, at most three show.
+ */
 import { h } from "./dom";
 import { errorText } from "./format";
 
 export type ToastTone = "success" | "error" | "info";
+
+const MAX_TOASTS = 3;
 
 let region: HTMLElement | null = null;
 
@@ -46,8 +51,13 @@ export function toast(
     window.setTimeout(() => el.remove(), 150);
   };
   close.addEventListener("click", remove);
+  // The same message again replaces the earlier one rather than stacking a copy.
+  for (const old of Array.from(host.children)) {
+    const text = old.querySelector(".toast-message")?.textContent;
+    if (text === message && (old as HTMLElement).dataset.tone === tone) old.remove();
+  }
   host.appendChild(el);
-  while (host.children.length > 4) host.firstElementChild?.remove();
+  while (host.children.length > MAX_TOASTS) host.firstElementChild?.remove();
   const ms = timeoutMs ?? (tone === "error" ? 8000 : 4000);
   if (ms > 0) window.setTimeout(remove, ms);
   return el;

@@ -192,8 +192,8 @@ export async function appSettingsPage(ctx: PageContext): Promise<void> {
       h(
         "div",
         { class: "code-block" },
-        h("pre", { testid: "curl-example" }, curlEl),
         h("div", { class: "code-actions" }, copyCurl),
+        h("pre", { testid: "curl-example" }, curlEl),
       ),
     );
     paintSecret();

@@ -4,7 +4,7 @@
  */
 import type { Id } from "../api";
 import { badge, button, h, uniqueId, withBusy } from "../dom";
-import { errorText, formatRelative } from "../format";
+import { errorText, formatDateTime, formatRelative } from "../format";
 import { kscriptApi, type Revision, type RevisionEntry } from "../kscriptApi";
 import {
   defaultComparison,
@@ -186,7 +186,7 @@ export function historyPanel(options: HistoryOptions): HistoryPanel {
       ),
       h(
         "div",
-        { class: "muted small", title: new Date(entry.saved_at).toLocaleString() },
+        { class: "muted small", title: formatDateTime(entry.saved_at) },
         `${entry.author ?? "someone"} · ${formatSavedAt(entry.saved_at)} · ${formatRelative(entry.saved_at)}`,
       ),
       h("div", { class: "ks-revision-actions" }, view, diff, restore),

@@ -4,7 +4,7 @@ import { api, ApiError, type AppDetail } from "../api";
 import type { PageContext } from "../context";
 import { confirmDialog } from "../dialog";
 import { badge, button, h, loadingStatus, pageHead, withBusy, type Child } from "../dom";
-import { errorText, formatRelative } from "../format";
+import { errorText, formatDateTime, formatRelative } from "../format";
 import { icon } from "../icons";
 import { kscriptApi, type Deployment, type MethodSummary } from "../kscriptApi";
 import { deployState, formatSavedAt } from "../kscriptLogic";
@@ -237,7 +237,7 @@ export async function kscriptsPage(ctx: PageContext): Promise<void> {
         h("div", null, `Revision ${m.latest_revision}`),
         h(
           "div",
-          { class: "muted", title: new Date(m.saved_at).toLocaleString() },
+          { class: "muted", title: formatDateTime(m.saved_at) },
           `${m.author ?? "someone"} · ${formatRelative(m.saved_at)}`,
         ),
       ),
@@ -321,7 +321,7 @@ export async function kscriptsPage(ctx: PageContext): Promise<void> {
               ),
               h(
                 "td",
-                { title: new Date(d.created_at).toLocaleString() },
+                { title: formatDateTime(d.created_at) },
                 formatSavedAt(d.created_at),
               ),
               h("td", null, d.created_by ?? "—"),
