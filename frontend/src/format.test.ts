@@ -146,6 +146,12 @@ describe("formatDateTime", () => {
     );
   });
 
+  it("shows seconds when asked", () => {
+    const iso = new Date(2025, 10, 22, 9, 5, 7).toISOString();
+    expect(formatDateTime(iso, { seconds: true })).toBe("Nov 22, 2025, 09:05:07");
+    expect(formatDateTime(iso, { seconds: true, short: true, now })).toBe("09:05:07");
+  });
+
   it("gives back what it cannot read", () => {
     expect(formatDateTime("not a date")).toBe("not a date");
     expect(formatDateTime("")).toBe("");

@@ -40,12 +40,20 @@ const timeFormat = new Intl.DateTimeFormat("en-GB", {
   minute: "2-digit",
   hourCycle: "h23",
 });
+const secondsFormat = new Intl.DateTimeFormat("en-GB", {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+});
 const dayFormat = new Intl.DateTimeFormat("en", { month: "short", day: "numeric" });
 
 export interface DateTimeOptions {
   /** Leave out what `now` makes obvious: the day when it is today, the year when it is this year's. */
   short?: boolean;
   now?: Date;
+  /** Show seconds too (things that come seconds apart, such as client events). */
+  seconds?: boolean;
 }
 
 /**
@@ -56,7 +64,7 @@ export interface DateTimeOptions {
 export function formatDateTime(iso: string, options: DateTimeOptions = {}): string {
   const date = new Date(iso);
   if (!iso || Number.isNaN(date.getTime())) return iso;
-  const time = timeFormat.format(date);
+  const time = (options.seconds ? secondsFormat : timeFormat).format(date);
   if (options.short) {
     const now = options.now ?? new Date();
     if (date.toDateString() === now.toDateString()) return time;

@@ -7,7 +7,7 @@ import type { PageContext } from "../context";
 import { button, cardSection, h, inputField, loadingStatus, pageHead } from "../dom";
 import { chartSeries, type ChartSeries } from "../eventLogic";
 import { eventsApi, type ClientEvent, type EventFilter } from "../eventsApi";
-import { errorText } from "../format";
+import { errorText, formatDateTime } from "../format";
 import { dataTable } from "../tableMarkup";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -116,10 +116,7 @@ function eventRow(event: ClientEvent): HTMLElement {
 
 /** Date and time to the second, in the browser's zone (events come seconds apart). */
 export function formatMoment(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, {
-    dateStyle: "medium",
-    timeStyle: "medium",
-  });
+  return formatDateTime(iso, { seconds: true });
 }
 
 /** The table with `body` as its tbody, which the page refills as pages load. */
