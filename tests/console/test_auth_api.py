@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.fixtures.accounts import PASSWORD
@@ -99,3 +100,17 @@ def test_signed_out_visitors_cannot_change_a_password(owner: Any) -> None:
     assert _password_change(APIClient(), PASSWORD, "a brand new passphrase 7").status_code == 403
     owner.refresh_from_db()
     assert owner.password == before
+
+
+def test_password_guesses_are_throttled_per_user(owner: Any) -> None:
+    cache.delete(f"throttle_password_{owner.pk}")
+    client = APIClient()
+    client.login(username="olivia", password=PASSWORD)
+    before = owner.password
+    codes = [_password_change(client, f"guess {n}", "a brand new passphrase 7").status_code for n in range(11)]
+    assert codes == [400] * 10 + [429]
+    # Even the right password is refused until the minute is over.
+    assert _password_change(client, PASSWORD, "a brand new passphrase 7").status_code == 429
+    owner.refresh_from_db()
+    assert owner.password == before
+    cache.delete(f"throttle_password_{owner.pk}")
