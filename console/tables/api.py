@@ -81,6 +81,7 @@ class FieldCreateSerializer(serializers.Serializer):
 class FieldUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     type = serializers.CharField(max_length=20, required=False)
+    on_delete = serializers.ChoiceField(choices=OnDelete.choices, required=False)
 
 
 class IndexSerializer(serializers.Serializer):
@@ -153,6 +154,8 @@ class FieldDetailView(AppScopedAPIView):
                 field = services.rename_field(field, data["name"])
             if "type" in data:
                 field = services.change_field_type(field, data["type"], confirm=_flag(request, "confirm"))
+            if "on_delete" in data:
+                field = services.change_on_delete(field, data["on_delete"])
         return Response(_field(field))
 
     def delete(self, request: Request, app_id: int, table_id: int, field_id: int) -> Response:

@@ -334,6 +334,33 @@ def drop_column(schema: str, table: str, column: str) -> sql.Composed:
     return sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(_qualified(schema, table), sql.Identifier(column))
 
 
+def foreign_keys_of_column() -> sql.Composed:
+    """Names of the foreign keys on one column; parameters: schema, table, column."""
+    return sql.Composed(
+        [
+            sql.SQL(
+                "SELECT c.conname FROM pg_constraint c"
+                " JOIN pg_class t ON t.oid = c.conrelid"
+                " JOIN pg_namespace n ON n.oid = t.relnamespace"
+                " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(c.conkey)"
+                " WHERE c.contype = 'f' AND n.nspname = %s AND t.relname = %s AND a.attname = %s"
+            )
+        ]
+    )
+
+
+def replace_foreign_key(schema: str, table: str, column: str, constraint: str, relation: Relation) -> sql.Composed:
+    """The column's foreign key again with another ON DELETE rule (one statement, one lock)."""
+    return sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}, ADD FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {}").format(
+        _qualified(schema, table),
+        sql.Identifier(constraint),
+        sql.Identifier(column),
+        _qualified(schema, relation.table),
+        sql.Identifier(relation.id_field),
+        sql.SQL(ON_DELETE_SQL[relation.on_delete]),
+    )
+
+
 def drop_foreign_key(schema: str, table: str, column: str, constraint: str) -> sql.Composed:
     return sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(_qualified(schema, table), sql.Identifier(constraint))
 

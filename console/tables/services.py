@@ -293,6 +293,29 @@ def change_field_type(field: Field, field_type: str, *, confirm: bool = True) ->
 
 
 @transaction.atomic
+def change_on_delete(field: Field, on_delete: str) -> Field:
+    """What deleting a parent does to this Belongs To field's records, changed after creation."""
+    _lock(field.table.app)
+    if field.type != FieldType.BELONGS_TO or field.target is None:
+        raise ValidationError({"on_delete": ["Only a Belongs To field has an on-delete rule."]})
+    if on_delete not in OnDelete.values:
+        raise ValidationError({"on_delete": [f"Choose one of: {', '.join(OnDelete.values)}."]})
+    if on_delete == field.on_delete:
+        return field
+    table, target = field.table, field.target
+    with connection.cursor() as cur:
+        cur.execute(ddl.foreign_keys_of_column(), [table.schema, table.name, field.name])
+        names = [r[0] for r in cur.fetchall()]
+    if len(names) != 1:
+        raise ValidationError({"on_delete": [f"{table.name}.{field.name} has no single link to change."]})
+    relation = ddl.Relation(target.name, target.id_field, on_delete)
+    _run(ddl.replace_foreign_key(table.schema, table.name, field.name, names[0], relation))
+    field.on_delete = on_delete
+    field.save(update_fields=["on_delete"])
+    return field
+
+
+@transaction.atomic
 def drop_field(field: Field) -> None:
     _lock(field.table.app)
     _run(ddl.drop_column(field.table.schema, field.table.name, field.name))

@@ -184,7 +184,7 @@ export const tablesApi = {
     appId: Id,
     tableId: Id,
     fieldId: Id,
-    body: { name?: string; type?: FieldType },
+    body: { name?: string; type?: FieldType; on_delete?: OnDelete },
     confirm = false,
   ) =>
     request<TableField>(

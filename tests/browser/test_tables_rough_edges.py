@@ -132,3 +132,23 @@ def test_cascade_counts_and_sort_and_filter_survive_reload_and_reach_the_export(
         page.get_by_test_id("export-csv").click()
     exported = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     assert [line.split(",")[0] for line in exported] == ["photoID", "1", "2", "4"]
+
+
+def test_the_on_delete_rule_changes_in_the_edit_field_dialog(
+    page: Page, owner: Any, app: App, photo_app: tuple[Table, Table]
+) -> None:
+    _, photos = photo_app
+    sign_in(page)
+    page.goto(f"/apps/{app.pk}/tables/{photos.pk}")
+    page.locator("[data-testid='field-row'][data-field='photographer'] [data-testid='edit-field']").click()
+    expect(page.get_by_test_id("edit-field-on-delete")).to_have_value("cascade")
+    page.get_by_test_id("edit-field-on-delete").select_option("prevent")
+    snap(page, "tables-rough-06-on-delete-editable")
+    page.get_by_test_id("edit-field-submit").click()
+    expect(page.get_by_test_id("edit-field-dialog")).to_be_hidden()
+    expect(page.get_by_test_id("belongs-to-item")).to_contain_text(
+        "The parent cannot be deleted while these records exist"
+    )
+    assert photos.fields.get(name="photographer").on_delete == "prevent"
+    page.locator("[data-testid='field-row'][data-field='photographer'] [data-testid='edit-field']").click()
+    expect(page.get_by_test_id("edit-field-on-delete")).to_have_value("prevent")

@@ -401,18 +401,29 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
       effectNote.hidden = true;
       submit.textContent = "Save field";
     });
+    // What deleting a parent does to this field's records can change after creation.
+    const onDelete = isLink
+      ? selectField({
+          label: "When the parent is deleted",
+          name: "on_delete",
+          options: ON_DELETE.map((o) => ({ value: o.value, label: o.label })),
+          value: field.on_delete ?? "cascade",
+          testid: "edit-field-on-delete",
+        })
+      : null;
     const { dialog, submit, showError, hideError } = formDialog({
       title: `Edit field ${field.name}`,
       testid: "edit-field-dialog",
       formClass: "dialog-form",
-      fields: [name.wrap, type.wrap],
+      fields: onDelete ? [name.wrap, type.wrap, onDelete.wrap] : [name.wrap, type.wrap],
       submitLabel: "Save field",
       submitTestid: "edit-field-submit",
       onSubmit: () => {
         name.setError("");
         type.setError("");
         hideError();
-        const body: { name?: string; type?: FieldType } = {};
+        onDelete?.setError("");
+        const body: { name?: string; type?: FieldType; on_delete?: OnDelete } = {};
         const newName = name.input.value.trim();
         if (!newName) {
           name.setError("The name cannot be empty.");
@@ -420,7 +431,10 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
         }
         if (newName !== field.name) body.name = newName;
         if (type.input.value !== field.type) body.type = type.input.value as FieldType;
-        if (!body.name && !body.type) {
+        if (onDelete && onDelete.input.value !== field.on_delete) {
+          body.on_delete = onDelete.input.value as OnDelete;
+        }
+        if (!body.name && !body.type && !body.on_delete) {
           dialog.close();
           return;
         }
@@ -470,9 +484,13 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
             await reload();
           },
           (err: unknown) => {
-            if (err instanceof ApiError && (err.fields.name || err.fields.type)) {
+            if (
+              err instanceof ApiError &&
+              (err.fields.name || err.fields.type || err.fields.on_delete)
+            ) {
               name.setError(err.fieldMessage("name"));
               type.setError(err.fieldMessage("type"));
+              onDelete?.setError(err.fieldMessage("on_delete"));
             } else {
               showError(errorText(err));
             }

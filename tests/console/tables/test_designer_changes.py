@@ -124,3 +124,32 @@ def test_the_cascade_dialog_counts_per_child_table(
     # Deleting takes exactly the counted records.
     services.delete_record(users, ann)
     assert queries.record_count(photos) == (1, True)
+
+
+def test_the_on_delete_rule_is_editable_after_creation(
+    client_for: Callable, owner: Any, app: App, users: Table, make_table: Callable
+) -> None:
+    photos = make_table(app, "photos", title="string", photographer=("belongs_to", users, "cascade"))
+    services.rename_field(photos.fields.get(name="photographer"), "author")  # the constraint keeps its old name
+    ann = services.insert_record(users, {"name": "ann"})["userID"]
+    bob = services.insert_record(users, {"name": "bob"})["userID"]
+    services.insert_record(photos, {"title": "a", "author": ann})
+    services.insert_record(photos, {"title": "b", "author": bob})
+    client = client_for(owner)
+    response = client.patch(field_url(app, photos, "author"), {"on_delete": "prevent"}, format="json")
+    assert (response.status_code, response.json()["on_delete"]) == (200, "prevent")
+    refused = client.delete(f"/api/apps/{app.pk}/tables/{users.pk}/records/{ann}/")
+    assert (refused.status_code, refused.json()) == (
+        400,
+        {"detail": "Records in photos still belong to this record; delete them first."},
+    )
+    assert queries.record_count(users) == (2, True)
+    response = client.patch(field_url(app, photos, "author"), {"on_delete": "set_empty"}, format="json")
+    assert response.json()["on_delete"] == "set_empty"
+    assert client.delete(f"/api/apps/{app.pk}/tables/{users.pk}/records/{ann}/").status_code == 204
+    assert values_of(photos, "author") == [None, bob]
+    wrong = client.patch(field_url(app, photos, "title"), {"on_delete": "cascade"}, format="json")
+    assert (wrong.status_code, wrong.json()) == (400, {"on_delete": ["Only a Belongs To field has an on-delete rule."]})
+    bad = client.patch(field_url(app, photos, "author"), {"on_delete": "explode"}, format="json")
+    assert bad.status_code == 400 and list(bad.json()) == ["on_delete"]
+    assert photos.fields.get(name="author").on_delete == "set_empty"
