@@ -35,7 +35,7 @@ def _field(field: Field) -> dict[str, Any]:
 
 
 def _index(index: Index) -> dict[str, Any]:
-    return {"id": index.pk, "name": index.name, "fields": index.fields, "automatic": False}
+    return {"id": index.pk, "name": index.name, "fields": index.fields, "unique": index.unique, "automatic": False}
 
 
 def table_shape(
@@ -86,6 +86,7 @@ class FieldUpdateSerializer(serializers.Serializer):
 
 class IndexSerializer(serializers.Serializer):
     fields = serializers.ListField(child=serializers.CharField(max_length=200), allow_empty=False)
+    unique = serializers.BooleanField(required=False, default=False)
 
 
 def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
@@ -167,7 +168,8 @@ class IndexListView(AppScopedAPIView):
     @extend_schema(request=IndexSerializer)
     def post(self, request: Request, app_id: int, table_id: int) -> Response:
         table = queries.get_table(self.app, table_id)
-        index = services.add_index(table, _valid(IndexSerializer, request.data)["fields"])
+        data = _valid(IndexSerializer, request.data)
+        index = services.add_index(table, data["fields"], unique=data["unique"])
         return Response(_index(index), status=status.HTTP_201_CREATED)
 
 

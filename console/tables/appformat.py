@@ -71,7 +71,7 @@ def export_tables(app: App) -> list[dict[str, Any]]:
                 | ({"belongs_to": f.target.name, "on_delete": f.on_delete} if f.target else {})
                 for f in t.fields.all()
             ],
-            "indexes": [{"fields": list(i.fields)} for i in t.indexes.all()],
+            "indexes": [{"fields": list(i.fields)} | ({"unique": True} if i.unique else {}) for i in t.indexes.all()],
         }
         for t in tables
     ]
@@ -129,18 +129,24 @@ def import_tables(app: App, spec: Any, drop_missing: bool) -> list[str]:
                     raise at_path(f"tables[{i}].fields[{j}]", exc) from None
     for i, table_spec in enumerate(spec):
         table = tables[table_spec["name"]]
-        have = {tuple(ix.fields): ix for ix in table.indexes.all()}
-        want = [tuple(ix.get("fields", [])) for ix in table_spec.get("indexes", []) if isinstance(ix, dict)]
-        for fields in want:
-            if fields not in have:
+        # An index is its fields and whether it is unique.
+        have = {(tuple(ix.fields), ix.unique): ix for ix in table.indexes.all()}
+        want = [
+            (tuple(ix.get("fields", [])), ix.get("unique") is True)
+            for ix in table_spec.get("indexes", [])
+            if isinstance(ix, dict)
+        ]
+        for fields, unique in want:
+            if (fields, unique) not in have:
                 try:
-                    services.add_index(table, list(fields))
+                    services.add_index(table, list(fields), unique=unique)
                 except ValidationError as exc:
                     raise at_path(f"tables[{i}].indexes", exc) from None
-                changes.append(f"indexed {table.name} on {', '.join(fields)}")
+                kind = "unique-indexed" if unique else "indexed"
+                changes.append(f"{kind} {table.name} on {', '.join(fields)}")
         if drop_missing:
-            for fields, index in have.items():
-                if fields not in want:
+            for (fields, unique), index in have.items():
+                if (fields, unique) not in want:
                     services.drop_index(index)
                     changes.append(f"dropped index on {table.name} ({', '.join(fields)})")
             named = {f["name"] for f in table_spec.get("fields", [])}

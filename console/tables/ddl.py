@@ -365,10 +365,10 @@ def drop_foreign_key(schema: str, table: str, column: str, constraint: str) -> s
     return sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(_qualified(schema, table), sql.Identifier(constraint))
 
 
-def create_index(schema: str, table: str, index: str, columns: list[str]) -> sql.Composed:
+def create_index(schema: str, table: str, index: str, columns: list[str], *, unique: bool = False) -> sql.Composed:
     if not columns:
         raise ValueError("an index needs at least one field")
-    return sql.SQL("CREATE INDEX {} ON {} ({})").format(
+    return sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})" if unique else "CREATE INDEX {} ON {} ({})").format(
         sql.Identifier(check_identifier(index, "index name")),
         _qualified(schema, table),
         sql.SQL(", ").join(sql.Identifier(c) for c in columns),
@@ -379,9 +379,9 @@ def drop_index(schema: str, index: str) -> sql.Composed:
     return sql.SQL("DROP INDEX {}").format(_qualified(schema, index))
 
 
-def index_name(table_number: int, columns: list[str]) -> str:
+def index_name(table_number: int, columns: list[str], *, unique: bool = False) -> str:
     digest = hashlib.sha256("\0".join(columns).encode()).hexdigest()[:10]
-    return f"t{int(table_number)}_ix_{digest}"
+    return f"t{int(table_number)}_{'ux' if unique else 'ix'}_{digest}"
 
 
 def list_indexes() -> sql.Composed:

@@ -109,6 +109,7 @@ class Index(models.Model):
     table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="indexes")
     name = models.CharField(max_length=ddl.MAX_IDENTIFIER_LENGTH)  # PostgreSQL's name
     fields = models.JSONField()  # field names in order, e.g. ["lastName", "firstName"]
+    unique = models.BooleanField(default=False)  # no two records share these fields' values
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["table", "name"], name="one_index_name_per_table")]

@@ -77,7 +77,9 @@ def automatic_indexes(app_id: int, tables: list[Table]) -> dict[int, list[dict[s
             table_id = by_name.get(table_name)
             if table_id is None or (table_id, index_name) in known:
                 continue
-            found[table_id].append({"id": None, "name": index_name, "fields": list(columns), "automatic": True})
+            found[table_id].append(
+                {"id": None, "name": index_name, "fields": list(columns), "unique": False, "automatic": True}
+            )
     return found
 
 

@@ -330,7 +330,8 @@ def drop_field(field: Field) -> None:
 
 
 @transaction.atomic
-def add_index(table: Table, field_names: list[str]) -> Index:
+def add_index(table: Table, field_names: list[str], *, unique: bool = False) -> Index:
+    """An index on the fields, in order; a unique one also refuses two records with the same values."""
     _lock(table.app)
     if not isinstance(field_names, list) or not field_names:
         raise ValidationError({"fields": ["Choose at least one field."]})
@@ -341,11 +342,24 @@ def add_index(table: Table, field_names: list[str]) -> Index:
             raise ValidationError({"fields": [f"{table.name} has no field called {name!r}."]})
     if len(set(field_names)) != len(field_names):
         raise ValidationError({"fields": ["Name each field once."]})
-    name = ddl.index_name(table.number, field_names)
+    name = ddl.index_name(table.number, field_names, unique=unique)
     if table.indexes.filter(name=name).exists():
-        raise ValidationError({"fields": ["There is already an index on these fields."]})
-    _run(ddl.create_index(table.schema, table.name, name, field_names))
-    return Index.objects.create(table=table, name=name, fields=field_names)
+        kind = "a unique index" if unique else "an index"
+        raise ValidationError({"fields": [f"There is already {kind} on these fields."]})
+    try:
+        with transaction.atomic():
+            _run(ddl.create_index(table.schema, table.name, name, field_names, unique=unique))
+    except DatabaseError as exc:
+        if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+            raise
+        # PostgreSQL says: Key (name)=(ann) is duplicated.
+        detail = getattr(getattr(exc.__cause__, "diag", None), "message_detail", None) or ""
+        found = re.match(r"Key \((.*)\)=\((.*)\) is duplicated", detail)
+        which = f" ({found[1]} = {found[2]})" if found else ""
+        raise ValidationError(
+            {"fields": [f"More than one record has the same values{which}; make them unique first."]}
+        ) from None
+    return Index.objects.create(table=table, name=name, fields=field_names, unique=unique)
 
 
 @transaction.atomic
@@ -395,6 +409,13 @@ def _integrity_error(table: Table, exc: DatabaseError) -> ValidationError:
         match = re.match(r'Key \((\w+)\)=\((.*)\) is not present in table "(\w+)"', detail)
         if match:
             return ValidationError({match[1]: [f"There is no record {match[2]} in {match[3]}."]})
+    if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+        # PostgreSQL says: Key (name, age)=(ann, 3) already exists.
+        match = re.match(r"Key \((.*)\)=\((.*)\) already exists", detail)
+        if match and "," not in match[1]:
+            return ValidationError({match[1]: ["Another record already has this value (the field is unique)."]})
+        names = match[1] if match else "the unique fields"
+        return ValidationError({"detail": [f"Another record already has these values of {names}."]})
     column = getattr(diag, "column_name", None)
     return ValidationError({column or "detail": [str(detail)]})
 

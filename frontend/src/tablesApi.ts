@@ -41,6 +41,8 @@ export interface TableIndex {
   id: number | null;
   name: string;
   fields: string[];
+  /** No two records share these fields' values. */
+  unique: boolean;
   automatic: boolean;
 }
 
@@ -207,8 +209,11 @@ export const tablesApi = {
   removeField: (appId: Id, tableId: Id, fieldId: Id) =>
     request<undefined>("DELETE", `${tablePath(appId, tableId)}fields/${enc(fieldId)}/`),
 
-  addIndex: (appId: Id, tableId: Id, fields: string[]) =>
-    request<TableIndex>("POST", `${tablePath(appId, tableId)}indexes/`, { fields }),
+  addIndex: (appId: Id, tableId: Id, fields: string[], unique = false) =>
+    request<TableIndex>("POST", `${tablePath(appId, tableId)}indexes/`, {
+      fields,
+      unique,
+    }),
   removeIndex: (appId: Id, tableId: Id, indexId: Id) =>
     request<undefined>("DELETE", `${tablePath(appId, tableId)}indexes/${enc(indexId)}/`),
 

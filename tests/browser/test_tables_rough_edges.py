@@ -152,3 +152,24 @@ def test_the_on_delete_rule_changes_in_the_edit_field_dialog(
     assert photos.fields.get(name="photographer").on_delete == "prevent"
     page.locator("[data-testid='field-row'][data-field='photographer'] [data-testid='edit-field']").click()
     expect(page.get_by_test_id("edit-field-on-delete")).to_have_value("prevent")
+
+
+def test_a_unique_index_is_added_and_refuses_a_duplicate_in_kilns_words(
+    page: Page, owner: Any, app: App, photo_app: tuple[Table, Table]
+) -> None:
+    users, _ = photo_app
+    services.insert_record(users, {"name": "ann"})
+    sign_in(page)
+    page.goto(f"/apps/{app.pk}/tables/{users.pk}")
+    page.get_by_test_id("new-index-column").first.select_option("name")
+    page.get_by_test_id("new-index-unique").check()
+    page.get_by_test_id("new-index-submit").click()
+    expect(page.get_by_test_id("new-index-error")).to_have_text(
+        "More than one record has the same values (name = ann); make them unique first."
+    )
+    assert users.indexes.count() == 0
+    services.delete_record(users, 4)
+    page.get_by_test_id("new-index-submit").click()
+    expect(page.get_by_test_id("index-unique")).to_have_count(1)
+    snap(page, "tables-rough-07-unique-index")
+    assert list(users.indexes.values_list("fields", "unique")) == [(["name"], True)]

@@ -83,7 +83,12 @@ export function indexesSection({ app, table, reload }: DesignerContext): HTMLEle
       "tr",
       { testid: "index-row" },
       columnsCell(index),
-      h("td", { class: "mono muted small" }, index.name),
+      h(
+        "td",
+        { class: "mono muted small" },
+        index.name,
+        index.unique ? [" ", badge("unique", "accent", "index-unique")] : null,
+      ),
       h("td", { class: "col-actions" }, del),
     );
   });
@@ -153,6 +158,9 @@ function addIndexForm({ app, table, reload }: DesignerContext): HTMLElement {
     type: "submit",
     testid: "new-index-submit",
   });
+  // A unique index also refuses a second record with the same values.
+  const unique = h("input", { type: "checkbox", testid: "new-index-unique" });
+  const uniqueLabel = h("label", { class: "check-label" }, unique, "Unique");
   const form = h(
     "form",
     { class: "add-index", novalidate: true, "aria-label": "Add an index" },
@@ -162,6 +170,7 @@ function addIndexForm({ app, table, reload }: DesignerContext): HTMLElement {
       columns,
       more,
       h("span", { class: "spacer" }),
+      uniqueLabel,
       add,
     ),
     error,
@@ -175,9 +184,12 @@ function addIndexForm({ app, table, reload }: DesignerContext): HTMLElement {
       error.hidden = false;
       return;
     }
-    void withBusy(add, () => tablesApi.addIndex(app.id, table.id, fields)).then(
+    void withBusy(add, () =>
+      tablesApi.addIndex(app.id, table.id, fields, unique.checked),
+    ).then(
       async () => {
-        toast(`Index on ${fields.join(", ")} added.`, "success", 2500);
+        const kind = unique.checked ? "Unique index" : "Index";
+        toast(`${kind} on ${fields.join(", ")} added.`, "success", 2500);
         await reload();
       },
       (err: unknown) => {

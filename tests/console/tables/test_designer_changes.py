@@ -153,3 +153,41 @@ def test_the_on_delete_rule_is_editable_after_creation(
     bad = client.patch(field_url(app, photos, "author"), {"on_delete": "explode"}, format="json")
     assert bad.status_code == 400 and list(bad.json()) == ["on_delete"]
     assert photos.fields.get(name="author").on_delete == "set_empty"
+
+
+def test_a_unique_index_refuses_duplicates_in_kilns_words(
+    client_for: Callable, owner: Any, app: App, users: Table
+) -> None:
+    from console.tables import appformat
+
+    client = client_for(owner)
+    indexes = f"/api/apps/{app.pk}/tables/{users.pk}/indexes/"
+    records = f"/api/apps/{app.pk}/tables/{users.pk}/records/"
+    for name in ("ann", "bob", "ann"):
+        services.insert_record(users, {"name": name})
+    refused = client.post(indexes, {"fields": ["name"], "unique": True}, format="json")
+    assert (refused.status_code, refused.json()) == (
+        400,
+        {"fields": ["More than one record has the same values (name = ann); make them unique first."]},
+    )
+    assert users.indexes.count() == 0
+    services.delete_record(users, 3)
+    created = client.post(indexes, {"fields": ["name"], "unique": True}, format="json")
+    assert created.status_code == 201
+    assert {k: created.json()[k] for k in ("fields", "unique", "automatic")} == {
+        "fields": ["name"],
+        "unique": True,
+        "automatic": False,
+    }
+    duplicate = client.post(records, {"name": "bob", "age": 4}, format="json")
+    assert (duplicate.status_code, duplicate.json()) == (
+        400,
+        {"name": ["Another record already has this value (the field is unique)."]},
+    )
+    assert queries.record_count(users) == (2, True)
+    # A plain index on the same fields is another index.
+    assert client.post(indexes, {"fields": ["name"]}, format="json").json()["unique"] is False
+    assert appformat.export_app(app)["tables"][0]["indexes"] == [
+        {"fields": ["name"], "unique": True},
+        {"fields": ["name"]},
+    ]
