@@ -333,8 +333,8 @@ def test_belongs_to_fields_show_their_automatic_index_which_cannot_be_deleted(
     services.rename_field(photos.fields.get(name="photographer"), "author")
     indexes = client.get(url(app, f"tables/{photos.pk}/")).json()["indexes"]
     assert indexes == [
-        {"id": made["id"], "name": made["name"], "fields": ["title"], "automatic": False},
-        {"id": None, "name": "photos_photographer_idx", "fields": ["author"], "automatic": True},
+        {"id": made["id"], "name": made["name"], "fields": ["title"], "unique": False, "automatic": False},
+        {"id": None, "name": "photos_photographer_idx", "fields": ["author"], "unique": False, "automatic": True},
     ]
     listed = {t["name"]: t["indexes"] for t in client.get(url(app, "tables/")).json()}
     assert listed == {"photos": indexes, "users": []}
