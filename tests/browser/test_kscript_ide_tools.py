@@ -68,7 +68,9 @@ def test_completion_and_insert_offer_the_apps_real_names(page: Page, setup: dict
     snap(page, "kscript-tools-02-insert-1440")
     page.keyboard.press("Enter")
     expect(dialog).to_have_count(0)
-    assert f"var n = K.select('{alias}'" in editor_text(page)
+    # Monaco paints its lines on the next animation frame: wait for them.
+    lines = page.locator(".monaco-editor .view-lines")
+    expect(lines).to_contain_text(f"var n = K.select('{alias}'")
 
     replace_code(page, 'var q = K.query("SELECT * FROM ')
     page.keyboard.press("ControlOrMeta+Shift+I")
@@ -77,7 +79,7 @@ def test_completion_and_insert_offer_the_apps_real_names(page: Page, setup: dict
     expect(items).to_have_count(2)
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
-    assert 'K.query("SELECT * FROM distance' in editor_text(page)
+    expect(lines).to_contain_text('K.query("SELECT * FROM distance')
 
 
 def test_theme_and_full_screen_are_remembered(page: Page, setup: dict[str, Any]) -> None:
