@@ -14,7 +14,7 @@ from console.apps import services as app_services
 from console.apps.models import App
 from console.tables.models import Table
 from tests.browser.conftest import sign_in, snap
-from tests.browser.test_kscript_ide import editor_text, replace_code
+from tests.browser.test_kscript_ide import replace_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
