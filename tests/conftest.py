@@ -5,6 +5,7 @@ their URLs, so these tests always talk to real servers.
 """
 
 pytest_plugins = [
+    "tests.fixtures.appfacts",
     "tests.fixtures.accounts",
     "tests.fixtures.servers",
     "tests.fixtures.tables",

@@ -4,7 +4,7 @@ a fact changed — for changes made by this process and, through NOTIFY, by any 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -18,22 +18,6 @@ from console.apps.models import App
 from console.tables import services as table_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The API keys read from the database (the real read, counted)."""
-    seen: list[str] = []
-    real = appfacts.read_app_facts
-
-    def counted(api_key: str) -> Any:
-        seen.append(api_key)
-        return real(api_key)
-
-    monkeypatch.setattr(appfacts, "read_app_facts", counted)
-    appfacts.close()
-    yield seen
-    appfacts.close()
 
 
 def other_process() -> psycopg.Connection[Any]:

@@ -7,50 +7,19 @@ that SQL directly as the app role, the way it would arrive.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from django.db import connection
 
 from apimethods import appfacts
 from console.apps.models import App
 from console.tables.isolation import app_cursor
 from console.tables.models import Table
+from tests.apimethods.test_app_facts import eventually
+from tests.apimethods.test_app_facts import other_process as platform_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The API keys read from the database (the real read, counted)."""
-    seen: list[str] = []
-    real = appfacts.read_app_facts
-
-    def counted(api_key: str) -> Any:
-        seen.append(api_key)
-        return real(api_key)
-
-    monkeypatch.setattr(appfacts, "read_app_facts", counted)
-    appfacts.close()
-    yield seen
-    appfacts.close()
-
-
-def platform_connection() -> psycopg.Connection[Any]:
-    """A platform session of its own, standing for another Kiln process."""
-    params = dict(connection.get_connection_params())
-    params.pop("context", None)
-    return psycopg.Connection.connect(**params, autocommit=True)
-
-
-def eventually(check: Callable[[], bool], within_s: float = 2.0) -> None:
-    started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < within_s, "the change never reached the cache"
-        time.sleep(0.001)
 
 
 def rotate_elsewhere(app: App, secret: str, conn: psycopg.Connection[Any]) -> None:
