@@ -41,6 +41,7 @@ from apimethods.wire import (
     render,
     split_fields,
 )
+from console.logs.recorder import invoke_logged
 from runtime import Deadline, ScriptFailure
 
 logger = logging.getLogger(__name__)
@@ -298,7 +299,7 @@ def _handle(request: HttpRequest) -> Answer:
             deadline=Deadline(timeout - (time.perf_counter() - started)),
         )
         session_token = context.session_token
-        payload = method.invoke(context)
+        payload = invoke_logged(method, context)  # recorded in the call log (console/logs)
     except WireError as exc:
         return reply(exc.code, message=_wire_message(exc))
     except ScriptFailure as exc:

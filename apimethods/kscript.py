@@ -192,6 +192,7 @@ def _typed_value(value: Any, kind: str) -> Any:
 def build_live_method(app_id: int, alias: str, spec: dict[str, Any], siblings: Mapping[str, dict[str, Any]]) -> Any:
     """Registry builder for deployed KScripts: all of the deployment's KScripts are in scope."""
     from apimethods.registry import CallContext, LiveMethod
+    from console.logs.recorder import note_run
 
     scripts = {
         name: ScriptSpec(name, s["code"], s["return_type"], tuple(tuple(p) for p in s["params"]))
@@ -204,6 +205,7 @@ def build_live_method(app_id: int, alias: str, spec: dict[str, Any], siblings: M
         result = run_top_level(
             app_id, ctx.timeout_s, scripts, me, ctx.params, ctx.session_token, ctx.schema_version, ctx.deadline
         )
+        note_run(result)  # its K.log lines go to the call log (console/logs)
         return payload_of(result, me.return_type, passthrough=True)
 
     return LiveMethod(alias, me.params, invoke)

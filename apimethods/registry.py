@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from apimethods.models import Deployment
@@ -35,6 +35,7 @@ class LiveMethod:
     alias: str
     declared_params: tuple[tuple[str, str], ...]
     invoke: Callable[[CallContext], Any]
+    kind: str = ""  # the deployment's kind of method: "kscript", "apimethod"
 
 
 # kind -> builder(app_id, alias, spec, siblings=all methods of the deployment) -> LiveMethod.
@@ -52,7 +53,7 @@ def _compile(deployment_id: int) -> dict[str, LiveMethod]:
     for alias, spec in specs.items():
         builder = METHOD_BUILDERS.get(spec.get("kind", ""))
         if builder is not None:
-            methods[alias] = builder(deployment.app_id, alias, spec, siblings=specs)
+            methods[alias] = replace(builder(deployment.app_id, alias, spec, siblings=specs), kind=spec["kind"])
     return methods
 
 

@@ -38,6 +38,7 @@ api_patterns = [
     path("apps/<int:app_id>/schedules/", include("console.schedules.urls")),
     path("apps/<int:app_id>/", include("console.events.urls")),
     path("apps/<int:app_id>/apimethods/", include("apimethods.actions.urls")),
+    path("apps/<int:app_id>/logs/", include("console.logs.urls")),
     path("platform/apps/", platform_api.PlatformAppListView.as_view()),
     path("platform/apps/<int:app_id>/", platform_api.PlatformAppDetailView.as_view()),
     path("platform/users/", platform_api.PlatformUserListView.as_view()),

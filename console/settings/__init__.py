@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apimethods",
     "console.schedules",
     "console.events",
+    "console.logs",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +130,8 @@ KILN_SCHEDULE_HISTORY_DAYS = env_int("KILN_SCHEDULE_HISTORY_DAYS", 7)
 # K.analytics / K.users: the longest one page of events may take to read (also never past
 # the run's own deadline).
 KILN_EVENT_QUERY_TIMEOUT_MS = env_int("KILN_EVENT_QUERY_TIMEOUT_MS", 10_000)
+# The invocation log (console/logs): client calls older than this are deleted, hourly.
+KILN_LOG_RETENTION_DAYS = env_int("KILN_LOG_RETENTION_DAYS", 7)
 CELERY_TASK_QUEUES = {"celery": {}, KILN_SCHEDULE_QUEUE: {}}
 CELERY_BEAT_SCHEDULE.update(
     {
@@ -161,6 +164,12 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+CELERY_BEAT_SCHEDULE["kiln-call-log-prune"] = {
+    "task": "console.logs.prune_call_log_task",
+    "schedule": 3600.0,
+    "options": {"expires": 600.0},
+}
 
 CHANNEL_LAYERS = {
     "default": {
