@@ -48,9 +48,34 @@ def _check_shape(spec: Any) -> list[dict[str, Any]]:
     return spec
 
 
+def _check_count(existing: set[str], wanted: set[str], drop_missing: bool) -> None:
+    """Refuse, before anything changes, a document that would leave the app with more
+    schedules than KILN_MAX_SCHEDULES_PER_APP."""
+    after = len(wanted) if drop_missing else len(existing | wanted)
+    limit = services.schedule_limit()
+    if after <= limit:
+        return
+    message = (
+        f"After this import the app would have {after} schedules ({len(wanted - existing)} new); "
+        f"one app may have at most {limit} (KILN_MAX_SCHEDULES_PER_APP)."
+    )
+    if not drop_missing and existing - wanted:
+        message += " Schedules the document lacks are kept unless it is imported with drop-missing."
+    raise ValidationError({"schedules": [message]})
+
+
 def import_schedules(app: App, spec: Any, drop_missing: bool) -> list[str]:
     spec = _check_shape(spec)
     existing = {s.name.lower(): s for s in Schedule.objects.filter(app=app)}
+    wanted = {" ".join(item["name"].split()).lower() for item in spec}
+    _check_count(set(existing), wanted, drop_missing)
+    dropped: list[str] = []
+    if drop_missing:
+        # Before the creations, so a document that swaps schedules at the limit fits.
+        for key, schedule in existing.items():
+            if key not in wanted:
+                services.delete_schedule(schedule)
+                dropped.append(f"deleted schedule {schedule.name}")
     changes: list[str] = []
     for i, item in enumerate(spec):
         values = {"kind": Kind.MINUTE, "timezone": "UTC", "params": {}, "enabled": True, "cron": "", **item}
@@ -67,13 +92,7 @@ def import_schedules(app: App, spec: Any, drop_missing: bool) -> list[str]:
             changes.append(f"updated schedule {schedule.name}")
         except ValidationError as exc:
             raise at_path(f"schedules[{i}]", exc) from None
-    if drop_missing:
-        wanted = {" ".join(item["name"].split()).lower() for item in spec}
-        for key, schedule in existing.items():
-            if key not in wanted:
-                services.delete_schedule(schedule)
-                changes.append(f"deleted schedule {schedule.name}")
-    return changes
+    return changes + dropped
 
 
 def register() -> None:

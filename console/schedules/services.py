@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +30,28 @@ from console.schedules.models import UNFINISHED, AppScheduling, Kind, Schedule, 
 class RunStillGoing(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "run_still_going"
+
+
+class TooManySchedules(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "too_many_schedules"
+
+
+def schedule_limit() -> int:
+    return settings.KILN_MAX_SCHEDULES_PER_APP
+
+
+def _check_room_for_one_more(app: App) -> None:
+    # TRICKY: the app row is locked (FOR NO KEY UPDATE: event uploads and other rows that
+    # reference the app do not wait) so two creations at once cannot both take the last place.
+    App.objects.select_for_update(no_key=True).filter(pk=app.pk).first()
+    count = Schedule.objects.filter(app=app).count()
+    if count >= schedule_limit():
+        raise TooManySchedules(
+            f"This app already has {count} schedule{'s' if count != 1 else ''}, the most one app may have "
+            "(KILN_MAX_SCHEDULES_PER_APP). "
+            "Delete one it no longer needs first."
+        )
 
 
 @dataclass(frozen=True)
@@ -166,6 +189,7 @@ def _apply(schedule: Schedule, definition: Definition) -> None:
 
 @transaction.atomic
 def create_schedule(app: App, author: AbstractBaseUser | None, values: dict[str, Any]) -> Schedule:
+    _check_room_for_one_more(app)
     definition = check_definition(app, values)
     schedule = Schedule(app=app, created_by=author)
     _apply(schedule, definition)
