@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
@@ -112,6 +113,34 @@ def store_events(app_id: int, install_id: str, events: list[IncomingEvent], now:
 
             transaction.on_commit(lambda: triggers.queue_matching(app_id, event_ids))
     return Stored(len(inserted), len(events) - len(inserted), event_ids)
+
+
+def _prune_batch_sql() -> str:
+    # TRICKY: the inner SELECT walks the (app, happened_at, id) index the event stream
+    # uses, so pruning needs no index of its own on the upload path; each statement is
+    # its own transaction and holds row locks on one batch only (inserts never wait).
+    table = Event._meta.db_table
+    return (
+        f'DELETE FROM "{table}" WHERE "id" IN (SELECT "id" FROM "{table}"'  # noqa: S608 - our own name
+        ' WHERE "app_id" = %s AND "happened_at" < %s LIMIT %s)'
+    )
+
+
+def prune_events(now: datetime | None = None, *, batch: int = 5_000) -> int:
+    """Delete events that happened more than KILN_EVENT_RETENTION_DAYS ago, app by app,
+    `batch` rows per statement; returns how many went. Users and installs stay."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.KILN_EVENT_RETENTION_DAYS)
+    deleted = 0
+    text = _prune_batch_sql()
+    for app_id in App.objects.order_by("pk").values_list("pk", flat=True).iterator():
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(text, [app_id, cutoff, batch])
+                count = cursor.rowcount
+            deleted += count
+            if count < batch:
+                break
+    return deleted
 
 
 def _record_users_and_install(app_id: int, install_id: str, new: list[IncomingEvent]) -> None:

@@ -1,5 +1,5 @@
-"""Celery tasks of automations: thin wrappers around console.events.triggers, on the
-queue scheduled runs use (KILN_SCHEDULE_QUEUE: the workers that run KScripts)."""
+"""Celery tasks of automations (thin wrappers around console.events.triggers) and of
+event pruning, on the queue scheduled runs use (KILN_SCHEDULE_QUEUE)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 
 from celery import shared_task
 
-from console.events import triggers
+from console.events import services, triggers
 
 
 # Matching is idempotent (the unique rule/event/action key), so a message whose worker died
@@ -32,3 +32,8 @@ def sweep_automation_runs_task(now: str | None = None) -> int:
 @shared_task(name="console.events.prune_automation_runs_task", ignore_result=True)
 def prune_automation_runs_task(now: str | None = None) -> int:
     return triggers.prune(datetime.fromisoformat(now) if now else None)
+
+
+@shared_task(name="console.events.prune_events_task", ignore_result=True)
+def prune_events_task(now: str | None = None) -> int:
+    return services.prune_events(datetime.fromisoformat(now) if now else None)
