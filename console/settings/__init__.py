@@ -127,9 +127,13 @@ KILN_SCHEDULE_LEAD_MS = env_int("KILN_SCHEDULE_LEAD_MS", 2000)
 KILN_SCHEDULE_LOST_AFTER_SECONDS = env_int("KILN_SCHEDULE_LOST_AFTER_SECONDS", 60)
 KILN_SCHEDULE_QUEUE_LIMIT_SECONDS = env_int("KILN_SCHEDULE_QUEUE_LIMIT_SECONDS", 600)
 KILN_SCHEDULE_HISTORY_DAYS = env_int("KILN_SCHEDULE_HISTORY_DAYS", 7)
+# One app may have at most this many schedules (each one ticks and fills a history).
+KILN_MAX_SCHEDULES_PER_APP = env_int("KILN_MAX_SCHEDULES_PER_APP", 50)
 # K.analytics / K.users: the longest one page of events may take to read (also never past
 # the run's own deadline).
 KILN_EVENT_QUERY_TIMEOUT_MS = env_int("KILN_EVENT_QUERY_TIMEOUT_MS", 10_000)
+# Stored client events older than this (by when they happened) are deleted, hourly.
+KILN_EVENT_RETENTION_DAYS = env_int("KILN_EVENT_RETENTION_DAYS", 90)
 # The invocation log (console/logs): client calls older than this are deleted, hourly.
 KILN_LOG_RETENTION_DAYS = env_int("KILN_LOG_RETENTION_DAYS", 7)
 CELERY_TASK_QUEUES = {"celery": {}, KILN_SCHEDULE_QUEUE: {}}
@@ -159,6 +163,11 @@ CELERY_BEAT_SCHEDULE.update(
         },
         "kiln-automation-prune": {
             "task": "console.events.prune_automation_runs_task",
+            "schedule": 3600.0,
+            "options": {"queue": KILN_SCHEDULE_QUEUE, "expires": 600.0},
+        },
+        "kiln-event-prune": {
+            "task": "console.events.prune_events_task",
             "schedule": 3600.0,
             "options": {"queue": KILN_SCHEDULE_QUEUE, "expires": 600.0},
         },
