@@ -13,6 +13,7 @@ import binascii
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +49,11 @@ class ScriptScope:
     depth: int = 0
     deadline: Deadline | None = None
     analytics: Any = None  # the app's events and users (console.events.scripting)
+    on_log: Any = None  # the top-level run's live log sink (runtime.Host.on_log; Run It!)
+    # Drag-and-drop API methods K.callAPIMethod can call (apimethods.actions.execute.Callee),
+    # and the app's tables they compile against (loaded before the run: see Callee).
+    api_methods: Mapping[str, Any] = dataclass_field(default_factory=dict)
+    tables: Any = None
 
 
 def _limits(timeout_s: float) -> RunLimits:
@@ -74,10 +80,13 @@ def run(scope: ScriptScope, spec: ScriptSpec, params: Mapping[str, Any]) -> RunR
 
     def call_method(name: str, call_params: Mapping[str, Any]) -> Any:
         target = scope.scripts.get(name)
-        if target is None:
+        callee = scope.api_methods.get(name)
+        if target is None and callee is None:
             raise HostError(f"No such method: {name}")
         if scope.depth >= MAX_CALL_DEPTH:
             raise HostError(f"K.callAPIMethod nested deeper than {MAX_CALL_DEPTH} calls")
+        if target is None:
+            return callee.call(scope.database, scope.tables, call_params, scope.deadline)
         try:
             coerced = coerce_params(dict(call_params), target.params)
         except WireError as exc:
@@ -99,6 +108,7 @@ def run(scope: ScriptScope, spec: ScriptSpec, params: Mapping[str, Any]) -> RunR
         # The deadline passing during a host call cancels the invocation's running SQL.
         interrupt=None if scope.database is None else scope.database.interrupt,
         analytics=scope.analytics,
+        on_log=scope.on_log if scope.depth == 0 else None,
     )
     return runtime.run_script(
         str(scope.app_id),
@@ -120,15 +130,24 @@ def run_top_level(
     session_token: str,
     schema_version: int | None = None,
     deadline: Deadline | None = None,
+    api_methods: Mapping[str, Any] | None = None,
+    on_log: Any = None,
 ) -> RunResult:
     """Run `spec` as one invocation. `deadline`: when it must end (made by the caller when
-    the call started), else `timeout_s` from now."""
+    the call started), else `timeout_s` from now. `api_methods`: the drag-and-drop API
+    methods in scope (`callees` / `draft_callees` of apimethods.actions.execute)."""
     if deadline is None:
         deadline = Deadline(timeout_s)
     from console.events.scripting import analytics_scope  # console.events imports apimethods
 
     with database_scope(app_id, schema_version, deadline) as database, analytics_scope(app_id, deadline) as analytics:
-        scope = ScriptScope(app_id, timeout_s, scripts, session_token, database, deadline=deadline, analytics=analytics)
+        scope = ScriptScope(
+            app_id, timeout_s, scripts, session_token, database, deadline=deadline, analytics=analytics, on_log=on_log
+        )
+        if api_methods and database is not None:
+            from apimethods.actions.execute import load_schema
+
+            scope.api_methods, scope.tables = api_methods, load_schema(app_id, database.version)
         # An exception here leaves the `with` by raising, which rolls the transaction back.
         return run(scope, spec, params)
 
@@ -189,21 +208,39 @@ def _typed_value(value: Any, kind: str) -> Any:
     return value
 
 
+def deployed_methods(app_id: int, specs: Mapping[str, dict[str, Any]]) -> tuple[dict[str, ScriptSpec], dict[str, Any]]:
+    """A deployment's methods (its snapshot's `methods`) as a run sees them: the KScripts by
+    name, and the API methods K.callAPIMethod can call (compiled once per schema version
+    for as long as the caller keeps them)."""
+    from apimethods.actions.execute import callees
+
+    scripts = {
+        name: ScriptSpec(name, s["code"], s["return_type"], tuple(tuple(p) for p in s["params"]))
+        for name, s in specs.items()
+        if s.get("kind") == "kscript"
+    }
+    return scripts, callees(app_id, specs)
+
+
 def build_live_method(app_id: int, alias: str, spec: dict[str, Any], siblings: Mapping[str, dict[str, Any]]) -> Any:
     """Registry builder for deployed KScripts: all of the deployment's KScripts are in scope."""
     from apimethods.registry import CallContext, LiveMethod
     from console.logs.recorder import note_run
 
-    scripts = {
-        name: ScriptSpec(name, s["code"], s["return_type"], tuple(tuple(p) for p in s["params"]))
-        for name, s in siblings.items()
-        if s.get("kind") == "kscript"
-    }
+    scripts, api_methods = deployed_methods(app_id, siblings)
     me = scripts[alias]
 
     def invoke(ctx: CallContext) -> Any:
         result = run_top_level(
-            app_id, ctx.timeout_s, scripts, me, ctx.params, ctx.session_token, ctx.schema_version, ctx.deadline
+            app_id,
+            ctx.timeout_s,
+            scripts,
+            me,
+            ctx.params,
+            ctx.session_token,
+            ctx.schema_version,
+            ctx.deadline,
+            api_methods,
         )
         note_run(result)  # its K.log lines go to the call log (console/logs)
         return payload_of(result, me.return_type, passthrough=True)

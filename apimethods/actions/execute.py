@@ -230,9 +230,19 @@ def run_plan(
     refused (nothing written), WireError for a value that does not fit its field."""
     wanted = isolation.default_timeout_ms(timeout_ms)
     with isolation.leased(app_id) as current, current.block(wanted, atomic=plan.atomic):
-        run = _Run(current, params, plan, trace, deadline)
-        run.steps(plan.steps, {})
-        return run.result
+        return _result(current, plan, params, trace, deadline)
+
+
+def _result(
+    current: isolation.AppConnection,
+    plan: Plan,
+    params: Mapping[str, Any],
+    trace: list[dict[str, Any]] | None,
+    deadline: Deadline | None,
+) -> Any:
+    run = _Run(current, params, plan, trace, deadline)
+    run.steps(plan.steps, {})
+    return run.result
 
 
 # ── deployed methods (registry kind "apimethod") ────────────────────────────────────
@@ -246,32 +256,49 @@ def _no_longer_fits(alias: str, exc: DefinitionError) -> str:
     return f"API method {alias} no longer matches the app's tables ({exc}); fix it in the console and deploy again"
 
 
-def build_live_method(app_id: int, alias: str, spec: dict[str, Any], siblings: Mapping[str, Any]) -> Any:
-    """Registry builder: the method as deployed, compiled per table-schema version on first use."""
-    from apimethods.registry import LiveMethod
+class Plans:
+    """One method's compiled plans, one per table-schema version (a few kept): a deployed
+    method's for the deployment's life, a draft's for one Run It!."""
 
-    method: Method = model.parse(spec["definition"])
-    declared = tuple((str(name), str(kind)) for name, kind in spec["params"])
-    plans: dict[Any, Plan | str] = {}
+    def __init__(self, app_id: int, alias: str, definition: Any) -> None:
+        self.app_id = app_id
+        self.alias = alias
+        self.definition = definition
+        self._method: Method | None = None
+        self._plans: dict[Any, Plan | str] = {}
 
-    def plan_for(version: int | None) -> Plan:
-        found = plans.get(version)
+    def get(self, version: int | None, schema: SchemaMeta | None = None) -> Plan:
+        """The plan for the tables at `version` (None: as they are now); `schema`: those
+        tables when the caller has them (else they are loaded, which needs Django's
+        connection). WireError 64 when the method no longer fits them."""
+        found = self._plans.get(version)
         if found is None:
             try:
-                found = compile_method(method, load_schema(app_id, version), tag=f"kiln api v{version}")
+                if self._method is None:
+                    self._method = model.parse(self.definition)
+                tables = schema if schema is not None else load_schema(self.app_id, version)
+                found = compile_method(self._method, tables, tag=f"kiln api v{version}")
             except DefinitionError as exc:
-                found = _no_longer_fits(alias, exc)
+                found = _no_longer_fits(self.alias, exc)
             if version is not None:  # unknown: compiled against the tables as they are now
-                if len(plans) >= 8:
-                    plans.clear()
-                plans[version] = found
+                if len(self._plans) >= 8:
+                    self._plans.clear()
+                self._plans[version] = found
         if isinstance(found, str):
             raise WireError(64, found)
         return found
 
+
+def build_live_method(app_id: int, alias: str, spec: dict[str, Any], siblings: Mapping[str, Any]) -> Any:
+    """Registry builder: the method as deployed, compiled per table-schema version on first use."""
+    from apimethods.registry import LiveMethod
+
+    declared = tuple((str(name), str(kind)) for name, kind in spec["params"])
+    plans = Plans(app_id, alias, spec["definition"])
+
     def invoke(ctx: CallContext) -> Any:
         deadline = ctx.deadline or Deadline(ctx.timeout_s)
-        plan = plan_for(ctx.schema_version)
+        plan = plans.get(ctx.schema_version)
         try:
             return run_plan(app_id, plan, ctx.params, timeout_ms=_timeout_ms(deadline), deadline=deadline)
         except TimeLimit:
@@ -323,3 +350,70 @@ def run_draft(app_id: int, definition: Any, params: Mapping[str, Any]) -> dict[s
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         "statements": trace,
     }
+
+
+# ── K.callAPIMethod: a KScript calling an API method ────────────────────────────────
+
+
+class Callee:
+    """An API method as a KScript's K.callAPIMethod reaches it: the deployed revision (client
+    calls, schedules, automations) or the latest draft (Run It!, as for KScripts).
+
+    It runs inside the calling script's invocation: on its app connection and in its
+    transaction (a savepoint of its own, so a failure the script catches takes back only
+    the method's writes), within its deadline. Host calls run on V8's thread, which must
+    not use Django's connections: the tables come from the scope, loaded before the run."""
+
+    def __init__(self, app_id: int, name: str, definition: Any) -> None:
+        self.name = name
+        self.plans = Plans(app_id, name, definition)
+
+    def call(self, database: Any, schema: SchemaMeta, raw: Mapping[str, Any], deadline: Deadline | None) -> Any:
+        """Run with the script's values as parameters; the result as the client's payload
+        would hold it, in JS values. HostError (thrown in the script) when it fails."""
+        from apimethods.wire import coerce_params
+        from runtime import HostError
+
+        try:
+            plan = self.plans.get(database.version, schema)
+            params = coerce_params(dict(raw), plan.params)
+        except WireError as exc:
+            raise HostError(exc.message) from None
+        writes = plan.atomic or any(step.kind not in ("select", "aggregate") for step in plan.steps)
+        try:
+            result = database.work(lambda current: _result(current, plan, params, None, deadline), writes=writes)
+        except TimeLimit:
+            raise HostError(f"{self.name} failed: the invocation's time limit has passed") from None
+        except WireError as exc:
+            raise HostError(f"{self.name} failed: {exc.message}") from None
+        except HostError as exc:  # what PostgreSQL refused, in its words
+            raise HostError(f"{self.name} failed: {exc}") from None
+        return script_value(result)
+
+
+def callees(app_id: int, specs: Mapping[str, Mapping[str, Any]]) -> dict[str, Callee]:
+    """The deployed API methods of a deployment's snapshot (`methods`), by name."""
+    return {
+        name: Callee(app_id, name, spec["definition"])
+        for name, spec in specs.items()
+        if spec.get("kind") == "apimethod"
+    }
+
+
+def draft_callees(app: Any) -> dict[str, Callee]:
+    """Every API method of the app as its latest revision, by name (what Run It! calls)."""
+    from apimethods.actions.services import latest_revisions
+
+    return {r.method.name: Callee(app.pk, r.method.name, r.definition) for r in latest_revisions(app)}
+
+
+def script_value(result: Any) -> Any:
+    """A result in JS values, as K.select gives records: dates as epoch seconds, data as
+    base64; related records inside their record, the same way."""
+    from console.tables.values import to_wire
+
+    if isinstance(result, list):
+        return [script_value(v) for v in result]
+    if isinstance(result, dict):
+        return {key: script_value(v) for key, v in result.items()}
+    return to_wire(result)

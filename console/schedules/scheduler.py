@@ -300,11 +300,7 @@ def run_deployed(
     reach K.params as given."""
     live = LiveDeployment.objects.filter(app_id=app.pk).select_related("deployment").first()
     methods = live.deployment.snapshot.get("methods", {}) if live else {}
-    scripts = {
-        name: kscript.ScriptSpec(name, s["code"], s["return_type"], tuple(tuple(p) for p in s["params"]))
-        for name, s in methods.items()
-        if s.get("kind") == "kscript"
-    }
+    scripts, api_methods = kscript.deployed_methods(app.pk, methods)
     spec = scripts.get(method)
     if spec is None:
         return {
@@ -317,7 +313,9 @@ def run_deployed(
     except WireError as exc:
         return {"status": RunStatus.FAILED, "revision": revision, "error": _error("ParamError", exc.message)}
     try:
-        result = kscript.run_top_level(app.pk, app.script_timeout_seconds, scripts, spec, params, label)
+        result = kscript.run_top_level(
+            app.pk, app.script_timeout_seconds, scripts, spec, params, label, api_methods=api_methods
+        )
     except ScriptFailure as exc:
         status = RunStatus.TIMED_OUT if isinstance(exc, ScriptTimeout) else RunStatus.FAILED
         return {"status": status, "revision": revision, "error": drafts.error_data(exc), "logs": _logs(exc.logs)}

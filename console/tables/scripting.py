@@ -28,12 +28,12 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from django.db import DatabaseError, connection
@@ -53,6 +53,8 @@ from console.tables.models import Table, TableSequence
 from console.tables.values import BadValue, to_db, to_wire
 from runtime.host import FILTER_OPS, HostError
 from runtime.limits import Deadline
+
+T = TypeVar("T")
 
 MAGIC_FIELDS = {"timeCreated": "datetime", "timeUpdated": "datetime"}
 
@@ -481,12 +483,20 @@ class ScriptDatabase:
     def _execute(self, query: Any, params: Sequence[Any], *, writes: bool = True, source: str = "own") -> Any:
         """Run one statement: `source` is "own" (SQL composed here), "prepared" (the same,
         planned once per connection) or "user" (K.query's, through the gate)."""
+        return self.work(lambda current: self._statement(current, query, params, source), writes=writes)
+
+    def work(self, task: Callable[[AppConnection], T], *, writes: bool = True) -> T:
+        """Run `task` on the invocation's connection as one statement of the script runs: in
+        its transaction (begun here when `writes`), in a savepoint once one is open (a
+        failure takes back only the task's own writes), with the time left as statement
+        timeout, cancelled by `interrupt`. Kiln-composed work only (a drag-and-drop API
+        method's statements, K.callAPIMethod). A database error becomes a HostError."""
         with self._guard:
             if self._interrupted:
                 raise HostError(TIME_UP)
             self._busy = True
         try:
-            return self._execute_now(query, params, writes, source)
+            return self._work_now(task, writes)
         finally:
             with self._guard:
                 self._busy = False
@@ -494,7 +504,7 @@ class ScriptDatabase:
             if orphaned:  # `finish` left the release to this call
                 self._release(commit=False)
 
-    def _execute_now(self, query: Any, params: Sequence[Any], writes: bool, source: str) -> Any:
+    def _work_now(self, task: Callable[[AppConnection], T], writes: bool) -> T:
         timeout_ms = self._timeout_ms()
         current = self._connected()
         try:
@@ -502,13 +512,13 @@ class ScriptDatabase:
                 # A failed statement spoils nothing else. The time left rides along with the
                 # savepoint; a statement outside a transaction is bounded by `interrupt`.
                 with current.savepoint(None if timeout_ms == current.timeout_ms else timeout_ms):
-                    return self._statement(current, query, params, source)
+                    return task(current)
             if not writes and self.timeout_ms == current.timeout_ms:
                 # A read before any write: no transaction.
-                return self._statement(current, query, params, source)
+                return task(current)
             current.begin(timeout_ms)
             try:
-                return self._statement(current, query, params, source)
+                return task(current)
             except BaseException:
                 current.rollback()  # nothing was written before this statement
                 raise
