@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.servers",
     "tests.fixtures.tables",
     "tests.fixtures.schedules",
+    "tests.fixtures.calllog",
 ]

@@ -42,6 +42,8 @@ RETRY_AFTER_S = (0.5, 1.0, 2.0, 5.0)  # waits after consecutive failed writes
 # (app_id, started (epoch s), method, method_type, code, duration_ms, logs, logs_dropped, error)
 Entry = tuple[int, float, str, str, int, float, Sequence[Any] | None, int, dict[str, Any] | None]
 
+APPLICATION_NAME = "kiln-call-log"
+
 COLUMNS = ("app_id", "at", "method", "method_type", "code", "duration_ms", "logs", "logs_dropped", "error")
 
 
@@ -72,6 +74,7 @@ class CallRecorder:
         self._write_lock = threading.Lock()  # one batch written at a time
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stopping = False
         self._failures = 0
 
     # ── the request side ────────────────────────────────────────────────────────────
@@ -111,13 +114,32 @@ class CallRecorder:
         return taken
 
     def _run(self) -> None:
-        while True:
-            self._wake.wait(self.flush_every_s)
-            self._wake.clear()
-            if not self.flush_once():
-                # PostgreSQL refused or is gone: wait longer before the next try (entries
-                # keep arriving meanwhile, and are dropped once the buffer is full).
-                time.sleep(RETRY_AFTER_S[min(self._failures, len(RETRY_AFTER_S)) - 1])
+        from django.db import connections
+
+        try:
+            while not self._stopping:
+                self._wake.wait(self.flush_every_s)
+                self._wake.clear()
+                if not self.flush_once() and not self._stopping:
+                    # PostgreSQL refused or is gone: wait longer before the next try (entries
+                    # keep arriving meanwhile, and are dropped once the buffer is full).
+                    self._wake.wait(RETRY_AFTER_S[min(self._failures, len(RETRY_AFTER_S)) - 1])
+            self.flush_once()
+        finally:
+            connections.close_all()  # this thread's own
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Write what is left and end the writer thread, which closes its connection (a
+        test database must be droppable); the next record starts a new one."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        thread.join(timeout_s)
+        with self._lock:
+            self._thread = None
+            self._stopping = False
 
     def flush_once(self) -> bool:
         """Write everything buffered, a batch at a time; False when a write failed (that
@@ -163,6 +185,7 @@ class CallRecorder:
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._thread = None
+        self._stopping = False
 
 
 # Stands in for logs that found no room in the buffer (compared by identity).
@@ -188,6 +211,9 @@ def copy_rows(rows: list[Entry]) -> None:
     connection.close_if_unusable_or_obsolete()
     table = CallRecord._meta.db_table
     with connection.cursor() as cursor:
+        if connection.connection.info.parameter_status("application_name") != APPLICATION_NAME:
+            # Operators (and tests) tell the log writer's connection apart in pg_stat_activity.
+            cursor.execute("SELECT set_config('application_name', %s, false)", [APPLICATION_NAME])
         with cursor.copy(f'COPY "{table}" ({", ".join(COLUMNS)}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row(_stored(row))
@@ -230,7 +256,7 @@ def _log_data(logs: Sequence[Any]) -> list[dict[str, Any]]:
 recorder = CallRecorder()
 os.register_at_fork(after_in_child=lambda: recorder._after_fork())
 # A process that stops on purpose writes what it still holds (briefly: never hang an exit).
-atexit.register(lambda: recorder.flush(2.0))
+atexit.register(lambda: recorder.stop(2.0))
 
 # The K.log lines of the call running on this thread, handed over by the KScript method
 # (apimethods.kscript) after a successful run; a failed run's are on its ScriptFailure.
