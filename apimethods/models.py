@@ -42,43 +42,67 @@ class ReturnType(models.TextChoices):
     NUMBER = "number", "Number"
 
 
-class KScriptMethod(models.Model):
-    """A server-side JavaScript method. Its definition lives in numbered revisions; the
-    row holds what is needed to find and list it."""
+class MethodBase(models.Model):
+    """What both kinds of method keep on their row: how to find and list them. The
+    definition lives in numbered revisions (RevisionBase); `latest_revision` is the newest."""
 
-    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="kscripts")
     title = models.CharField(max_length=100)
-    # lowerCamelCase of the title: what clients call and what `include` names.
+    # lowerCamelCase of the title: what clients call and what `include` names; unique
+    # among the app's KScripts *and* API methods (checked on save).
     name = models.CharField(max_length=100)
     latest_revision = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The label __str__ uses ("KScript", "API method").
+    kind_label = ""
+
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["app", "name"], name="one_kscript_per_name")]
+        abstract = True
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return f"KScript {self.name} of app {self.app_id}"
+        return f"{self.kind_label} {self.name} of app {self.app_id}"  # type: ignore[attr-defined]
 
 
-class KScriptRevision(models.Model):
-    method = models.ForeignKey(KScriptMethod, on_delete=models.CASCADE, related_name="revisions")
+class RevisionBase(models.Model):
+    """One saved state of a method; a subclass adds `method` and the definition fields."""
+
     number = models.PositiveIntegerField()
     title = models.CharField(max_length=100)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    kind_label = ""  # as on the method
+
+    class Meta:
+        abstract = True
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"revision {self.number} of {self.kind_label} {self.method_id}"  # type: ignore[attr-defined]
+
+
+class KScriptMethod(MethodBase):
+    """A server-side JavaScript method."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="kscripts")
+    kind_label = "KScript"
+
+    class Meta(MethodBase.Meta):
+        constraints = [models.UniqueConstraint(fields=["app", "name"], name="one_kscript_per_name")]
+
+
+class KScriptRevision(RevisionBase):
+    method = models.ForeignKey(KScriptMethod, on_delete=models.CASCADE, related_name="revisions")
     return_type = models.CharField(max_length=16, choices=ReturnType.choices, default=ReturnType.OBJECTS)
     # [{"name": "userID", "type": "integer"}, ...] in declaration order.
     params = models.JSONField(default=list)
     code = models.TextField(blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
+    kind_label = "KScript"
 
-    class Meta:
+    class Meta(RevisionBase.Meta):
         constraints = [models.UniqueConstraint(fields=["method", "number"], name="one_number_per_revision")]
-        ordering = ["-number"]
-
-    def __str__(self) -> str:
-        return f"revision {self.number} of {self.method_id}"
 
 
 class KScriptDraft(models.Model):
@@ -99,40 +123,22 @@ class KScriptDraft(models.Model):
         return f"draft of {self.method_id} by {self.user_id}"
 
 
-class ApiMethod(models.Model):
+class ApiMethod(MethodBase):
     """A drag-and-drop API method: a primary table, input parameters and a tree of actions
-    (apimethods/actions). Like KScripts, its definition lives in numbered revisions."""
+    (apimethods/actions)."""
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="api_methods")
-    title = models.CharField(max_length=100)
-    # lowerCamelCase of the title; unique among the app's API methods and KScripts.
-    name = models.CharField(max_length=100)
-    latest_revision = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    kind_label = "API method"
 
-    class Meta:
+    class Meta(MethodBase.Meta):
         constraints = [models.UniqueConstraint(fields=["app", "name"], name="one_api_method_per_name")]
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return f"API method {self.name} of app {self.app_id}"
 
 
-class ApiMethodRevision(models.Model):
+class ApiMethodRevision(RevisionBase):
     method = models.ForeignKey(ApiMethod, on_delete=models.CASCADE, related_name="revisions")
-    number = models.PositiveIntegerField()
-    title = models.CharField(max_length=100)
     # {"table", "params", "actions", "returned"} by table and field names (docs/app-format.md).
     definition = models.JSONField(default=dict)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
+    kind_label = "API method"
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["method", "number"], name="one_number_per_api_method_revision")
-        ]
-        ordering = ["-number"]
-
-    def __str__(self) -> str:
-        return f"revision {self.number} of API method {self.method_id}"
+    class Meta(RevisionBase.Meta):
+        constraints = [models.UniqueConstraint(fields=["method", "number"], name="one_number_per_api_method_revision")]
