@@ -15,7 +15,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apimethods import deploys, drafts, ide, services
+from apimethods import deploys, drafts, ide, liveruns, services
 from apimethods.models import Deployment, KScriptDraft, KScriptMethod, KScriptRevision, LiveDeployment
 from apimethods.wire import PARAM_TYPES, WireError
 from console.api import AppScopedAPIView
@@ -239,6 +239,11 @@ class KScriptRevisionDetailView(KScriptScopedView):
 class RunSerializer(serializers.Serializer):
     params = serializers.DictField(default=dict)
     session_token = serializers.CharField(required=False, max_length=200)
+    # Chosen by the console, which watches the run by it over the runs WebSocket (live
+    # log lines, Stop) before it starts the run (apimethods.liveruns).
+    run_id = serializers.RegexField(
+        liveruns.RUN_ID, required=False, error_messages={"invalid": "A run id is 8 to 64 letters, digits, - or _."}
+    )
 
 
 class KScriptRunView(KScriptScopedView):
@@ -254,7 +259,11 @@ class KScriptRunView(KScriptScopedView):
         data.is_valid(raise_exception=True)
         try:
             answer = drafts.run_draft(
-                self.app, method, data.validated_data["params"], data.validated_data.get("session_token")
+                self.app,
+                method,
+                data.validated_data["params"],
+                data.validated_data.get("session_token"),
+                data.validated_data.get("run_id"),
             )
         except WireError as exc:
             return Response({"params": [exc.message]}, status=status.HTTP_400_BAD_REQUEST)

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from apimethods import kscript, services
+from apimethods import kscript, liveruns, services
 from apimethods.actions.execute import draft_callees
 from apimethods.models import KScriptMethod
 from apimethods.wire import WireError, coerce_params
@@ -33,21 +33,38 @@ def draft_specs(app: App) -> dict[str, kscript.ScriptSpec]:
 
 
 def run_draft(
-    app: App, method: KScriptMethod, params: dict[str, Any], session_token: str | None = None
+    app: App,
+    method: KScriptMethod,
+    params: dict[str, Any],
+    session_token: str | None = None,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
+    """`run_id`: the console watches the run by this id (its log lines live, Stop)."""
     drafts = draft_specs(app)
     spec = drafts[method.name]
     coerced = coerce_params(params, spec.params)  # WireError for the caller to report
     token = session_token or f"console-{uuid.uuid4()}"
-    try:
-        result = kscript.run_top_level(
-            app.id, app.script_timeout_seconds, drafts, spec, coerced, token, api_methods=draft_callees(app)
-        )
-    except ScriptFailure as exc:
-        return {"ok": False, "error": error_data(exc), "logs": log_data(exc.logs)}
-    except RecursionError:
-        # The run's state (a K.log argument) was too deep to read back; its writes rolled back.
-        return {"ok": False, "error": _too_deep("A logged value"), "logs": []}
+    with liveruns.watch(app.id, run_id, app.script_timeout_seconds) as live:
+        try:
+            result = kscript.run_top_level(
+                app.id,
+                app.script_timeout_seconds,
+                drafts,
+                spec,
+                coerced,
+                token,
+                deadline=live.deadline if live else None,
+                api_methods=draft_callees(app),
+                on_log=(lambda entry: live.entries.extend(log_data([entry]))) if live else None,
+            )
+        except ScriptFailure as exc:
+            # A run ended by its deadline or by Stop hands over no logs (termination skips
+            # the code that would); a watched one answers with the lines it showed.
+            logs = log_data(exc.logs) if exc.logs or live is None else list(live.entries)
+            return {"ok": False, "error": error_data(exc), "logs": logs}
+        except RecursionError:
+            # The run's state (a K.log argument) was too deep to read back; its writes rolled back.
+            return {"ok": False, "error": _too_deep("A logged value"), "logs": []}
     try:
         payload = jsonable(kscript.payload_of(result, spec.return_type))
     except WireError as exc:

@@ -49,6 +49,7 @@ class ScriptScope:
     depth: int = 0
     deadline: Deadline | None = None
     analytics: Any = None  # the app's events and users (console.events.scripting)
+    on_log: Any = None  # the top-level run's live log sink (runtime.Host.on_log; Run It!)
     # Drag-and-drop API methods K.callAPIMethod can call (apimethods.actions.execute.Callee),
     # and the app's tables they compile against (loaded before the run: see Callee).
     api_methods: Mapping[str, Any] = dataclass_field(default_factory=dict)
@@ -107,6 +108,7 @@ def run(scope: ScriptScope, spec: ScriptSpec, params: Mapping[str, Any]) -> RunR
         # The deadline passing during a host call cancels the invocation's running SQL.
         interrupt=None if scope.database is None else scope.database.interrupt,
         analytics=scope.analytics,
+        on_log=scope.on_log if scope.depth == 0 else None,
     )
     return runtime.run_script(
         str(scope.app_id),
@@ -129,6 +131,7 @@ def run_top_level(
     schema_version: int | None = None,
     deadline: Deadline | None = None,
     api_methods: Mapping[str, Any] | None = None,
+    on_log: Any = None,
 ) -> RunResult:
     """Run `spec` as one invocation. `deadline`: when it must end (made by the caller when
     the call started), else `timeout_s` from now. `api_methods`: the drag-and-drop API
@@ -138,7 +141,9 @@ def run_top_level(
     from console.events.scripting import analytics_scope  # console.events imports apimethods
 
     with database_scope(app_id, schema_version, deadline) as database, analytics_scope(app_id, deadline) as analytics:
-        scope = ScriptScope(app_id, timeout_s, scripts, session_token, database, deadline=deadline, analytics=analytics)
+        scope = ScriptScope(
+            app_id, timeout_s, scripts, session_token, database, deadline=deadline, analytics=analytics, on_log=on_log
+        )
         if api_methods and database is not None:
             from apimethods.actions.execute import load_schema
 

@@ -12,6 +12,11 @@ def health_group(nonce: str) -> str:
     return f"health.{nonce}"
 
 
+def run_group(app_id: int, run_id: str) -> str:
+    """The watchers of one Run It! run (apimethods.liveruns); the app id keeps apps apart."""
+    return f"run.{app_id}.{run_id}"
+
+
 async def broadcast_async(group: str, event_type: str, payload: dict[str, Any]) -> None:
     layer = get_channel_layer()
     assert layer is not None

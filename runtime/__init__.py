@@ -19,6 +19,7 @@ from runtime.errors import (
     ScriptFailure,
     ScriptMemoryExceeded,
     ScriptResponseTooLarge,
+    ScriptStopped,
     ScriptSyntaxError,
     ScriptTimeout,
     convert_engine_error,
@@ -45,6 +46,7 @@ __all__ = [
     "ScriptLoader",
     "ScriptMemoryExceeded",
     "ScriptResponseTooLarge",
+    "ScriptStopped",
     "ScriptSyntaxError",
     "ScriptTimeout",
     "SessionStore",
@@ -77,8 +79,9 @@ def run_script(
     run while the outer one waits in a host call) is handed the same object, so the clock
     never restarts; the run ends at it or after `limits.timeout_s`, whichever comes first.
 
-    Raises ScriptError (and ScriptSyntaxError), ScriptTimeout, ScriptMemoryExceeded,
-    ScriptResponseTooLarge or EngineBroken — all subclasses of ScriptFailure.
+    Raises ScriptError (and ScriptSyntaxError), ScriptTimeout (ScriptStopped when the
+    deadline was stopped), ScriptMemoryExceeded, ScriptResponseTooLarge or EngineBroken —
+    all subclasses of ScriptFailure.
     """
     pool = pool or default_pool()
     host = host or _NO_HOST
@@ -94,13 +97,14 @@ def run_script(
         "maxLogEntries": limits.max_log_entries,
         "maxLogChars": limits.max_log_chars,
         "maxResponseChars": limits.max_response_chars,
+        "liveLogs": host.on_log is not None,
     }
     own = Deadline(limits.timeout_s)
     if deadline is None or own.at < deadline.at:
         deadline = own
     if deadline.expired():
         # Nothing left of the call's time (a nested run started at its very end).
-        raise ScriptTimeout("script exceeded its time limit")
+        raise _stopped(ScriptTimeout("script exceeded its time limit"), deadline)
     failure: ScriptFailure | None = None
     output: Any = False
     checkout_s = 0.0
@@ -148,7 +152,7 @@ def run_script(
             break
     finished = time.perf_counter()
     if failure is not None:
-        raise failure
+        raise _stopped(failure, deadline)
     if not isinstance(output, str):
         raise EngineBroken(f"unexpected run result {output!r}")
     head, _, response_json = output.partition("\n")
@@ -167,6 +171,13 @@ def run_script(
             bridge_s=invocation.bridge_s,
         ),
     )
+
+
+def _stopped(failure: ScriptFailure, deadline: Deadline) -> ScriptFailure:
+    """A timeout of a deadline someone brought forward is a stop, and says who did it."""
+    if deadline.stopped_by is not None and isinstance(failure, ScriptTimeout):
+        return ScriptStopped(deadline.stopped_by, logs=failure.logs)
+    return failure
 
 
 def _failure(error: RawEngineError, invocation: Invocation) -> ScriptFailure:

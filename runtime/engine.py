@@ -306,6 +306,8 @@ class Engine:
             timeout = grace.remaining() if grace else task.deadline.remaining()
             if task.lower_at is not None:
                 timeout = min(timeout, task.lower_at.remaining())
+            if task.deadline.poll_s is not None:
+                timeout = min(timeout, task.deadline.poll_s)  # it may be brought forward (Stop)
             if start_deadline is not None:
                 timeout = min(timeout, start_deadline.remaining())
             if grace is not None and task.interrupt is not None and not interrupted:

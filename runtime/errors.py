@@ -64,6 +64,10 @@ class ScriptTimeout(ScriptFailure):
     """The run exceeded its wall-clock limit."""
 
 
+class ScriptStopped(ScriptTimeout):
+    """Someone stopped the run (Run It!'s Stop); the message says who."""
+
+
 class ScriptMemoryExceeded(ScriptFailure):
     """The run exceeded its heap limit; its context was discarded."""
 

@@ -31,7 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from runtime.result import LogEntry
 
 JSONValue = Any
 
@@ -119,7 +122,11 @@ class Host:
     engine sees it pass) and must be safe to call when nothing is running. If the call has
     not returned `_CANCEL_GRACE_S` (2 s) later, the run reports its timeout anyway.
     Without it, the run waits for the host call up to a minute (its SQL is bounded by the
-    statement timeout)."""
+    statement timeout).
+
+    `on_log`, when given, is called with each log entry the run keeps (within the log
+    caps), as the script writes it, on the thread running the script: it must be quick
+    (Run It! shows logs live). Each entry then costs a host call."""
 
     database: Database | None = None
     session: SessionStore | None = None
@@ -127,3 +134,4 @@ class Host:
     methods: MethodCaller | None = None
     interrupt: Callable[[], None] | None = None
     analytics: Analytics | None = None
+    on_log: Callable[[LogEntry], None] | None = None

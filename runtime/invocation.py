@@ -13,6 +13,7 @@ from runtime.binds import Failed, Misuse, handler_table
 from runtime.binds.globals import script_name
 from runtime.bridge import encode_answer
 from runtime.host import Host
+from runtime.result import log_entries
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("kiln_runtime_depth", default=0)
 _HANDLERS = handler_table()
@@ -57,6 +58,9 @@ class Invocation:
             op, args = json.loads(request_text)
             if op == "__final":
                 self.final_state = args if isinstance(args, dict) else {}
+                return encode_answer({"v": None})
+            if op == "__log" and self.host.on_log is not None:
+                self.host.on_log(log_entries([args])[0])
                 return encode_answer({"v": None})
             handler = _HANDLERS.get(op)
             if handler is None:

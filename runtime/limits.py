@@ -42,6 +42,10 @@ class Deadline:
     """A monotonic point in time; `remaining()` never goes below zero."""
 
     __slots__ = ("at",)
+    # Why the deadline was brought forward (StoppableDeadline), None when it was not.
+    stopped_by: str | None = None
+    # How often a thread waiting for a run looks whether the deadline moved (None: it cannot).
+    poll_s: float | None = None
 
     def __init__(self, seconds: float) -> None:
         self.at = time.monotonic() + seconds
@@ -51,3 +55,22 @@ class Deadline:
 
     def expired(self) -> bool:
         return time.monotonic() >= self.at
+
+
+class StoppableDeadline(Deadline):
+    """A deadline that someone may bring forward to now from another thread (Run It!'s
+    Stop): the run then ends exactly as at a deadline (JS terminated, running SQL
+    cancelled, the transaction rolled back), and fails with ScriptStopped. The engine
+    waiting for the run looks every `poll_s` whether that happened."""
+
+    __slots__ = ("stopped_by",)
+    poll_s = 0.05
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.stopped_by = None
+
+    def stop(self, reason: str) -> None:
+        if self.stopped_by is None:
+            self.stopped_by = reason
+        self.at = min(self.at, time.monotonic())

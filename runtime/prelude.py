@@ -180,6 +180,7 @@ function addLog(level, args, extra, skip) {
   if (st.logChars + size > st.maxLogChars) { st.logsDropped++; return; }
   st.logChars += size;
   arrayPush(st.logs, entry);
+  if (st.liveLogs) hostCall('__log', entry);  // shown while the run goes on (Run It!)
 }
 
 const K = {};
@@ -251,7 +252,7 @@ function run() {
     included: new MapCtor(),
     logs: [], logsDropped: 0, logChars: 0,
     maxLogEntries: inv.maxLogEntries, maxLogChars: inv.maxLogChars,
-    maxResponseChars: inv.maxResponseChars,
+    maxResponseChars: inv.maxResponseChars, liveLogs: inv.liveLogs === true,
     response: null, hasResponse: false, typeMap: null, tooLarge: false,
     session: null, evaluating: [],
   };
