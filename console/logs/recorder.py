@@ -231,7 +231,7 @@ def _stored(entry: Entry) -> tuple[Any, ...]:
         method[:100],
         method_type,
         code,
-        duration_ms,
+        round(duration_ms, 3),
         None if kept is None else json.dumps(kept, default=str),
         logs_dropped,
         None if error is None else json.dumps(error, default=str),
@@ -298,7 +298,7 @@ def invoke_logged(method: Any, context: Any) -> Any:
         }
         raise
     finally:
-        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        duration_ms = (time.perf_counter() - started) * 1000  # rounded by the writer
         run = _call.run
         if run is not None:
             logs, dropped, _call.run = run.logs, run.logs_dropped, None
