@@ -44,10 +44,9 @@ def _error(kind: str, message: str) -> dict[str, Any]:
 
 
 def queue_matching(app_id: int, event_ids: list[int]) -> None:
-    """After an upload commits: hand its new events to a worker, if the app has any
-    automation switched on (most apps have none: no message for them)."""
-    if not Automation.objects.filter(app_id=app_id, enabled=True).exists():
-        return
+    """After an upload commits: hand its new events to a worker. The upload calls this
+    only when the app has an automation switched on (its insert asks: most apps have none,
+    and no message is sent for them); the worker's matching reads the automations anyway."""
     from console.events.tasks import match_events_task
 
     try:
