@@ -6,10 +6,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import F
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -17,6 +15,13 @@ from rest_framework.response import Response
 
 from apimethods import deploys, drafts, ide, liveruns, services
 from apimethods.models import Deployment, KScriptDraft, KScriptMethod, KScriptRevision, LiveDeployment
+from apimethods.revisions import (
+    MethodDetailView,
+    MethodListView,
+    MethodScopedView,
+    RevisionDetailView,
+    RevisionListView,
+)
 from apimethods.wire import PARAM_TYPES, WireError
 from console.api import AppScopedAPIView
 
@@ -38,6 +43,15 @@ class KScriptWriteSerializer(serializers.Serializer):
     allow_syntax_errors = serializers.BooleanField(default=False)
 
 
+_DEFINITION = ("title", "return_type", "params", "code")
+
+
+def _validated(request: Request) -> dict[str, Any]:
+    data = KScriptWriteSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
 def revision_data(revision: KScriptRevision) -> dict[str, Any]:
     method = revision.method
     return {
@@ -54,53 +68,52 @@ def revision_data(revision: KScriptRevision) -> dict[str, Any]:
     }
 
 
-class KScriptScopedView(AppScopedAPIView):
-    def method(self, method_id: int) -> KScriptMethod:
-        services.ensure_kscript_enabled(self.app)
-        return get_object_or_404(KScriptMethod, app=self.app, pk=method_id)
+class KScriptScopedView(MethodScopedView):
+    kind = "kscript"
+    method_model = KScriptMethod
+    revision_model = KScriptRevision
 
-
-class KScriptListView(KScriptScopedView):
-    def get(self, request: Request, app_id: int) -> Response:
+    def check_enabled(self) -> None:
         services.ensure_kscript_enabled(self.app)
-        latest = (
-            KScriptRevision.objects.filter(method__app=self.app, number=F("method__latest_revision"))
-            .select_related("method", "author")
-            .order_by("method__name")
+
+    def revision_data(self, revision: KScriptRevision) -> dict[str, Any]:
+        return revision_data(revision)
+
+    def latest_data(self, revision: KScriptRevision) -> dict[str, Any]:
+        """Also where its code stops parsing (Save may keep such code)."""
+        return {**revision_data(revision), "syntax_error": services.syntax_error(revision.code, revision.method.name)}
+
+    def summary(self, revision: KScriptRevision) -> dict[str, Any]:
+        return {"return_type": revision.return_type, "params": revision.params}
+
+    def latest_revisions(self) -> list[KScriptRevision]:
+        return services.latest_revisions(self.app)
+
+    def create(self, request: Request) -> KScriptRevision:
+        data = _validated(request)
+        return services.create_kscript(self.app, request.user, **{k: data[k] for k in _DEFINITION})
+
+    def save(self, method: KScriptMethod, request: Request) -> dict[str, Any]:
+        data = _validated(request)
+        allow_syntax_errors = data["allow_syntax_errors"]
+        revision = services.save_kscript(
+            method,
+            request.user,
+            base_revision=data.get("base_revision"),
+            overwrite=data["overwrite"],
+            allow_syntax_errors=allow_syntax_errors,
+            **{k: data[k] for k in _DEFINITION},
         )
-        live = _live_deployment(self.app.pk)
-        deployed = live.snapshot.get("methods", {}) if live else {}
-        return Response([_method_summary(r, deployed.get(r.method.name)) for r in latest])
+        syntax = services.syntax_error(revision.code, revision.method.name) if allow_syntax_errors else None
+        return {**revision_data(revision), "syntax_error": syntax}
 
-    @extend_schema(request=KScriptWriteSerializer)
-    def post(self, request: Request, app_id: int) -> Response:
-        data = KScriptWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = {k: data.validated_data[k] for k in ("title", "return_type", "params", "code")}
-        revision = services.create_kscript(self.app, request.user, **values)
-        return Response(revision_data(revision), status=status.HTTP_201_CREATED)
+    def delete_method(self, method: KScriptMethod) -> None:
+        services.delete_kscript(method)
 
 
-def _method_summary(revision: KScriptRevision, deployed: dict[str, Any] | None) -> dict[str, Any]:
-    method = revision.method
-    return {
-        "id": method.id,
-        "name": method.name,
-        "title": method.title,
-        "return_type": revision.return_type,
-        "params": revision.params,
-        "latest_revision": method.latest_revision,
-        "author": revision.author.username if revision.author else None,
-        "saved_at": revision.created_at.isoformat(),
-        "updated_at": method.updated_at.isoformat(),
-        # The revision the live deployment serves under this name (None: not deployed).
-        "deployed_revision": deployed.get("revision") if deployed and deployed.get("kind") == "kscript" else None,
-    }
-
-
-def _live_deployment(app_id: int) -> Deployment | None:
-    live = LiveDeployment.objects.filter(app_id=app_id).select_related("deployment").first()
-    return live.deployment if live else None
+@extend_schema_view(post=extend_schema(request=KScriptWriteSerializer))
+class KScriptListView(KScriptScopedView, MethodListView):
+    pass
 
 
 @lru_cache(maxsize=256)
@@ -137,34 +150,9 @@ class KScriptSymbolsView(KScriptScopedView):
         return Response(ide.app_symbols(self.app))
 
 
-class KScriptDetailView(KScriptScopedView):
-    def get(self, request: Request, app_id: int, method_id: int) -> Response:
-        """The latest revision, and where its code stops parsing (Save may keep such code)."""
-        method = self.method(method_id)
-        revision = method.revisions.select_related("author").get(number=method.latest_revision)
-        return Response({**revision_data(revision), "syntax_error": services.syntax_error(revision.code, method.name)})
-
-    @extend_schema(request=KScriptWriteSerializer)
-    def put(self, request: Request, app_id: int, method_id: int) -> Response:
-        method = self.method(method_id)
-        data = KScriptWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = {k: data.validated_data[k] for k in ("title", "return_type", "params", "code")}
-        allow_syntax_errors = data.validated_data["allow_syntax_errors"]
-        revision = services.save_kscript(
-            method,
-            request.user,
-            base_revision=data.validated_data.get("base_revision"),
-            overwrite=data.validated_data["overwrite"],
-            allow_syntax_errors=allow_syntax_errors,
-            **values,
-        )
-        syntax = services.syntax_error(revision.code, revision.method.name) if allow_syntax_errors else None
-        return Response({**revision_data(revision), "syntax_error": syntax})
-
-    def delete(self, request: Request, app_id: int, method_id: int) -> Response:
-        services.delete_kscript(self.method(method_id))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+@extend_schema_view(put=extend_schema(request=KScriptWriteSerializer))
+class KScriptDetailView(KScriptScopedView, MethodDetailView):
+    pass
 
 
 class DraftSerializer(serializers.Serializer):
@@ -212,28 +200,12 @@ class KScriptDraftView(KScriptScopedView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class KScriptRevisionListView(KScriptScopedView):
-    def get(self, request: Request, app_id: int, method_id: int) -> Response:
-        method = self.method(method_id)
-        revisions = method.revisions.select_related("author").order_by("-number")
-        return Response(
-            [
-                {
-                    "revision": r.number,
-                    "title": r.title,
-                    "author": r.author.username if r.author else None,
-                    "saved_at": r.created_at.isoformat(),
-                }
-                for r in revisions
-            ]
-        )
+class KScriptRevisionListView(KScriptScopedView, RevisionListView):
+    pass
 
 
-class KScriptRevisionDetailView(KScriptScopedView):
-    def get(self, request: Request, app_id: int, method_id: int, number: int) -> Response:
-        method = self.method(method_id)
-        revision = get_object_or_404(KScriptRevision.objects.select_related("author"), method=method, number=number)
-        return Response(revision_data(revision))
+class KScriptRevisionDetailView(KScriptScopedView, RevisionDetailView):
+    pass
 
 
 class RunSerializer(serializers.Serializer):

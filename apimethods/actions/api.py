@@ -6,10 +6,10 @@ outsiders get 404), without the KScript switch: API methods need no V8.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -17,8 +17,15 @@ from rest_framework.response import Response
 
 from apimethods.actions import model, services
 from apimethods.actions.execute import load_schema, run_draft
-from apimethods.api import RunSerializer, _live_deployment
+from apimethods.api import RunSerializer
 from apimethods.models import ApiMethod, ApiMethodRevision
+from apimethods.revisions import (
+    MethodDetailView,
+    MethodListView,
+    MethodScopedView,
+    RevisionDetailView,
+    RevisionListView,
+)
 from apimethods.wire import WireError
 from console.api import AppScopedAPIView
 
@@ -36,6 +43,12 @@ class ApiMethodWriteSerializer(serializers.Serializer):
     returned = serializers.JSONField(required=False, allow_null=True)
     base_revision = serializers.IntegerField(required=False, allow_null=True)
     overwrite = serializers.BooleanField(default=False)
+
+
+def _validated(request: Request) -> dict[str, Any]:
+    data = ApiMethodWriteSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
 
 
 def _definition(request: Request) -> dict[str, Any]:
@@ -68,98 +81,66 @@ def revision_data(revision: ApiMethodRevision, schema: model.SchemaMeta) -> dict
     }
 
 
-class ApiMethodScopedView(AppScopedAPIView):
-    def api_method(self, method_id: int) -> ApiMethod:
-        return get_object_or_404(ApiMethod, app=self.app, pk=method_id)
+class ApiMethodScopedView(MethodScopedView):
+    kind = "apimethod"
+    method_model = ApiMethod
+    revision_model = ApiMethodRevision
 
+    @cached_property
+    def tables(self) -> model.SchemaMeta:
+        """The app's tables, read once per request (after the write, for a save)."""
+        return load_schema(self.app.pk)
 
-class ApiMethodListView(ApiMethodScopedView):
-    def get(self, request: Request, app_id: int) -> Response:
-        schema = load_schema(self.app.pk)
-        live = _live_deployment(self.app.pk)
-        deployed = live.snapshot.get("methods", {}) if live else {}
-        out = []
-        for revision in services.latest_revisions(self.app):
-            method = revision.method
-            spec = deployed.get(method.name)
-            out.append(
-                {
-                    "id": method.id,
-                    "kind": "apimethod",
-                    "name": method.name,
-                    "title": method.title,
-                    "table": revision.definition.get("table"),
-                    "latest_revision": method.latest_revision,
-                    "author": revision.author.username if revision.author else None,
-                    "saved_at": revision.created_at.isoformat(),
-                    "updated_at": method.updated_at.isoformat(),
-                    "deployed_revision": spec.get("revision") if spec and spec.get("kind") == "apimethod" else None,
-                    "signature": _signature(revision, schema),
-                    "problems": services.problems(revision, schema),
-                }
-            )
-        return Response(out)
+    def revision_data(self, revision: ApiMethodRevision) -> dict[str, Any]:
+        return revision_data(revision, self.tables)
 
-    @extend_schema(request=ApiMethodWriteSerializer)
-    def post(self, request: Request, app_id: int) -> Response:
-        data = ApiMethodWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        revision = services.create_api_method(
-            self.app, request.user, title=data.validated_data["title"], definition=_definition(request)
-        )
-        return Response(revision_data(revision, load_schema(self.app.pk)), status=status.HTTP_201_CREATED)
+    def summary(self, revision: ApiMethodRevision) -> dict[str, Any]:
+        return {
+            "kind": "apimethod",
+            "table": revision.definition.get("table"),
+            "signature": _signature(revision, self.tables),
+            "problems": services.problems(revision, self.tables),
+        }
 
+    def latest_revisions(self) -> list[ApiMethodRevision]:
+        return services.latest_revisions(self.app)
 
-class ApiMethodDetailView(ApiMethodScopedView):
-    def get(self, request: Request, app_id: int, method_id: int) -> Response:
-        method = self.api_method(method_id)
-        revision = method.revisions.select_related("author", "method").get(number=method.latest_revision)
-        return Response(revision_data(revision, load_schema(self.app.pk)))
+    def create(self, request: Request) -> ApiMethodRevision:
+        data = _validated(request)
+        return services.create_api_method(self.app, request.user, title=data["title"], definition=_definition(request))
 
-    @extend_schema(request=ApiMethodWriteSerializer)
-    def put(self, request: Request, app_id: int, method_id: int) -> Response:
-        method = self.api_method(method_id)
-        data = ApiMethodWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+    def save(self, method: ApiMethod, request: Request) -> dict[str, Any]:
+        data = _validated(request)
         revision = services.save_api_method(
             method,
             request.user,
-            base_revision=data.validated_data.get("base_revision"),
-            overwrite=data.validated_data["overwrite"],
-            title=data.validated_data["title"],
+            base_revision=data.get("base_revision"),
+            overwrite=data["overwrite"],
+            title=data["title"],
             definition=_definition(request),
         )
-        return Response(revision_data(revision, load_schema(self.app.pk)))
+        return self.revision_data(revision)
 
-    def delete(self, request: Request, app_id: int, method_id: int) -> Response:
-        services.delete_api_method(self.api_method(method_id))
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class ApiMethodRevisionListView(ApiMethodScopedView):
-    def get(self, request: Request, app_id: int, method_id: int) -> Response:
-        method = self.api_method(method_id)
-        revisions = method.revisions.select_related("author").order_by("-number")
-        return Response(
-            [
-                {
-                    "revision": r.number,
-                    "title": r.title,
-                    "author": r.author.username if r.author else None,
-                    "saved_at": r.created_at.isoformat(),
-                }
-                for r in revisions
-            ]
-        )
+    def delete_method(self, method: ApiMethod) -> None:
+        services.delete_api_method(method)
 
 
-class ApiMethodRevisionDetailView(ApiMethodScopedView):
-    def get(self, request: Request, app_id: int, method_id: int, number: int) -> Response:
-        method = self.api_method(method_id)
-        revision = get_object_or_404(
-            ApiMethodRevision.objects.select_related("author", "method"), method=method, number=number
-        )
-        return Response(revision_data(revision, load_schema(self.app.pk)))
+@extend_schema_view(post=extend_schema(request=ApiMethodWriteSerializer))
+class ApiMethodListView(ApiMethodScopedView, MethodListView):
+    pass
+
+
+@extend_schema_view(put=extend_schema(request=ApiMethodWriteSerializer))
+class ApiMethodDetailView(ApiMethodScopedView, MethodDetailView):
+    pass
+
+
+class ApiMethodRevisionListView(ApiMethodScopedView, RevisionListView):
+    pass
+
+
+class ApiMethodRevisionDetailView(ApiMethodScopedView, RevisionDetailView):
+    pass
 
 
 class ApiMethodRunView(ApiMethodScopedView):
@@ -168,7 +149,7 @@ class ApiMethodRunView(ApiMethodScopedView):
 
     @extend_schema(request=RunSerializer)
     def post(self, request: Request, app_id: int, method_id: int) -> Response:
-        method = self.api_method(method_id)
+        method = self.method(method_id)
         if self.app.suspended:
             # As for Run It! and client calls (code 16): a suspended app runs nothing.
             raise PermissionDenied("This app is suspended; a platform admin can lift the suspension.")

@@ -108,6 +108,25 @@ def test_saving_on_an_old_revision_is_a_conflict_naming_the_newer_one(
     assert [h["revision"] for h in history] == [3, 2, 1]
 
 
+def test_an_earlier_revision_reads_as_saved_and_an_unknown_one_is_not_found(
+    kapp: App, owner: Any, member: Any, outsider: Any, client_for: Callable
+) -> None:
+    first = create(client_for(owner), kapp).json()
+    url = f"/api/apps/{kapp.id}/kscripts/{first['id']}/"
+    client_for(member).put(url, {**first, "title": "Greet", "code": "// two", "base_revision": 1}, format="json")
+    old = client_for(member).get(url + "revisions/1/").json()
+    assert (old["title"], old["code"], old["revision"], old["latest_revision"]) == (
+        "Greet user",
+        "K.setResponse({hello: K.params.name});",
+        1,
+        2,
+    )
+    assert old["author"] == owner.username
+    assert client_for(member).get(url + "revisions/3/").status_code == 404
+    assert client_for(outsider).get(url + "revisions/1/").status_code == 404
+    assert client_for(outsider).get(url + "revisions/").status_code == 404
+
+
 def test_run_it_returns_result_logs_and_duration(kapp: App, owner: Any, client_for: Callable) -> None:
     client = client_for(owner)
     method = create(client, kapp, code="K.log('hi', K.params.name); K.setResponse({hello: K.params.name});").json()
