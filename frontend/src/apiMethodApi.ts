@@ -99,7 +99,21 @@ export const apiMethodApi = {
 
   run: (appId: Id, methodId: Id, params: Record<string, unknown>) =>
     request<ApiRunResult>("POST", `${base(appId)}${enc(methodId)}/run/`, { params }),
+
+  /** The API methods (latest revisions) that use a table, or one of its fields. */
+  impact: (appId: Id, table: string, field?: string | null) => {
+    const query = new URLSearchParams({ table });
+    if (field) query.set("field", field);
+    return request<ImpactedMethod[]>("GET", `${base(appId)}impact/?${query.toString()}`);
+  },
 };
+
+/** An API method a schema change would break, and where it names the table or field. */
+export interface ImpactedMethod {
+  id: number;
+  name: string;
+  places: string[];
+}
 
 /** The app's tables as the editor sees them: every field, ID and time fields first. */
 export function tableShapes(tables: readonly Table[]): TableShape[] {

@@ -41,6 +41,7 @@ import {
 } from "./tables";
 import { indexesSection } from "./tableIndexes";
 import { tableUsageNote } from "../renameWarnings";
+import { apiMethodImpactNote } from "../apiMethodImpact";
 
 /** What deleting a parent record does to the children of one relation. */
 function hasManyEffect(parent: string, rel: HasMany): string {
@@ -89,6 +90,7 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
           null,
           "The alias and the ID field follow the new name.",
           tableUsageNote(app.id, table.id, table.alias),
+          apiMethodImpactNote(app.id, table.name, null, "rename").el,
         ),
         submit: async (name) => {
           if (name === table.name) return;
@@ -187,15 +189,20 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
       void confirmDialog({
         title: `Delete field ${field.name}?`,
         message: h(
-          "p",
+          "div",
           null,
-          "Its values in every record of ",
-          h("strong", null, table.name),
-          " are deleted for good",
-          indexes.length
-            ? `, and ${indexes.length} index${indexes.length === 1 ? "" : "es"} using it go too`
-            : "",
-          ".",
+          h(
+            "p",
+            null,
+            "Its values in every record of ",
+            h("strong", null, table.name),
+            " are deleted for good",
+            indexes.length
+              ? `, and ${indexes.length} index${indexes.length === 1 ? "" : "es"} using it go too`
+              : "",
+            ".",
+          ),
+          apiMethodImpactNote(app.id, table.name, field.name, "delete").el,
         ),
         confirmLabel: "Delete field",
         confirmTestid: "delete-field-confirm",
@@ -368,6 +375,15 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
       autocomplete: "off",
     });
     name.input.classList.add("mono");
+    // API methods naming the field stop matching once it is renamed: said as the name changes.
+    const impact = apiMethodImpactNote(app.id, table.name, field.name, "rename", {
+      active: false,
+      quiet: true,
+    });
+    name.wrap.append(impact.el);
+    name.input.addEventListener("input", () =>
+      impact.setActive(name.input.value.trim() !== field.name),
+    );
     const isLink = field.type === "belongs_to";
     const type = selectField({
       label: "Type",

@@ -23,6 +23,7 @@ import { tablesApi, type Table } from "../tablesApi";
 import { countLabel } from "../tableValues";
 import { toast } from "../toast";
 import { appHome } from "./apps";
+import { apiMethodImpactNote } from "../apiMethodImpact";
 
 export const tablesPath = (appId: string | number): string =>
   `/apps/${encodeURIComponent(String(appId))}/tables`;
@@ -108,13 +109,18 @@ export async function deleteTableFlow(
     const done = await confirmDialog({
       title: `Delete table ${table.name}?`,
       message: h(
-        "p",
+        "div",
         null,
-        "The table and ",
-        h("strong", null, tableCount(table)),
-        " are deleted for good. API methods and KScripts using ",
-        h("code", null, table.alias),
-        " stop working.",
+        h(
+          "p",
+          null,
+          "The table and ",
+          h("strong", null, tableCount(table)),
+          " are deleted for good. API methods and KScripts using ",
+          h("code", null, table.alias),
+          " stop working.",
+        ),
+        apiMethodImpactNote(app.id, table.name, null, "delete").el,
       ),
       confirmLabel: "Delete table",
       confirmTestid: "delete-table-confirm",
@@ -164,6 +170,7 @@ export async function deleteTableFlow(
         h("strong", null, tableCount(table)),
         " are deleted.",
       ),
+      apiMethodImpactNote(app.id, table.name, null, "delete").el,
     ),
     confirmLabel: "Delete and unlink",
     confirmTestid: "delete-table-confirm",
