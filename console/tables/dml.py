@@ -158,6 +158,13 @@ def existing_ids(schema: str, table: str, id_field: str) -> sql.Composed:
     )
 
 
-def count_where(schema: str, table: str, column: str) -> sql.Composed:
-    """How many rows have the given value (one parameter) in a column."""
-    return sql.SQL("SELECT count(*) FROM {} WHERE {} = %s").format(_table(schema, table), sql.Identifier(column))
+def count_linked(schema: str, table: str, column: str) -> sql.Composed:
+    """How many rows link to any of the given ids (one array parameter) by a column."""
+    return sql.SQL("SELECT count(*) FROM {} WHERE {} = ANY(%s)").format(_table(schema, table), sql.Identifier(column))
+
+
+def ids_linked(schema: str, table: str, id_column: str, column: str, limit: int) -> sql.Composed:
+    """The ids of (at most `limit`) rows that link to any of the given ids by a column."""
+    return sql.SQL("SELECT {} FROM {} WHERE {} = ANY(%s) ORDER BY 1 LIMIT {}").format(
+        sql.Identifier(id_column), _table(schema, table), sql.Identifier(column), sql.Literal(int(limit))
+    )

@@ -109,6 +109,8 @@ export interface RecordDependent {
   field: string;
   on_delete: OnDelete;
   count: number;
+  /** For a cascading relation: what deleting those records does in turn. */
+  cascades?: RecordDependent[];
 }
 
 export interface TypeChangeEffect {

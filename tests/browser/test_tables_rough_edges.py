@@ -99,6 +99,31 @@ def test_a_lossy_type_change_says_how_many_values_change_and_asks(
     assert [r["score"] for r in queries.browse(users, queries.BrowseRequest())["records"]] == [5, 2, 2]
 
 
+def test_the_delete_dialog_counts_what_a_cascade_takes_all_the_way_down(
+    page: Page, owner: Any, app: App, photo_app: tuple[Table, Table], make_table: Callable[..., Table]
+) -> None:
+    users, photos = photo_app
+    comments = make_table(app, "comments", body="string", photo=("belongs_to", photos, "cascade"))
+    flags = make_table(app, "flags", comment=("belongs_to", comments, "set_empty"))
+    first_photo = queries.browse(photos, queries.BrowseRequest())["records"][0]
+    for _ in range(2):
+        comment = services.insert_record(comments, {"body": "nice", "photo": first_photo["photoID"]})
+    services.insert_record(flags, {"comment": comment["commentID"]})
+    sign_in(page)
+    page.goto(f"/apps/{app.pk}/tables/{users.pk}/data")
+    rows(page).first.get_by_test_id("delete-record").click()
+    expect(page.get_by_test_id("delete-effect")).to_contain_text(
+        ["3 records in photos linked by photographer are deleted too"]
+    )
+    expect(page.get_by_test_id("delete-effect-deeper")).to_have_text(
+        [
+            "…and 2 records in comments linked by photo are deleted too…and 1 record in flags linked by comment loses the link",
+            "…and 1 record in flags linked by comment loses the link",
+        ]
+    )
+    snap(page, "tables-rough-04b-deep-cascade-counts")
+
+
 def test_cascade_counts_and_sort_and_filter_survive_reload_and_reach_the_export(
     page: Page, owner: Any, app: App, photo_app: tuple[Table, Table]
 ) -> None:

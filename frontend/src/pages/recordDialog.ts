@@ -9,7 +9,13 @@ import { button, h, withBusy } from "../dom";
 import { errorText } from "../format";
 import { collectValues, fieldEditor, type Editor } from "../editors";
 import { icon } from "../icons";
-import { tablesApi, type Table, type TableRecord } from "../tablesApi";
+import {
+  tablesApi,
+  type OnDelete,
+  type RecordDependent,
+  type Table,
+  type TableRecord,
+} from "../tablesApi";
 import { formatEpoch, onDeleteLabel } from "../tableValues";
 import { toast } from "../toast";
 
@@ -162,35 +168,66 @@ export function recordDialog(
   });
 }
 
+/** One line of the delete dialog: what deleting takes or unlinks through one relation. */
+function effectText(
+  tableName: string,
+  field: string,
+  onDelete: OnDelete,
+  n: number | undefined,
+): string {
+  const what =
+    n === undefined
+      ? `${tableName} linked by ${field}`
+      : `${n.toLocaleString("en")} record${n === 1 ? "" : "s"} in ${tableName} linked by ${field}`;
+  if (n === 0) return `no record in ${tableName} is linked by ${field}`;
+  if (onDelete === "cascade") return `${what} ${n === 1 ? "is" : "are"} deleted too`;
+  if (onDelete === "set_empty") return `${what} ${n === 1 ? "loses" : "lose"} the link`;
+  return `it cannot be deleted while ${what} exist (${onDeleteLabel(onDelete).toLowerCase()})`;
+}
+
+/** What the records a cascade deletes take with them in turn (only relations that act). */
+function cascadeList(dependents: RecordDependent[]): HTMLElement | null {
+  const acting = dependents.filter((d) => d.count > 0);
+  if (!acting.length) return null;
+  return h(
+    "ul",
+    { class: "relation-list nested" },
+    acting.map((d) =>
+      h(
+        "li",
+        { testid: "delete-effect-deeper" },
+        `…and ${effectText(d.table.name, d.field, d.on_delete, d.count).replace(/^it cannot be deleted/, "nothing can be deleted")}`,
+        d.cascades?.length ? cascadeList(d.cascades) : null,
+      ),
+    ),
+  );
+}
+
 export async function deleteRecord(
   { app, table, onChange }: RecordContext,
   record: TableRecord,
 ): Promise<boolean> {
   const id = record[table.id_field] as number;
-  // How many records each relation takes or unlinks; without the counts (the request
-  // failed) the dialog still says what each relation does.
-  const counts = new Map<string, number>();
+  // How many records each relation takes or unlinks, and what those take in turn;
+  // without the counts (the request failed) the dialog still says what each relation does.
+  const found = new Map<string, RecordDependent>();
   if (table.has_many.length) {
     try {
       for (const d of await tablesApi.recordDependents(app.id, table.id, id)) {
-        counts.set(`${d.table.id}:${d.field}`, d.count);
+        found.set(`${d.table.id}:${d.field}`, d);
       }
     } catch {
-      counts.clear();
+      found.clear();
     }
   }
   const effects = table.has_many.map((rel) => {
-    const n = counts.get(`${rel.table.id}:${rel.field}`);
-    const what =
-      n === undefined
-        ? `${rel.table.name} linked by ${rel.field}`
-        : `${n.toLocaleString("en")} record${n === 1 ? "" : "s"} in ${rel.table.name} linked by ${rel.field}`;
-    if (n === 0) return `no record in ${rel.table.name} is linked by ${rel.field}`;
-    if (rel.on_delete === "cascade")
-      return `${what} ${n === 1 ? "is" : "are"} deleted too`;
-    if (rel.on_delete === "set_empty")
-      return `${what} ${n === 1 ? "loses" : "lose"} the link`;
-    return `it cannot be deleted while ${what} exist (${onDeleteLabel(rel.on_delete).toLowerCase()})`;
+    const d = found.get(`${rel.table.id}:${rel.field}`);
+    return h(
+      "li",
+      { testid: "delete-effect" },
+      effectText(rel.table.name, rel.field, rel.on_delete, d?.count),
+      d?.cascades?.length ? cascadeList(d.cascades) : null,
+    );
   });
   return confirmDialog({
     title: `Delete ${table.name} #${id}?`,
@@ -198,13 +235,7 @@ export async function deleteRecord(
       "div",
       null,
       h("p", null, "The record is deleted for good."),
-      effects.length
-        ? h(
-            "ul",
-            { class: "relation-list" },
-            effects.map((e) => h("li", { testid: "delete-effect" }, e)),
-          )
-        : null,
+      effects.length ? h("ul", { class: "relation-list" }, effects) : null,
     ),
     confirmLabel: "Delete record",
     confirmTestid: "delete-record-confirm",

@@ -117,13 +117,64 @@ def test_the_cascade_dialog_counts_per_child_table(
     assert response.status_code == 200
     assert response.json() == [
         {"table": {"id": likes.pk, "name": "likes"}, "field": "by", "on_delete": "set_empty", "count": 0},
-        {"table": {"id": photos.pk, "name": "photos"}, "field": "photographer", "on_delete": "cascade", "count": 3},
+        {
+            "table": {"id": photos.pk, "name": "photos"},
+            "field": "photographer",
+            "on_delete": "cascade",
+            "count": 3,
+            "cascades": [],
+        },
     ]
     missing = client_for(owner).get(f"/api/apps/{app.pk}/tables/{users.pk}/records/99/dependents/")
     assert (missing.status_code, missing.json()) == (404, {"detail": "No record 99 in users."})
     # Deleting takes exactly the counted records.
     services.delete_record(users, ann)
     assert queries.record_count(photos) == (1, True)
+
+
+def test_the_cascade_dialog_follows_cascades_all_the_way_down(
+    client_for: Callable, member: Any, app: App, users: Table, make_table: Callable
+) -> None:
+    # users <- photos (cascade) <- comments (cascade) <- flags (set empty); and people who
+    # report to each other (a table that belongs to itself, cascading)
+    photos = make_table(app, "photos", title="string", photographer=("belongs_to", users, "cascade"))
+    comments = make_table(app, "comments", body="string", photo=("belongs_to", photos, "cascade"))
+    flags = make_table(app, "flags", comment=("belongs_to", comments, "set_empty"))
+    staff = make_table(app, "staff", name="string", owner=("belongs_to", users, "cascade"))
+    services.add_field(staff, "boss", "belongs_to", target=staff, on_delete="cascade")
+    ann = services.insert_record(users, {"name": "ann"})["userID"]
+    bob = services.insert_record(users, {"name": "bob"})["userID"]
+    mine = [services.insert_record(photos, {"title": "p", "photographer": ann})["photoID"] for _ in range(2)]
+    other = services.insert_record(photos, {"title": "q", "photographer": bob})["photoID"]
+    said = [
+        services.insert_record(comments, {"body": "c", "photo": photo})["commentID"]
+        for photo in (*mine, mine[0], other)
+    ]
+    for comment in (said[0], said[0], said[3]):
+        services.insert_record(flags, {"comment": comment})
+    top = services.insert_record(staff, {"name": "top", "owner": ann})["staffID"]
+    middle = services.insert_record(staff, {"name": "middle", "owner": bob, "boss": top})["staffID"]
+    services.insert_record(staff, {"name": "low", "owner": bob, "boss": middle})
+
+    found = client_for(member).get(f"/api/apps/{app.pk}/tables/{users.pk}/records/{ann}/dependents/").json()
+
+    by_table = {entry["table"]["name"]: entry for entry in found}
+    assert by_table["photos"]["count"] == 2
+    [on_comments] = by_table["photos"]["cascades"]
+    assert (on_comments["table"]["name"], on_comments["count"]) == ("comments", 3)
+    [on_flags] = on_comments["cascades"]
+    assert (on_flags["table"]["name"], on_flags["on_delete"], on_flags["count"]) == ("flags", "set_empty", 2)
+    assert "cascades" not in on_flags
+    # The chain of bosses: top (ann's) takes middle, which takes low, each counted once
+    assert by_table["staff"]["count"] == 1
+    [bosses] = by_table["staff"]["cascades"]
+    assert (bosses["field"], bosses["count"]) == ("boss", 1)
+    assert [(e["field"], e["count"]) for e in bosses["cascades"]] == [("boss", 1)]
+    # Deleting takes exactly what was counted
+    services.delete_record(users, ann)
+    assert queries.record_count(photos) == (1, True)
+    assert queries.record_count(comments) == (1, True)
+    assert queries.record_count(staff) == (0, True)
 
 
 def test_the_on_delete_rule_is_editable_after_creation(
