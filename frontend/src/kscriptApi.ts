@@ -214,8 +214,12 @@ export const kscriptApi = {
     request<RevisionEntry[]>("GET", `${base(appId)}${enc(methodId)}/revisions/`),
   revision: (appId: Id, methodId: Id, number: number) =>
     request<Revision>("GET", `${base(appId)}${enc(methodId)}/revisions/${number}/`),
-  run: (appId: Id, methodId: Id, params: Record<string, unknown>) =>
-    request<RunResult>("POST", `${base(appId)}${enc(methodId)}/run/`, { params }),
+  /** `runId`: the run's id on the runs socket (live lines, Stop). */
+  run: (appId: Id, methodId: Id, params: Record<string, unknown>, runId?: string) =>
+    request<RunResult>("POST", `${base(appId)}${enc(methodId)}/run/`, {
+      params,
+      ...(runId ? { run_id: runId } : {}),
+    }),
   /** The K API declarations; K.params typed as the method's parameters. */
   typings: (appId: Id, methodId: Id) =>
     request<string>("GET", `${base(appId)}typings.d.ts?method=${enc(methodId)}`),

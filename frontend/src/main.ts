@@ -91,6 +91,10 @@
  *   Ctrl/Cmd+Enter), output [run-output]: [run-status] (data-state="ok|error"),
  *   [run-result] (pretty JSON), logs [run-logs] with [run-log] lines, error box
  *   [run-error] with place [run-error-where] ("Line 2, column 8") and [run-error-goto]
+ *   While a run goes on: "Stop" [run-stop] (also Esc outside the editor) in place of
+ *   [run]; [run-status] data-state="running" with the time taken [run-elapsed]; the
+ *   lines so far as [run-log]; [run-live-note] when live lines and Stop are unavailable.
+ *   A stopped run: [run-status] data-state="stopped", [run-error] "Stopped by <user>".
  *   History: [history-panel], rows [revision-row] (data-revision) with buttons
  *   [revision-view], [revision-compare], [revision-restore]; view dialog
  *   [revision-dialog] ([view-restore], [view-close]); diff dialog [revision-diff]

@@ -48,6 +48,7 @@ import { definitionDialog } from "./kscriptForm";
 import { historyPanel, type HistoryPanel } from "./kscriptHistory";
 import { insertDialog } from "./kscriptInsert";
 import { runPanel } from "./kscriptRun";
+import { RunSocket } from "../runSocket";
 import { kscriptsPath, loadKScriptApp } from "./kscripts";
 import { diffDialog, type Monaco } from "./kscriptViews";
 
@@ -144,6 +145,7 @@ class Ide {
     ),
   };
   private readonly run: ReturnType<typeof runPanel>;
+  private readonly runs: RunSocket;
   private readonly history: HistoryPanel;
   private historyStale = true;
 
@@ -164,8 +166,10 @@ class Ide {
     this.liveNumber = extras.liveNumber;
     this.symbols = extras.symbols;
 
+    this.runs = new RunSocket(app.id);
     this.run = runPanel({
-      run: (values) => this.runDraft(values),
+      run: (values, runId) => this.runDraft(values, runId),
+      socket: this.runs,
       onError: (error) => this.markRunError(error),
       methodName: () => this.name,
       goTo: (line, column) => this.goTo(line, column),
@@ -240,6 +244,13 @@ class Ide {
         void this.saveNow();
       } else if (
         event.key === "Escape" &&
+        !this.editor.hasTextFocus() &&
+        !document.querySelector(".dialog-overlay") &&
+        this.run.stop()
+      ) {
+        event.preventDefault(); // Esc stops a run going on before it leaves full screen
+      } else if (
+        event.key === "Escape" &&
         this.prefs.fullScreen &&
         !this.editor.hasTextFocus()
       ) {
@@ -266,6 +277,7 @@ class Ide {
       document.body.classList.remove(FULL_CLASS);
       this.autosaver.flush();
       this.autosaver.dispose();
+      this.runs.close();
       this.editor.dispose();
       this.model.dispose();
     });
@@ -964,9 +976,9 @@ class Ide {
     });
   }
 
-  private async runDraft(values: Record<string, unknown>) {
+  private async runDraft(values: Record<string, unknown>, runId: string) {
     await this.saveFor("run");
-    return kscriptApi.run(this.app.id, this.methodId, values);
+    return kscriptApi.run(this.app.id, this.methodId, values, runId);
   }
 
   private deploy(btn: HTMLButtonElement): void {

@@ -1,13 +1,29 @@
-/** The Run It! panel: typed inputs for the parameters, the result, logs and errors. */
+/**
+ * The Run It! panel: typed inputs for the parameters; while a run goes on, its log lines as
+ * they arrive, the time it has taken and Stop (which replaces Run It!); then the result,
+ * logs and errors.
+ */
 import { button, h, uniqueId } from "../dom";
 import { icon } from "../icons";
 import type { LogEntry, Param, RunError, RunResult } from "../kscriptApi";
 import { convertParams } from "../kscriptLogic";
 import { errorText } from "../format";
+import {
+  addLines,
+  askStop,
+  elapsedText,
+  newRunId,
+  setLive,
+  startRun,
+  type LiveRun,
+} from "../liveRun";
+import type { RunSocket } from "../runSocket";
 
 export interface RunPanelOptions {
-  /** Saves the draft, runs it with `values`; rejects with a readable error. */
-  run: (values: Record<string, unknown>) => Promise<RunResult>;
+  /** Saves the draft, runs it with `values` as run `runId`; rejects with a readable error. */
+  run: (values: Record<string, unknown>, runId: string) => Promise<RunResult>;
+  /** The app's runs socket: live lines and Stop. */
+  socket: RunSocket;
   /** The error's place in this method's code (to mark it in the editor). */
   onError: (error: RunError | null) => void;
   methodName: () => string;
@@ -18,6 +34,8 @@ export interface RunPanel {
   el: HTMLElement;
   setParams(params: Param[]): void;
   trigger(): void;
+  /** Asks to stop the run going on; false when none is (or it cannot be stopped). */
+  stop(): boolean;
 }
 
 const isMac = /Mac|iPhone|iPad/.test(navigator.platform);
@@ -31,6 +49,12 @@ export function runPanel(options: RunPanelOptions): RunPanel {
     variant: "primary",
     testid: "run",
     title: `Run the current draft (${isMac ? "⌘" : "Ctrl"}+Enter)`,
+  });
+  const stopBtn = button([icon("stop", 14), "Stop"], {
+    variant: "danger",
+    testid: "run-stop",
+    title: "Stop the run (Esc)",
+    hidden: true,
   });
   const shortcut = h("span", { class: "hint" }, `${isMac ? "⌘" : "Ctrl"}+Enter`);
   const output = h("div", {
@@ -156,6 +180,21 @@ export function runPanel(options: RunPanelOptions): RunPanel {
           JSON.stringify(result.result, null, 2),
         ),
       );
+    } else if (result.error.type === "ScriptStopped") {
+      options.onError(null);
+      parts.push(
+        h(
+          "p",
+          { class: "ks-run-status", "data-state": "stopped", testid: "run-status" },
+          h("span", { class: "badge" }, "Stopped"),
+          ` after ${Math.round(ms)} ms`,
+        ),
+        h(
+          "div",
+          { class: "ks-run-error ks-run-stopped", role: "status", testid: "run-error" },
+          h("div", null, `${result.error.message}. Nothing it wrote was kept.`),
+        ),
+      );
     } else {
       const error = result.error;
       options.onError(error);
@@ -203,9 +242,81 @@ export function runPanel(options: RunPanelOptions): RunPanel {
     output.replaceChildren(...parts);
   };
 
-  let running = false;
+  // The run going on, and what of it is on screen.
+  let live: LiveRun | null = null;
+  let shownLines = 0;
+  let ticker = 0;
+  const elapsed = h("span", { class: "mono", testid: "run-elapsed" });
+  const statusText = h("span");
+  const liveHeading = h("h3", { class: "ks-run-heading" });
+  const liveLines = h("ol", { class: "ks-logs", testid: "run-logs" });
+  const liveEmpty = h("p", { class: "muted small" }, "Nothing logged yet.");
+  const liveNote = h("p", { class: "hint", testid: "run-live-note", hidden: true });
+
+  const startLiveView = (): void => {
+    shownLines = 0;
+    liveLines.replaceChildren();
+    output.replaceChildren(
+      h(
+        "p",
+        {
+          class: "ks-run-status",
+          "data-state": "running",
+          testid: "run-status",
+          role: "status",
+        },
+        h("span", { class: "spinner" }),
+        statusText,
+        elapsed,
+      ),
+      liveHeading,
+      liveEmpty,
+      liveLines,
+      liveNote,
+    );
+  };
+
+  const paintLive = (): void => {
+    if (!live) return;
+    statusText.textContent = live.stopping ? "Stopping…" : "Running…";
+    elapsed.textContent = elapsedText(performance.now() - live.startedAt);
+    liveHeading.textContent = `Logs (${live.lines.length})`;
+    const atBottom =
+      liveLines.scrollTop + liveLines.clientHeight >= liveLines.scrollHeight - 4;
+    for (const entry of live.lines.slice(shownLines)) liveLines.append(logLine(entry));
+    shownLines = live.lines.length;
+    liveEmpty.hidden = shownLines > 0;
+    liveLines.hidden = shownLines === 0;
+    if (atBottom) liveLines.scrollTop = liveLines.scrollHeight;
+    stopBtn.disabled = live.stopping || live.live !== "on";
+    stopBtn.replaceChildren(icon("stop", 14), live.stopping ? "Stopping…" : "Stop");
+    if (live.live === "off") {
+      liveNote.hidden = false;
+      liveNote.textContent = `Live logs and Stop are not available (${
+        options.socket.refused ?? "the live connection did not answer"
+      }); the logs come with the result.`;
+    }
+  };
+
+  const setRunning = (on: boolean): void => {
+    runBtn.hidden = on;
+    shortcut.hidden = on;
+    stopBtn.hidden = !on;
+    if (on) ticker = window.setInterval(paintLive, 100);
+    else window.clearInterval(ticker);
+  };
+
+  const stop = (): boolean => {
+    if (!live || live.stopping || live.live !== "on") return false;
+    live = askStop(live);
+    if (!options.socket.stop(live.runId)) live = { ...live, stopping: false };
+    paintLive();
+    return live.stopping;
+  };
+  stopBtn.addEventListener("click", () => void stop());
+
   const trigger = (): void => {
-    if (running) return;
+    if (live) return;
     for (const el of Object.values(errors)) el.hidden = true;
     const { values, errors: bad } = convertParams(params, raw);
     const names = Object.keys(bad);
@@ -219,22 +330,29 @@ export function runPanel(options: RunPanelOptions): RunPanel {
       }
       return;
     }
-    running = true;
-    runBtn.disabled = true;
-    runBtn.setAttribute("aria-busy", "true");
-    output.replaceChildren(
-      h(
-        "p",
-        { class: "loading small", role: "status" },
-        h("span", { class: "spinner" }),
-        "Running…",
-      ),
-    );
+    const runId = newRunId(crypto.getRandomValues(new Uint8Array(16)));
     const started = performance.now();
-    options
-      .run(values)
+    live = startRun(runId, started);
+    startLiveView();
+    setRunning(true);
+    paintLive();
+    const watched = options.socket.watch(runId, (message) => {
+      if (live && message.kind === "logs") {
+        live = addLines(live, message.run, message.logs);
+        paintLive();
+      }
+    });
+    void watched
+      .then((ok) => {
+        if (live?.runId !== runId) return;
+        live = setLive(live, ok ? "on" : "off");
+        paintLive();
+        return options.run(values, runId);
+      })
       .then(
-        (result) => showResult(result, performance.now() - started),
+        (result) => {
+          if (result) showResult(result, performance.now() - started);
+        },
         (err: unknown) => {
           output.replaceChildren(
             h(
@@ -247,9 +365,9 @@ export function runPanel(options: RunPanelOptions): RunPanel {
         },
       )
       .finally(() => {
-        running = false;
-        runBtn.disabled = false;
-        runBtn.removeAttribute("aria-busy");
+        options.socket.unwatch(runId);
+        live = null;
+        setRunning(false);
       });
   };
   runBtn.addEventListener("click", trigger);
@@ -258,7 +376,7 @@ export function runPanel(options: RunPanelOptions): RunPanel {
     "div",
     { class: "ks-run", testid: "run-panel" },
     inputs,
-    h("div", { class: "ks-run-actions" }, runBtn, shortcut),
+    h("div", { class: "ks-run-actions" }, runBtn, stopBtn, shortcut),
     output,
   );
   el.addEventListener("keydown", (event: KeyboardEvent) => {
@@ -267,5 +385,5 @@ export function runPanel(options: RunPanelOptions): RunPanel {
       trigger();
     }
   });
-  return { el, setParams, trigger };
+  return { el, setParams, trigger, stop };
 }
