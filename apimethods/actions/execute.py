@@ -325,7 +325,7 @@ def _timeout_ms(deadline: Deadline) -> int | None:
 def run_draft(app_id: int, definition: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     """Run a draft definition against the tables as they are now, as one transaction.
 
-    `{"ok": true, "result", "duration_ms", "statements"}`, or `{"ok": false, "error":
+    `{"ok": true, "result", "result_types", "duration_ms", "statements"}`, or `{"ok": false, "error":
     {"type", "message"}, "statements"}` when a value does not fit or PostgreSQL refuses
     (nothing is written then). `statements`: each statement run, values in place, with
     its time and row count. Raises DefinitionError when the draft does not fit the tables
@@ -333,7 +333,9 @@ def run_draft(app_id: int, definition: Any, params: Mapping[str, Any]) -> dict[s
     from apimethods.drafts import jsonable
     from apimethods.wire import coerce_params
 
-    plan = compile_method(model.parse(definition), load_schema(app_id))
+    method = model.parse(definition)
+    schema = load_schema(app_id)
+    plan = compile_method(method, schema)
     coerced = coerce_params(dict(params), plan.params)
     trace: list[dict[str, Any]] = []
     started = time.perf_counter()
@@ -347,6 +349,8 @@ def run_draft(app_id: int, definition: Any, params: Mapping[str, Any]) -> dict[s
     return {
         "ok": True,
         "result": jsonable(list(result) if isinstance(result, RecordList) else result),
+        # Where the result holds dates (epoch seconds in JSON), for the console to show as dates.
+        "result_types": model.result_types(method, schema),
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         "statements": trace,
     }

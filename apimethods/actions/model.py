@@ -800,6 +800,33 @@ def signature(method: Method, schema: SchemaMeta, name: str) -> dict[str, Any]:
     }
 
 
+def result_types(method: Method, schema: SchemaMeta) -> Any:
+    """Which values of the method's result are dates (JSON carries them as epoch seconds):
+    "datetime" for a min / max of a DateTime field; for records, a map of the DateTime
+    fields, related data by its key with its own map; None for anything else."""
+    action = returned_action(method)
+    table = schema.tables.get(action.table) if action is not None else None
+    if action is None or table is None:
+        return None
+    if action.type == "aggregate":
+        target = table.fields.get(action.field or "")
+        dated = target is not None and target.type == "datetime" and action.function in ("min", "max")
+        return "datetime" if dated else None
+    if action.type != "select":
+        return None
+    return _record_types(schema, table, action.related)
+
+
+def _record_types(schema: SchemaMeta, table: TableMeta, related: tuple[Related, ...] = ()) -> dict[str, Any]:
+    out: dict[str, Any] = {name: "datetime" for name, f in table.fields.items() if f.type == "datetime"}
+    for r in related:
+        link = table.fields.get(r.field)
+        other = schema.tables.get(r.table or (link.target if link else None) or "")
+        if other is not None:
+            out[related_key(table, r, related)] = _record_types(schema, other)
+    return out
+
+
 def references(method: Method, schema: SchemaMeta) -> list[tuple[str, str | None, str]]:
     """(table, field or None for the table itself, place) of every name the method uses,
     so a schema change can tell which methods it would break."""

@@ -49,8 +49,21 @@ export interface Statement {
   error?: string;
 }
 
+/**
+ * Which values of a Run result are dates (they arrive as epoch seconds): "datetime" for a
+ * date result, a map of the date fields of records (related records by their key), or null.
+ */
+export type ResultTypes =
+  "datetime" | { [field: string]: "datetime" | ResultTypes } | null;
+
 export type ApiRunResult =
-  | { ok: true; result: unknown; duration_ms: number; statements: Statement[] }
+  | {
+      ok: true;
+      result: unknown;
+      result_types?: ResultTypes;
+      duration_ms: number;
+      statements: Statement[];
+    }
   | { ok: false; error: { type: string; message: string }; statements: Statement[] };
 
 export interface SaveApiMethod extends MethodDefinition {

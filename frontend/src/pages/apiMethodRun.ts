@@ -1,7 +1,7 @@
 /** The Run panel of the API method editor: typed inputs, the result, the time, the SQL that ran. */
-import type { ApiRunResult } from "../apiMethodApi";
+import type { ApiRunResult, ResultTypes } from "../apiMethodApi";
 import { button, h, withBusy, type Child } from "../dom";
-import { errorText } from "../format";
+import { errorText, formatDateTime } from "../format";
 import { icon } from "../icons";
 import type { ParamType } from "../kscriptApi";
 import { convertParams } from "../kscriptLogic";
@@ -135,14 +135,21 @@ export class RunPanel {
         { class: "muted small", testid: "run-time" },
         `Ran in ${result.duration_ms} ms.`,
       ),
-      h("div", { testid: "run-result" }, resultView(result.result)),
+      h(
+        "div",
+        { testid: "run-result" },
+        resultView(result.result, result.result_types ?? null),
+      ),
       statements,
     );
   }
 }
 
-/** A result as the Run panel shows it: records as a table (related data expandable), else the value. */
-function resultView(value: unknown): HTMLElement {
+/**
+ * A result as the Run panel shows it: records as a table (related data expandable), else
+ * the value; dates (`types`) in the console's date format, their epoch seconds on hover.
+ */
+function resultView(value: unknown, types: ResultTypes): HTMLElement {
   if (
     Array.isArray(value) &&
     value.every((v) => v && typeof v === "object" && !Array.isArray(v))
@@ -172,17 +179,34 @@ function resultView(value: unknown): HTMLElement {
             h(
               "tr",
               null,
-              columns.map((c) => h("td", null, cell(r[c]))),
+              columns.map((c) => h("td", null, cell(r[c], fieldTypes(types, c)))),
             ),
           ),
         ),
       ),
     );
   }
+  if (types === "datetime" && typeof value === "number") {
+    return h("p", { class: "am-value", testid: "run-value" }, dateValue(value));
+  }
   return h("pre", { class: "mono am-value", testid: "run-value" }, JSON.stringify(value));
 }
 
-function cell(value: unknown): Child {
+function fieldTypes(types: ResultTypes, field: string): ResultTypes {
+  return types !== null && typeof types === "object" ? (types[field] ?? null) : null;
+}
+
+/** A date sent as epoch seconds: shown in the console's format, the seconds on hover. */
+function dateValue(seconds: number): HTMLElement {
+  const iso = new Date(seconds * 1000).toISOString();
+  return h(
+    "time",
+    { datetime: iso, title: `${seconds} (epoch seconds)`, testid: "run-date" },
+    formatDateTime(iso, { seconds: true }),
+  );
+}
+
+function cell(value: unknown, types: ResultTypes): Child {
   if (value !== null && typeof value === "object") {
     const count = Array.isArray(value)
       ? `${value.length} record${value.length === 1 ? "" : "s"}`
@@ -191,10 +215,11 @@ function cell(value: unknown): Child {
       "details",
       null,
       h("summary", null, count),
-      resultView(Array.isArray(value) ? value : [value]),
+      resultView(Array.isArray(value) ? value : [value], types),
     );
   }
-  return value === null || value === undefined
-    ? h("span", { class: "muted" }, "null")
+  if (value === null || value === undefined) return h("span", { class: "muted" }, "null");
+  return types === "datetime" && typeof value === "number"
+    ? dateValue(value)
     : String(value);
 }
