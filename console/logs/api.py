@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -119,7 +120,13 @@ class LogListView(AppScopedAPIView):
             text=values["q"].strip(),
         )
         entries, after = queries.list_entries(self.app, flt, after=parse_cursor(values["before"]))
-        return Response({"entries": [entry_data(e) for e in entries], "next": cursor_text(after) if after else None})
+        return Response(
+            {
+                "entries": [entry_data(e) for e in entries],
+                "next": cursor_text(after) if after else None,
+                "retention_days": settings.KILN_LOG_RETENTION_DAYS,
+            }
+        )
 
 
 class LogEntryView(AppScopedAPIView):

@@ -25,6 +25,7 @@ import { schedulesPage } from "./pages/schedules";
 import { scheduleDetailPage } from "./pages/scheduleDetail";
 import { platformSchedulesPage } from "./pages/platformSchedules";
 import { eventsPage } from "./pages/events";
+import { logsPage } from "./pages/logs";
 import { usersPage } from "./pages/users";
 import { automationsPage } from "./pages/automations";
 
@@ -42,6 +43,7 @@ const PAGES: Partial<Record<RouteName, Page>> = {
   "app-schedules": schedulesPage,
   "app-schedule": scheduleDetailPage,
   "platform-schedules": platformSchedulesPage,
+  "app-logs": logsPage,
   "app-events": eventsPage,
   "app-users": usersPage,
   "app-automations": automationsPage,

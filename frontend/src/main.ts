@@ -186,6 +186,11 @@
  * Events (/apps/<id>/events): [events-title], chart [events-chart] or
  *   [events-chart-empty], [events-legend]; filter [events-type] [events-since]
  *   [events-until] [events-apply]; [events-table] rows [event-row] (data-type); [events-more]
+ * Logs (/apps/<id>/logs); sidebar link [nav-app-logs]: [logs-title]; filter [logs-method]
+ *   [logs-kind] [logs-status] [logs-since] [logs-until] [logs-q] [logs-apply] (kept in the
+ *   URL); [logs-table] rows [log-row] (data-kind, data-status, data-method) with
+ *   [log-toggle], then [log-details-row] > [log-facts] and the run view (run-error,
+ *   run-log); [logs-status-line]; [logs-more]; a page that cannot load: [logs-error]
  * Users (/apps/<id>/users): [users-search], [users-table] rows [user-row]
  *   (data-identifier); [users-more]
  * Automations (/apps/<id>/automations): [new-automation], [automations-empty],

@@ -21,6 +21,7 @@ export const APP_SECTIONS: readonly AppSection[] = [
   { id: "app-kscripts", label: "KScript", icon: "code", segment: "kscripts" },
   { id: "app-tables", label: "Tables", icon: "table", segment: "tables" },
   { id: "app-schedules", label: "Schedules", icon: "history", segment: "schedules" },
+  { id: "app-logs", label: "Logs", icon: "search", segment: "logs" },
   { id: "app-events", label: "Events", icon: "flame", segment: "events" },
   { id: "app-users", label: "Users", icon: "users", segment: "users" },
   { id: "app-automations", label: "Automations", icon: "play", segment: "automations" },

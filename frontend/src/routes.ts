@@ -16,6 +16,7 @@ export const ROUTES = [
   { name: "app-table-data", pattern: "/apps/:id/tables/:table/data" },
   { name: "app-schedules", pattern: "/apps/:id/schedules" },
   { name: "app-schedule", pattern: "/apps/:id/schedules/:schedule" },
+  { name: "app-logs", pattern: "/apps/:id/logs" },
   { name: "app-events", pattern: "/apps/:id/events" },
   { name: "app-users", pattern: "/apps/:id/users" },
   { name: "app-automations", pattern: "/apps/:id/automations" },

@@ -126,7 +126,8 @@ export function runDetails(run: RunDetail, method: string): HTMLElement {
       ),
     );
   }
-  if (run.status === "ok") {
+  // Client calls (the Logs page) keep no result: `undefined` there.
+  if (run.status === "ok" && run.result !== undefined) {
     parts.push(h("h3", { class: "ks-run-heading" }, "Result"));
     parts.push(
       run.result === null && run.result_bytes !== null && run.result_bytes > 2
