@@ -8,39 +8,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import requests
 
 from console.apps.models import App
-from console.tables import isolation
 from console.tables import services as table_services
 from console.tables.models import Table
+from tests.apimethods.actions.test_actions_wire import PHOTOS_WITH_ALL, call, create, deploy, query
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MAY_1 = 1_462_060_800  # 2016-05-01 00:00:00 UTC
-
-
-def call(server: str, app: App, method: str, params: dict[str, str] | None = None) -> Any:
-    response = requests.post(
-        f"{server}/b2.2/{app.api_key}/{method}.json",
-        auth=(app.api_key, app.secret_key),
-        data={f"params[{k}]": v for k, v in (params or {}).items()},
-        timeout=30,
-    )
-    assert response.status_code == 200
-    return response.json()
-
-
-def rows(app: App, text: str) -> list[tuple[Any, ...]]:
-    with isolation.app_cursor(app.pk) as cur:
-        cur.execute(text)
-        return [tuple(row) for row in cur.fetchall()]
-
-
-def api_method(client: Any, app: App, title: str, **definition: Any) -> Any:
-    response = client.post(f"/api/apps/{app.id}/apimethods/", {"title": title, **definition}, format="json")
-    assert response.status_code == 201, response.json()
-    return response.json()
 
 
 def kscript(client: Any, app: App, title: str, code: str, params: list[dict[str, str]] | None = None) -> Any:
@@ -48,11 +24,6 @@ def kscript(client: Any, app: App, title: str, code: str, params: list[dict[str,
     response = client.post(f"/api/apps/{app.id}/kscripts/", body, format="json")
     assert response.status_code == 201, response.json()
     return response.json()
-
-
-def deploy(client: Any, app: App) -> None:
-    response = client.post(f"/api/apps/{app.id}/deployments/")
-    assert response.status_code == 201, response.json()
 
 
 @pytest.fixture
@@ -65,18 +36,6 @@ def photos(kapp: App, photo_tables: dict[str, Table]) -> dict[str, int]:
     table_services.insert_record(comments, {"body": "Lovely", "photo": sunset, "author": ann})
     return {"ann": ann, "sunset": sunset}
 
-
-PHOTO_BY_TITLE = {
-    "table": "photos",
-    "params": [{"field": "title"}],
-    "actions": [
-        {
-            "type": "select",
-            "filters": [{"field": "title", "op": "=", "value": {"param": "title"}}],
-            "related": [{"field": "photographer"}, {"table": "comments", "field": "photo"}],
-        }
-    ],
-}
 
 ADD_COMMENT = {
     "table": "comments",
@@ -98,7 +57,7 @@ def test_a_deployed_script_gets_an_api_methods_records_as_js_values(
     kapp: App, owner: Any, client_for: Callable, photos: dict[str, int], wsgi_server: str
 ) -> None:
     client = client_for(owner)
-    api_method(client, kapp, "Photo by title", **PHOTO_BY_TITLE)
+    create(client, kapp, "Photo by title", **PHOTOS_WITH_ALL)
     kscript(
         client,
         kapp,
@@ -111,7 +70,7 @@ def test_a_deployed_script_gets_an_api_methods_records_as_js_values(
         " comments: p.comments.map(function (c) { return c.body; }), image: p.image, rating: p.rating}); }",
         [{"name": "title", "type": "string"}],
     )
-    deploy(client, kapp)
+    assert deploy(client, kapp).status_code == 201
     body = call(wsgi_server, kapp, "describe", {"title": "Sunset"})
     assert body["responseCode"] == 1, body
     payload = body["payload"]
@@ -127,7 +86,7 @@ def test_an_api_methods_writes_share_the_scripts_transaction(
     kapp: App, owner: Any, client_for: Callable, photos: dict[str, int], wsgi_server: str
 ) -> None:
     client = client_for(owner)
-    api_method(client, kapp, "Add comment", **ADD_COMMENT)
+    create(client, kapp, "Add comment", **ADD_COMMENT)
     kscript(
         client,
         kapp,
@@ -142,17 +101,17 @@ def test_an_api_methods_writes_share_the_scripts_transaction(
             {"name": "fail", "type": "boolean"},
         ],
     )
-    deploy(client, kapp)
+    assert deploy(client, kapp).status_code == 201
     params = {"photo": str(photos["sunset"]), "author": str(photos["ann"])}
     failed = call(wsgi_server, kapp, "commentTwice", {**params, "fail": "1"})
     assert failed["responseCode"] == 64 and "changed my mind after" in failed["responseMessage"]
     # Both creates ran (they returned IDs) and were rolled back with the script.
-    assert rows(kapp, "SELECT body FROM comments ORDER BY 1") == [("Lovely",)]
+    assert query(kapp, "SELECT body FROM comments ORDER BY 1") == [("Lovely",)]
     body = call(wsgi_server, kapp, "commentTwice", {**params, "fail": "0"})
     assert body["responseCode"] == 1 and body["payload"]["kind"] == "number"
     a, b = body["payload"]["ids"]
     assert b == a + 1
-    assert rows(kapp, "SELECT body FROM comments ORDER BY 1") == [("Lovely",), ("one",), ("two",)]
+    assert query(kapp, "SELECT body FROM comments ORDER BY 1") == [("Lovely",), ("one",), ("two",)]
 
 
 def test_a_failing_api_method_is_a_failure_value_and_takes_back_only_its_own_writes(
@@ -165,7 +124,7 @@ def test_a_failing_api_method_is_a_failure_value_and_takes_back_only_its_own_wri
 ) -> None:
     client = client_for(owner)
     # A create with a nested create whose parent does not exist: the second statement fails.
-    api_method(
+    create(
         client,
         kapp,
         "Comment and reply",
@@ -204,7 +163,7 @@ def test_a_failing_api_method_is_a_failure_value_and_takes_back_only_its_own_wri
         "K.setResponse({failed: [failed(a), failed(b)], message: a.error + ' | ' + b.error});",
         [{"name": "photo", "type": "integer"}, {"name": "author", "type": "integer"}],
     )
-    deploy(client, kapp)
+    assert deploy(client, kapp).status_code == 201
     body = call(wsgi_server, kapp, "tryIt", {"photo": str(photos["sunset"]), "author": "999999"})
     assert body["responseCode"] == 1, body
     assert body["payload"]["failed"] == [True, True]
@@ -212,8 +171,8 @@ def test_a_failing_api_method_is_a_failure_value_and_takes_back_only_its_own_wri
     assert database_error.startswith("commentAndReply failed:") and "foreign key" in database_error
     assert "photo" in bad_param and "integer" in bad_param
     # The script's own write stands; neither create of the failed method does.
-    assert rows(kapp, "SELECT name FROM users ORDER BY 1") == [("Ann",), ("Bea",)]
-    assert rows(kapp, "SELECT body FROM comments") == [("Lovely",)]
+    assert query(kapp, "SELECT name FROM users ORDER BY 1") == [("Ann",), ("Bea",)]
+    assert query(kapp, "SELECT body FROM comments") == [("Lovely",)]
 
 
 def test_run_it_calls_the_latest_draft_and_clients_the_deployed_revision(
@@ -225,9 +184,9 @@ def test_run_it_calls_the_latest_draft_and_clients_the_deployed_revision(
         "params": [],
         "actions": [{"type": "aggregate", "function": "count"}],
     }
-    method = api_method(client, kapp, "Photo count", **counted)
+    method = create(client, kapp, "Photo count", **counted)
     script = kscript(client, kapp, "Count", "K.setResponse({n: K.callAPIMethod('photoCount', {})});")
-    deploy(client, kapp)
+    assert deploy(client, kapp).status_code == 201
     # The draft now sums the ratings instead of counting.
     summed = {**counted, "actions": [{"type": "aggregate", "function": "sum", "field": "rating"}]}
     saved = client.put(
@@ -245,14 +204,14 @@ def test_a_method_that_no_longer_fits_the_tables_says_so_in_the_script(
     kapp: App, owner: Any, client_for: Callable, photo_tables: dict[str, Table], wsgi_server: str
 ) -> None:
     client = client_for(owner)
-    api_method(client, kapp, "Photo by title", **PHOTO_BY_TITLE)
+    create(client, kapp, "Photo by title", **PHOTOS_WITH_ALL)
     kscript(
         client,
         kapp,
         "Look",
         "var r = K.callAPIMethod('photoByTitle', {title: 'x'}); K.setResponse(failed(r) ? r.error : 'ran');",
     )
-    deploy(client, kapp)
+    assert deploy(client, kapp).status_code == 201
     title = photo_tables["photos"].fields.get(name="title")
     table_services.rename_field(title, "caption")
     body = call(wsgi_server, kapp, "look")
