@@ -41,12 +41,12 @@ def posts(app: App) -> Table:
 def signed_in(base: str, username: str) -> requests.Session:
     """A console session over real HTTP (session cookie + CSRF header), as the browser has."""
     session = requests.Session()
-    session.get(f"{base}/api/auth/me/", timeout=10)
+    session.get(f"{base}/api/auth/me/", timeout=30)
     answer = session.post(
         f"{base}/api/auth/login/",
         json={"username": username, "password": PASSWORD},
         headers={"X-CSRFToken": session.cookies["csrftoken"]},
-        timeout=10,
+        timeout=30,
     )
     assert answer.status_code == 200, answer.text
     session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
@@ -62,12 +62,12 @@ def runs_socket(ws_base: str, app_id: int, session: requests.Session | str | Non
 
 def ask(ws: ClientConnection, message: Any) -> dict[str, Any]:
     ws.send(json.dumps(message))
-    return dict(json.loads(ws.recv(timeout=10)))
+    return dict(json.loads(ws.recv(timeout=30)))
 
 
-def new_method(session: requests.Session, base: str, app: App, code: str) -> int:
-    body = {"title": f"m{uuid.uuid4().hex[:6]}", "return_type": "objects", "params": [], "code": code}
-    answer = session.post(f"{base}/api/apps/{app.id}/kscripts/", json=body, timeout=10)
+def new_method(session: requests.Session, base: str, app: App, code: str, title: str = "") -> int:
+    body = {"title": title or f"m{uuid.uuid4().hex[:6]}", "return_type": "objects", "params": [], "code": code}
+    answer = session.post(f"{base}/api/apps/{app.id}/kscripts/", json=body, timeout=30)
     assert answer.status_code == 201, answer.text
     return int(answer.json()["id"])
 
@@ -83,7 +83,7 @@ def start_run(
 
 
 def next_message(ws: ClientConnection) -> dict[str, Any]:
-    return dict(json.loads(ws.recv(timeout=10)))
+    return dict(json.loads(ws.recv(timeout=30)))
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_log_lines_arrive_while_the_run_still_goes_on(
 ) -> None:
     base = kiln_server()
     session = signed_in(base, owner.username)
-    method_id = new_method(session, base, app, LOG_THEN_SPIN)
+    method_id = new_method(session, base, app, LOG_THEN_SPIN, title="logThenSpin")
     run_id = uuid.uuid4().hex
     with runs_socket(daphne_on_test_db, app.id, session) as ws:
         assert ask(ws, {"watch": run_id}) == {"watching": run_id}
@@ -112,7 +112,7 @@ def test_log_lines_arrive_while_the_run_still_goes_on(
         assert not running.done()
         assert first == {
             "run": run_id,
-            "logs": [{"level": "log", "args": ["before", {"n": 1}], "line": 1, "script": first["logs"][0]["script"]}],
+            "logs": [{"level": "log", "args": ["before", {"n": 1}], "line": 1, "script": "logThenSpin"}],
         }
         rest = [next_message(ws), next_message(ws)]
         answer = running.result().json()
@@ -121,7 +121,7 @@ def test_log_lines_arrive_while_the_run_still_goes_on(
     assert [entry["args"] for entry in answer["logs"]] == [["before", {"n": 1}], ["after"]]
 
 
-def test_stop_ends_a_endless_run_within_a_second_and_rolls_its_insert_back(
+def test_stop_ends_an_endless_run_within_a_second_and_rolls_its_insert_back(
     app: App,
     posts: Table,
     owner: Any,
@@ -198,12 +198,12 @@ def test_a_user_of_another_app_can_neither_watch_nor_stop(
     with runs_socket(daphne_on_test_db, app.id, stranger) as ws:
         assert next_message(ws) == {"error": "No such app."}
         with pytest.raises(ConnectionClosed) as closed:
-            ws.recv(timeout=10)
+            ws.recv(timeout=30)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
     with runs_socket(daphne_on_test_db, app.id, None) as ws:
         assert next_message(ws) == {"error": "Sign in first."}
         with pytest.raises(ConnectionClosed) as closed:
-            ws.recv(timeout=10)
+            ws.recv(timeout=30)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
     # On the socket of their own app, the same run id names nothing of the owner's app.
