@@ -16,19 +16,13 @@ from playwright.sync_api import Page, expect
 from console.apps.models import App
 from console.logs.recorder import recorder
 from console.schedules.models import Schedule, ScheduleRun
-from tests.browser.conftest import sign_in, snap
+from tests.browser.conftest import sign_in
+from tests.browser.test_schedules import widths
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 GREET = "K.log('greeting', K.params.name);\nK.setResponse({hello: K.params.name});\n"
 FAILS = "K.log('before the fault');\nvar user = null;\nvar name = user.name;\nK.setResponse(name);\n"
-
-
-def widths(page: Page, name: str) -> None:
-    for width in (1024, 1440):
-        page.set_viewport_size({"width": width, "height": 900})
-        snap(page, f"{name}-{width}")
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def call(base: str, app: App, method: str, **params: str) -> int:

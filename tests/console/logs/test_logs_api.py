@@ -70,6 +70,8 @@ def history(app: App, schedule: Schedule, automation: Any) -> None:
 
 
 def test_the_log_lists_calls_and_runs_newest_first(history: None, app: App, member: Any, client_for: Callable) -> None:
+    body = client_for(member).get(f"/api/apps/{app.pk}/logs/").json()
+    assert (body["next"], body["retention_days"]) == (None, 7)
     assert listed(client_for(member), app) == [
         ("scheduled", "cleanup", "skipped"),
         ("client", "allPhotos", "failed"),
