@@ -67,3 +67,22 @@ def test_a_logging_loop_shows_its_lines_live_and_stop_ends_it(page: Page, app: A
     expect(status).to_have_attribute("data-state", "stopped", timeout=5000)
     page.set_viewport_size({"width": 1440, "height": 900})
     snap(page, "kscript-live-04-stopped-1440")
+
+
+def test_without_the_websocket_a_run_still_answers_and_says_why_it_shows_no_live_lines(
+    page: Page, app: App, owner: Any, settings: Any
+) -> None:
+    from tests.fixtures.servers import free_port
+
+    settings.KILN_WS_URL = f"ws://{{host}}:{free_port()}"  # nothing listens there
+    app_services.set_platform_flags(app, kscript_enabled=True)
+    code = "K.log('hello'); var t = Date.now(); while (Date.now() - t < 1500) {}\nK.setResponse('done');"
+    revision = method_services.create_kscript(app, owner, title="Slow", return_type="objects", params=[], code=code)
+    sign_in(page, "olivia")
+    page.goto(f"/apps/{app.id}/kscripts/{revision.method_id}")
+    page.get_by_test_id("run").click()
+    expect(page.get_by_test_id("run-live-note")).to_contain_text("Live logs and Stop are not available")
+    expect(page.get_by_test_id("run-stop")).to_be_disabled()
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-state", "ok")
+    expect(page.get_by_test_id("run-log")).to_have_text("1hello")
+    expect(page.get_by_test_id("run-result")).to_have_text('"done"')
