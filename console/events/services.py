@@ -30,93 +30,96 @@ class Stored:
     event_ids: list[int]
 
 
-def _insert_events_sql() -> str:
-    # TRICKY: one statement for the whole upload, arrays unnested server-side; ON CONFLICT
-    # DO NOTHING with RETURNING names exactly the events that were new, so a retried
-    # upload (or two devices racing with one uuid) stores and triggers each event once.
-    # Each new row also says whether the app has an automation switched on (most have
-    # none): asking in the same statement saves the upload a round trip.
-    table, automations = Event._meta.db_table, Automation._meta.db_table
+def _store_upload_sql() -> str:
+    """The whole upload as one statement (so one round trip and no BEGIN / COMMIT of its
+    own): the events, then the users and the install the new ones name.
+
+    TRICKY: arrays unnested server-side; ON CONFLICT DO NOTHING with RETURNING names
+    exactly the events that were new, so a retried upload (or two devices racing with one
+    uuid) stores and triggers each event once, and only the new events (`fresh`) count
+    for users and the install. Ties in happened_at go by upload order (`n`): the later
+    association wins, as it would on the device. Users are written in identifier order,
+    so two uploads naming the same users lock them in the same order. Each new row also
+    says whether the app has an automation switched on (most have none)."""
+    events, users, installs = Event._meta.db_table, AppUser._meta.db_table, Install._meta.db_table
+    automations = Automation._meta.db_table
+    newer_attributes = 'EXCLUDED."attributes_at" IS NOT NULL AND (u."attributes_at" IS NULL OR EXCLUDED."attributes_at" >= u."attributes_at")'
+    newer_association = 'EXCLUDED."associated_at" IS NOT NULL AND (i."associated_at" IS NULL OR EXCLUDED."associated_at" >= i."associated_at")'
     return (
-        f'WITH new AS (INSERT INTO "{table}" ("app_id", "uuid", "type", "happened_at", "received_at", "install_id",'
+        "WITH x AS (SELECT * FROM unnest(%(uuids)s::text[], %(types)s::text[], %(times)s::timestamptz[],"
+        " %(users)s::text[], %(data)s::text[], %(associates)s::text[], %(attributes)s::text[])"
+        " WITH ORDINALITY AS x(u, t, h, us, d, a, at, n)),"
+        f' new AS (INSERT INTO "{events}" ("app_id", "uuid", "type", "happened_at", "received_at", "install_id",'
         ' "user_identifier", "data")'
-        " SELECT %(app)s, x.u::uuid, x.t, x.h, %(now)s, %(install)s, x.us, x.d::jsonb"
-        " FROM unnest(%(uuids)s::text[], %(types)s::text[], %(times)s::timestamptz[], %(users)s::text[],"
-        " %(data)s::text[]) AS x(u, t, h, us, d)"
-        ' ON CONFLICT ("app_id", "uuid") DO NOTHING RETURNING "id", "uuid")'
-        ' SELECT new."id", new."uuid", EXISTS (SELECT 1 FROM'
-        f' "{automations}" a WHERE a."app_id" = %(app)s AND a."enabled") FROM new'
-    )
-
-
-def _upsert_user_sql() -> str:
-    table = AppUser._meta.db_table
-    newer = 'EXCLUDED."attributes_at" IS NOT NULL AND (u."attributes_at" IS NULL OR EXCLUDED."attributes_at" >= u."attributes_at")'
-    return (
-        f'INSERT INTO "{table}" AS u ("app_id", "identifier", "attributes", "attributes_at", "first_seen_at",'
-        ' "last_seen_at") VALUES (%s, %s, %s::jsonb, %s, %s, %s)'
+        " SELECT %(app)s, x.u::uuid, x.t, x.h, %(now)s, %(install)s, x.us, x.d::jsonb FROM x"
+        ' ON CONFLICT ("app_id", "uuid") DO NOTHING RETURNING "id", "uuid"),'
+        ' fresh AS (SELECT x.* FROM x JOIN new ON new."uuid" = x.u::uuid),'
+        " seen AS (SELECT s.ident, min(s.h) AS first, max(s.h) AS last FROM"
+        " (SELECT us AS ident, h FROM fresh WHERE us IS NOT NULL UNION ALL"
+        " SELECT a, h FROM fresh WHERE a IS NOT NULL) s GROUP BY s.ident),"
+        " latest AS (SELECT DISTINCT ON (a) a AS ident, at, h FROM fresh"
+        " WHERE a IS NOT NULL AND at IS NOT NULL ORDER BY a, h DESC, n DESC),"
+        f' user_rows AS (INSERT INTO "{users}" AS u ("app_id", "identifier", "attributes", "attributes_at",'
+        ' "first_seen_at", "last_seen_at")'
+        " SELECT %(app)s, seen.ident, COALESCE(latest.at::jsonb, '{}'::jsonb), latest.h, seen.first, seen.last"
+        " FROM seen LEFT JOIN latest ON latest.ident = seen.ident ORDER BY seen.ident"
         ' ON CONFLICT ("app_id", "identifier") DO UPDATE SET'
         ' "first_seen_at" = LEAST(u."first_seen_at", EXCLUDED."first_seen_at"),'
         ' "last_seen_at" = GREATEST(u."last_seen_at", EXCLUDED."last_seen_at"),'
-        f' "attributes" = CASE WHEN {newer} THEN EXCLUDED."attributes" ELSE u."attributes" END,'
-        f' "attributes_at" = CASE WHEN {newer} THEN EXCLUDED."attributes_at" ELSE u."attributes_at" END'
-    )
-
-
-def _upsert_install_sql() -> str:
-    table = Install._meta.db_table
-    newer = 'EXCLUDED."associated_at" IS NOT NULL AND (i."associated_at" IS NULL OR EXCLUDED."associated_at" >= i."associated_at")'
-    return (
-        f'INSERT INTO "{table}" AS i ("app_id", "install_id", "user_identifier", "associated_at", "first_seen_at",'
-        ' "last_seen_at") VALUES (%s, %s, %s, %s, %s, %s)'
+        f' "attributes" = CASE WHEN {newer_attributes} THEN EXCLUDED."attributes" ELSE u."attributes" END,'
+        f' "attributes_at" = CASE WHEN {newer_attributes} THEN EXCLUDED."attributes_at" ELSE u."attributes_at" END),'
+        " associated AS (SELECT a, h FROM fresh WHERE a IS NOT NULL ORDER BY h DESC, n DESC LIMIT 1),"
+        f' install_row AS (INSERT INTO "{installs}" AS i ("app_id", "install_id", "user_identifier",'
+        ' "associated_at", "first_seen_at", "last_seen_at")'
+        " SELECT %(app)s, %(install)s, (SELECT a FROM associated), (SELECT h FROM associated), min(h), max(h)"
+        " FROM fresh HAVING count(*) > 0"
         ' ON CONFLICT ("app_id", "install_id") DO UPDATE SET'
         ' "first_seen_at" = LEAST(i."first_seen_at", EXCLUDED."first_seen_at"),'
         ' "last_seen_at" = GREATEST(i."last_seen_at", EXCLUDED."last_seen_at"),'
-        f' "user_identifier" = CASE WHEN {newer} THEN EXCLUDED."user_identifier" ELSE i."user_identifier" END,'
-        f' "associated_at" = CASE WHEN {newer} THEN EXCLUDED."associated_at" ELSE i."associated_at" END'
+        f' "user_identifier" = CASE WHEN {newer_association} THEN EXCLUDED."user_identifier"'
+        ' ELSE i."user_identifier" END,'
+        f' "associated_at" = CASE WHEN {newer_association} THEN EXCLUDED."associated_at"'
+        ' ELSE i."associated_at" END)'
+        f' SELECT new."id", new."uuid", EXISTS (SELECT 1 FROM "{automations}" a'
+        ' WHERE a."app_id" = %(app)s AND a."enabled") FROM new'
     )
 
 
-@dataclass
-class _UserSeen:
-    first: datetime
-    last: datetime
-    attributes: dict[str, Any] | None = None
-    attributes_at: datetime | None = None
+def _compact(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
 def store_events(app_id: int, install_id: str, events: list[IncomingEvent], now: datetime | None = None) -> Stored:
-    """Store an upload in one transaction: the new events, then the users and the install
+    """Store an upload in one statement: the new events, then the users and the install
     they name (from the new events only, so a retried upload changes nothing)."""
     now = now or timezone.now()
     if not events:
         return Stored(0, 0, [])
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _insert_events_sql(),
-                {
-                    "app": app_id,
-                    "now": now,
-                    "install": install_id,
-                    "uuids": [e.uuid for e in events],
-                    "types": [e.type for e in events],
-                    "times": [e.happened_at for e in events],
-                    "users": [e.user_identifier for e in events],
-                    "data": [None if e.data is None else json.dumps(e.data, separators=(",", ":")) for e in events],
-                },
-            )
-            inserted = cursor.fetchall()
-        new_uuids = {str(row[1]) for row in inserted}
-        new = sorted((e for e in events if e.uuid in new_uuids), key=lambda e: e.happened_at)
-        if new:
-            _record_users_and_install(app_id, install_id, new)
-        event_ids = sorted(row[0] for row in inserted)
-        if event_ids and inserted[0][2]:
-            # Automations match on a worker, never in the upload's request.
-            from console.events import triggers
+    associations = [association(e) for e in events]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _store_upload_sql(),
+            {
+                "app": app_id,
+                "now": now,
+                "install": install_id,
+                "uuids": [e.uuid for e in events],
+                "types": [e.type for e in events],
+                "times": [e.happened_at for e in events],
+                "users": [e.user_identifier for e in events],
+                "data": [_compact(e.data) for e in events],
+                "associates": [a[0] if a else None for a in associations],
+                "attributes": [_compact(a[1]) if a else None for a in associations],
+            },
+        )
+        inserted = cursor.fetchall()
+    event_ids = sorted(row[0] for row in inserted)
+    if event_ids and inserted[0][2]:
+        # Automations match on a worker, never in the upload's request (after the commit,
+        # when an outer transaction holds this one).
+        from console.events import triggers
 
-            transaction.on_commit(lambda: triggers.queue_matching(app_id, event_ids))
+        transaction.on_commit(lambda: triggers.queue_matching(app_id, event_ids))
     return Stored(len(inserted), len(events) - len(inserted), event_ids)
 
 
@@ -146,46 +149,6 @@ def prune_events(now: datetime | None = None, *, batch: int = 5_000) -> int:
             if count < batch:
                 break
     return deleted
-
-
-def _record_users_and_install(app_id: int, install_id: str, new: list[IncomingEvent]) -> None:
-    users: dict[str, _UserSeen] = {}
-    associated: tuple[str, datetime] | None = None
-    for event in new:  # in the order they happened
-        named = association(event)
-        identifiers = [i for i in (event.user_identifier, named[0] if named else None) if i]
-        for identifier in identifiers:
-            seen = users.setdefault(identifier, _UserSeen(event.happened_at, event.happened_at))
-            seen.first = min(seen.first, event.happened_at)
-            seen.last = max(seen.last, event.happened_at)
-        if named is not None:
-            identifier, attributes = named
-            if attributes is not None:
-                users[identifier].attributes = attributes
-                users[identifier].attributes_at = event.happened_at
-            associated = (identifier, event.happened_at)
-    first = new[0].happened_at
-    last = new[-1].happened_at
-    with connection.cursor() as cursor:
-        # Sorted, so two uploads naming the same users lock them in the same order.
-        for identifier in sorted(users):
-            seen = users[identifier]
-            attributes = None if seen.attributes is None else json.dumps(seen.attributes, separators=(",", ":"))
-            cursor.execute(
-                _upsert_user_sql(),
-                [app_id, identifier, attributes or "{}", seen.attributes_at, seen.first, seen.last],
-            )
-        cursor.execute(
-            _upsert_install_sql(),
-            [
-                app_id,
-                install_id,
-                associated[0] if associated else None,
-                associated[1] if associated else None,
-                first,
-                last,
-            ],
-        )
 
 
 # Automations ---------------------------------------------------------------------------
