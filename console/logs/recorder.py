@@ -19,6 +19,7 @@ import atexit
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -229,13 +230,29 @@ def _stored(entry: Entry) -> tuple[Any, ...]:
         app_id,
         datetime.fromtimestamp(started, tz=UTC),
         method[:100],
-        method_type,
+        method_type[:10],
         code,
         round(duration_ms, 3),
-        None if kept is None else json.dumps(kept, default=str),
+        None if kept is None else _jsonb(kept, "The logged values could not be stored."),
         logs_dropped,
-        None if error is None else json.dumps(error, default=str),
+        None if error is None else _jsonb(error, "The error could not be stored."),
     )
+
+
+# A JSON \u0000 escape: one preceded by an even number of backslashes (odd counting its own).
+_NUL_ESCAPE = re.compile(r"(\\+)u0000")
+
+
+def _jsonb(value: Any, instead: str) -> str:
+    """JSON text PostgreSQL's jsonb accepts, so one odd value never fails a whole batch:
+    no NaN or Infinity (a note instead) and no NUL characters (U+FFFD instead)."""
+    try:
+        text = json.dumps(value, default=str, allow_nan=False)
+    except (ValueError, RecursionError):
+        return json.dumps([_note(instead)] if isinstance(value, list) else {"type": "Unstorable", "message": instead})
+    if "u0000" not in text:
+        return text
+    return _NUL_ESCAPE.sub(lambda m: m.group(1)[:-1] + "\\ufffd" if len(m.group(1)) % 2 else m.group(0), text)
 
 
 def _note(text: str) -> dict[str, Any]:

@@ -187,3 +187,22 @@ def test_the_prune_runs_hourly_from_beat() -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["kiln-call-log-prune"]
     assert (entry["task"], entry["schedule"]) == ("console.logs.prune_call_log_task", 3600.0)
     assert settings.KILN_LOG_RETENTION_DAYS == 7
+
+
+def test_odd_values_never_fail_their_batch(app: App, local_recorder: Callable[..., CallRecorder]) -> None:
+    from runtime.result import LogEntry
+
+    log = local_recorder(flush_every_s=3600)
+    log.record((app.pk, time.time(), "nul", "kscript", 1, 1.0, (LogEntry("log", ("a\x00b",), 1, "nul"),), 0, None))
+    log.record((app.pk, time.time(), "nan", "kscript", 1, 1.0, (LogEntry("log", (float("nan"),), 1, "nan"),), 0, None))
+    error = {"type": "ScriptError", "message": "bad \x00 byte"}
+    log.record((app.pk, time.time(), "x" * 300, "a-kind-too-long", 64, 1.0, None, 0, error))
+    log.record(entry(app, 1))
+    assert log.flush()
+    assert (log.written, log.dropped) == (4, 0)
+    stored = {r.method[:3]: r for r in CallRecord.objects.filter(app=app)}
+    assert stored["nul"].logs[0]["args"] == ["a\ufffdb"]
+    assert stored["nan"].logs[0]["args"] == ["The logged values could not be stored."]
+    assert (stored["xxx"].method, stored["xxx"].method_type) == ("x" * 100, "a-kind-too")
+    assert stored["xxx"].error["message"] == "bad \ufffd byte"
+    assert "met" in stored
