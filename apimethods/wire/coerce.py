@@ -1,23 +1,33 @@
-"""Normalisation of parameter values to the Python type of their declared parameter type.
+"""Converting a value to a field type: the one place that knows how each type may be
+spelled, for the three callers that convert values (each wording refusals its own way):
 
-Values arrive as strings from form and multipart bodies, and as strings, numbers or
-booleans from JSON bodies (Xamarin sends every value as a string, Swift and Flutter send
-numbers). Every declared type accepts all of these spellings; what cannot be converted
-raises ``WireError(32)`` naming the parameter.
+- client parameters (``coerce_param``, CLIENT): values arrive as strings from form and
+  multipart bodies, and as strings, numbers or booleans from JSON bodies (Xamarin sends
+  every value as a string, Swift and Flutter send numbers). Every declared type accepts
+  all of these spellings; what cannot be converted raises ``WireError(32)`` naming the
+  parameter;
+- values bound into an API method's SQL (apimethods.actions.values, STORED): parameters
+  already coerced and fields of rows read back, converted to the column's type;
+- the console's tables, CSV and K.* writes (console.tables.values, TABLE).
+
+The converters are pure and raise ``Unconvertible`` with a reason word.
 """
 
 from __future__ import annotations
 
+import base64
 import binascii
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from .codes import ResponseCode
 from .errors import WireError
+from .values import datetime_text
 
 #: The declared parameter types this module understands.
 PARAM_TYPES = frozenset({"string", "text", "integer", "float", "boolean", "datetime", "data"})
@@ -52,7 +62,7 @@ def coerce_param(value: Any, declared_type: str, name: str = "value") -> Any:
     ``None``, ``""`` and the ObjC SDK's ``"<null>"`` all become ``None``.
     Raises ``ValueError`` for an unknown declared type (a server bug, not a client one).
     """
-    converter = _CONVERTERS.get(declared_type)
+    converter = CONVERTERS.get(declared_type)
     if converter is None:
         raise ValueError(f"Unknown parameter type {declared_type!r}")
     if value is None or (isinstance(value, str) and value in _NULL_SPELLINGS):
@@ -65,13 +75,13 @@ def coerce_param(value: Any, declared_type: str, name: str = "value") -> Any:
             ResponseCode.INVALID_REQUEST,
             f"Parameter '{name}' must be {_describe(declared_type)}, not {shape}",
         )
-    result = converter(value)
-    if result is _INVALID:
+    try:
+        return converter(value, CLIENT)
+    except Unconvertible:
         raise WireError(
             ResponseCode.INVALID_REQUEST,
             f"Parameter '{name}' must be {_describe(declared_type)}",
-        )
-    return result
+        ) from None
 
 
 def coerce_params(
@@ -103,120 +113,212 @@ def _describe(declared_type: str) -> str:
     return _ARTICLES[declared_type]
 
 
-class _Invalid:
-    pass
+class Unconvertible(ValueError):
+    """Why a value cannot become a field type, as a word each caller puts in its own
+    protocol's message: "type" (not a spelling of that type), "boolean" (true/false where
+    a number is due), "too_large" (`number` is the value), "finite", "range" (a moment no
+    DateTime holds), "binary" (bytes that are not UTF-8 text), "nul" (a NUL character)."""
+
+    def __init__(self, reason: str, number: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.number = number
 
 
-_INVALID: Any = _Invalid()
+@dataclass(frozen=True)
+class Accepts:
+    """What a caller takes beyond JSON's own spelling of each type. Three callers, three
+    settings: the client protocol (CLIENT), values bound into an API method's SQL (STORED)
+    and the console's tables and K.* writes (TABLE, the strictest)."""
+
+    # true/false where a number is due (as 1/0); a number where a boolean is due may be 0.0/1.0.
+    booleans: bool = True
+    # bytes: raw Data, or UTF-8 text.
+    binary: bool = True
+    # What a row read back from PostgreSQL holds: datetimes (as epoch seconds or text) and numerics.
+    stored: bool = False
+    # The SDKs' spellings in text: integers up to 19 digits (ASCII) with an optional ".0",
+    # numbers without "inf" or "_", epoch seconds exact to the microsecond, dates of at most
+    # 40 characters, and base64 that form encoding or URL-safe alphabets mangled.
+    client_text: bool = False
+    # A DateTime also as ISO 8601 or `YYYY-MM-DD HH:MM:SS` text, not only epoch seconds.
+    dates_as_text: bool = True
 
 
-def _to_text(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray | memoryview):
-        try:
-            value = bytes(value).decode("utf-8")
-        except UnicodeDecodeError:
-            return _INVALID
+CLIENT = Accepts(client_text=True)
+STORED = Accepts(stored=True)
+TABLE = Accepts(booleans=False, binary=False, dates_as_text=False)
+
+
+def to_text(value: Any, accepts: Accepts) -> str:
+    """A value as text. A boolean is "true"/"false" from clients (as form-encoding JavaScript
+    SDKs send it), "1"/"0" for a stored value (MySQL's spelling) and refused by tables."""
+    if isinstance(value, str):
+        text = value
     elif isinstance(value, bool):
-        # Same spelling that form-encoding JavaScript clients (RN, Cordova) send for booleans.
+        if not accepts.booleans:
+            raise Unconvertible("type")
+        if accepts.stored:
+            return "1" if value else "0"
         return "true" if value else "false"
     elif isinstance(value, int):
         return str(value)
     elif isinstance(value, float):
-        return repr(value) if math.isfinite(value) else _INVALID
-    if not isinstance(value, str) or "\x00" in value:
-        # PostgreSQL text cannot hold NUL; refusing it here keeps it from becoming a 128.
-        return _INVALID
-    return value
+        if accepts.client_text and not math.isfinite(value):
+            raise Unconvertible("type")
+        return str(int(value)) if accepts.stored and value.is_integer() else repr(value)
+    elif accepts.binary and isinstance(value, bytes | bytearray | memoryview):
+        try:
+            text = bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise Unconvertible("binary") from None
+    elif accepts.stored and isinstance(value, datetime):
+        return datetime_text(value)
+    elif accepts.stored and isinstance(value, Decimal):
+        return str(value)
+    else:
+        raise Unconvertible("type")
+    # PostgreSQL text cannot hold NUL; refusing it here keeps it from becoming a 128. A
+    # stored value cannot hold one either.
+    if not accepts.stored and "\x00" in text:
+        raise Unconvertible("nul")
+    return text
 
 
-def _to_integer(value: Any) -> Any:
+def to_integer(value: Any, accepts: Accepts) -> int:
+    """A whole number within PostgreSQL's bigint."""
     if isinstance(value, bool):
+        if not accepts.booleans:
+            raise Unconvertible("boolean")
         return int(value)
     if isinstance(value, int):
-        result = value
+        number = value
     elif isinstance(value, float):
         if not value.is_integer():
-            return _INVALID
-        result = int(value)
+            raise Unconvertible("type")
+        number = int(value)
     elif isinstance(value, str):
         text = value.strip()
-        if _INTEGER_RE.fullmatch(text) is None:
-            return _INVALID
-        result = int(text.partition(".")[0])
+        if accepts.client_text:
+            if _INTEGER_RE.fullmatch(text) is None:
+                raise Unconvertible("type")
+            text = text.partition(".")[0]
+        # Any Unicode decimal digits (what isdecimal() and int() both read), one sign at most.
+        elif not (text[1:] if text[:1] in "+-" else text).isdecimal():
+            raise Unconvertible("type")
+        number = int(text)
+    elif accepts.stored and isinstance(value, datetime):
+        number = math.floor((value - _EPOCH).total_seconds())
     else:
-        return _INVALID
-    return result if INTEGER_MIN <= result <= INTEGER_MAX else _INVALID
+        raise Unconvertible("type")
+    if not INTEGER_MIN <= number <= INTEGER_MAX:
+        raise Unconvertible("too_large", number)
+    return number
 
 
-def _to_float(value: Any) -> Any:
+def to_float(value: Any, accepts: Accepts) -> float:
+    """A finite double."""
     if isinstance(value, bool):
+        if not accepts.booleans:
+            raise Unconvertible("boolean")
         return float(value)
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) or (accepts.stored and isinstance(value, Decimal)):
         try:
-            result = float(value)
+            number = float(value)
         except OverflowError:
-            return _INVALID
+            raise Unconvertible("type") from None
     elif isinstance(value, str):
         text = value.strip()
-        if len(text) > 400 or _FLOAT_RE.fullmatch(text) is None:
-            return _INVALID
-        result = float(text)
+        if accepts.client_text:
+            if len(text) > 400 or _FLOAT_RE.fullmatch(text) is None:
+                raise Unconvertible("type")
+            number = float(text)
+        else:
+            try:
+                number = float(text)
+            except ValueError:
+                raise Unconvertible("type") from None
+    elif accepts.stored and isinstance(value, datetime):
+        number = (value - _EPOCH).total_seconds()
     else:
-        return _INVALID
-    return result if math.isfinite(result) else _INVALID
+        raise Unconvertible("type")
+    if not math.isfinite(number):
+        raise Unconvertible("finite")
+    return number
 
 
-def _to_boolean(value: Any) -> Any:
+def to_boolean(value: Any, accepts: Accepts) -> bool:
+    """true/false, 1/0 (0.0/1.0 unless from tables) or the words 1/true/yes, 0/false/no."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, int | float):
-        return bool(value) if value in (0, 1) else _INVALID
+    if isinstance(value, int) or (accepts.booleans and isinstance(value, float)):
+        if value in (0, 1):
+            return bool(value)
+        raise Unconvertible("type")
     if isinstance(value, str):
         text = value.strip().lower()
         if text in _TRUE:
             return True
         if text in _FALSE:
             return False
-    return _INVALID
+    raise Unconvertible("type")
 
 
-def _to_datetime(value: Any) -> Any:
+def to_datetime(value: Any, accepts: Accepts) -> datetime:
+    """An aware UTC moment from signed epoch seconds (a number or its text) or an ISO 8601 /
+    ``YYYY-MM-DD HH:MM:SS`` text (no offset: UTC)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if accepts.client_text:
+            if _EPOCH_RE.fullmatch(text):
+                # Decimal keeps the six fractional digits the ObjC SDK sends exact.
+                return from_epoch(Decimal(text))
+            if len(text) > 40:
+                raise Unconvertible("type")
+        else:
+            try:
+                return from_epoch(Decimal(repr(to_float(text, accepts))))
+            except Unconvertible:
+                if not accepts.dates_as_text:
+                    raise
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise Unconvertible("type") from None
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     if isinstance(value, bool):
-        return _INVALID
-    if isinstance(value, int | float):
+        raise Unconvertible("boolean")
+    if isinstance(value, int) or (accepts.stored and isinstance(value, Decimal)):
+        return from_epoch(Decimal(value))
+    if isinstance(value, float):
         if not math.isfinite(value):
-            return _INVALID
-        return _from_epoch(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
-    if not isinstance(value, str):
-        return _INVALID
-    text = value.strip()
-    if _EPOCH_RE.fullmatch(text):
-        # Decimal keeps the six fractional digits the ObjC SDK sends exact.
-        return _from_epoch(Decimal(text))
-    if len(text) > 40:
-        return _INVALID
+            raise Unconvertible("finite")
+        return from_epoch(Decimal(repr(value)))
+    if accepts.stored and isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    raise Unconvertible("type")
+
+
+def from_epoch(seconds: Decimal) -> datetime:
+    """Epoch seconds as an aware UTC datetime, rounded to the microsecond."""
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return _INVALID
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        return _EPOCH + timedelta(microseconds=int((seconds * 1_000_000).to_integral_value()))
+    except (OverflowError, ArithmeticError, ValueError):
+        raise Unconvertible("range") from None
 
 
-def _from_epoch(seconds: Decimal) -> Any:
-    try:
-        microseconds = int((seconds * 1_000_000).to_integral_value())
-        return _EPOCH + timedelta(microseconds=microseconds)
-    except (OverflowError, InvalidOperation):
-        return _INVALID
-
-
-def _to_data(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray | memoryview):
+def to_data(value: Any, accepts: Accepts) -> bytes:
+    """Bytes from base64 text (standard alphabet, padded; from clients also URL-safe,
+    unpadded, with line breaks, or with "+" turned into a space by form decoding)."""
+    if accepts.binary and isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     if not isinstance(value, str):
-        return _INVALID
+        raise Unconvertible("type")
+    if not accepts.client_text:
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise Unconvertible("type") from None
     # TRICKY: base64 has no spaces, so a space is a "+" that a client forgot to
     # percent-encode and the form decoder turned into a space. Line breaks are dropped.
     text = value.translate(_BASE64_WHITESPACE).translate(_URLSAFE_TO_STANDARD)
@@ -224,15 +326,15 @@ def _to_data(value: Any) -> Any:
     try:
         return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError):
-        return _INVALID
+        raise Unconvertible("type") from None
 
 
-_CONVERTERS = {
-    "string": _to_text,
-    "text": _to_text,
-    "integer": _to_integer,
-    "float": _to_float,
-    "boolean": _to_boolean,
-    "datetime": _to_datetime,
-    "data": _to_data,
+CONVERTERS: dict[str, Callable[[Any, Accepts], Any]] = {
+    "string": to_text,
+    "text": to_text,
+    "integer": to_integer,
+    "float": to_float,
+    "boolean": to_boolean,
+    "datetime": to_datetime,
+    "data": to_data,
 }

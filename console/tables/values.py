@@ -8,111 +8,68 @@ message fit to show beside the field.
 from __future__ import annotations
 
 import base64
-import binascii
 import math
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from apimethods.wire.coerce import CONVERTERS, TABLE, Unconvertible
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+STRING_LIMIT = 255
 
 
 class BadValue(ValueError):
     pass
 
 
-def _integer(value: Any) -> int:
-    if isinstance(value, bool):
-        raise BadValue("Expected a whole number, not true/false.")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        number = int(value.strip())
-    else:
-        raise BadValue(f"Expected a whole number, not {value!r}.")
-    if not INT_MIN <= number <= INT_MAX:
-        raise BadValue(f"{number} is too large for an Integer field.")
-    return number
+def _refusal(exc: Unconvertible, field_type: str, value: Any) -> str:
+    """Kiln's words for a value that does not convert, fit to show beside the field."""
+    reason = exc.reason
+    if field_type in ("string", "text"):
+        return "Text cannot contain a NUL character." if reason == "nul" else f"Expected text, not {value!r}."
+    if field_type == "integer":
+        if reason == "too_large":
+            return f"{exc.number} is too large for an Integer field."
+        return (
+            "Expected a whole number, not true/false."
+            if reason == "boolean"
+            else f"Expected a whole number, not {value!r}."
+        )
+    if field_type == "boolean":
+        return f"Expected true or false, not {value!r}."
+    if field_type == "data":
+        return "Expected base64 text."
+    # float, and datetime (epoch seconds: a number)
+    if reason == "range":
+        return f"{value!r} seconds is outside the dates a DateTime field holds."
+    if reason == "finite":
+        return "Expected a finite number."
+    return "Expected a number, not true/false." if reason == "boolean" else f"Expected a number, not {value!r}."
 
 
-def _float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise BadValue("Expected a number, not true/false.")
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise BadValue(f"Expected a number, not {value!r}.") from None
-    else:
-        raise BadValue(f"Expected a number, not {value!r}.")
-    if not math.isfinite(number):
-        raise BadValue("Expected a finite number.")
-    return number
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in {"true", "false", "1", "0", "yes", "no"}:
-        return value.strip().lower() in {"true", "1", "yes"}
-    raise BadValue(f"Expected true or false, not {value!r}.")
-
-
-def _datetime(value: Any) -> datetime:
-    seconds = _float(value) if not isinstance(value, int) or isinstance(value, bool) else value
+def _converted(field_type: str, value: Any) -> Any:
     try:
-        return EPOCH + timedelta(seconds=seconds)
-    except OverflowError:
-        raise BadValue(f"{value!r} seconds is outside the dates a DateTime field holds.") from None
-
-
-def _data(value: Any) -> bytes:
-    if not isinstance(value, str):
-        raise BadValue("Expected base64 text.")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadValue("Expected base64 text.") from None
-
-
-def _text(value: Any, limit: int | None) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise BadValue(f"Expected text, not {value!r}.")
-    text = value if isinstance(value, str) else str(value)
-    if "\x00" in text:
-        raise BadValue("Text cannot contain a NUL character.")
-    if limit is not None and len(text) > limit:
-        raise BadValue(f"Keep it to {limit} characters or fewer (this is {len(text)}); use a Text field for more.")
-    return text
+        return CONVERTERS[field_type](value, TABLE)
+    except Unconvertible as exc:
+        raise BadValue(_refusal(exc, field_type, value)) from None
 
 
 def to_db(field_type: str, value: Any) -> Any:
     """A wire value as the Python value psycopg binds for the column; None stays None."""
     if value is None:
         return None
-    if field_type == "string":
-        return _text(value, 255)
-    if field_type == "text":
-        return _text(value, None)
-    if field_type in {"integer", "belongs_to"}:
-        return _integer(value)
-    if field_type == "float":
-        return _float(value)
-    if field_type == "boolean":
-        return _boolean(value)
-    if field_type == "datetime":
-        return _datetime(value)
-    if field_type == "data":
-        return _data(value)
-    raise BadValue(f"Unknown field type {field_type!r}.")
+    if field_type == "belongs_to":
+        field_type = "integer"
+    if field_type not in CONVERTERS:
+        raise BadValue(f"Unknown field type {field_type!r}.")
+    converted = _converted(field_type, value)
+    if field_type == "string" and len(converted) > STRING_LIMIT:
+        raise BadValue(
+            f"Keep it to {STRING_LIMIT} characters or fewer (this is {len(converted)}); use a Text field for more."
+        )
+    return converted
 
 
 def epoch_seconds(moment: datetime) -> int:
@@ -151,7 +108,7 @@ def datetime_from_text(text: str) -> tuple[datetime, str]:
         form = DATETIME_ISO
     else:
         try:
-            return _datetime(cell), DATETIME_EPOCH
+            return _converted("datetime", cell), DATETIME_EPOCH
         except BadValue:
             raise BadValue(
                 f"Expected a date and time (epoch seconds, YYYY-MM-DD HH:MM:SS or ISO 8601), not {text!r}."
