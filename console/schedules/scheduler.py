@@ -27,14 +27,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from apimethods import drafts, kscript
 from apimethods.models import LiveDeployment
 from apimethods.wire import WireError, coerce_params
 from console.schedules import cron
-from console.schedules.models import UNFINISHED, RunStatus, Schedule, ScheduleRun, Trigger
-from console.schedules.services import scheduling_enabled, timing_of
+from console.schedules.models import UNFINISHED, AppScheduling, RunStatus, Schedule, ScheduleRun, Trigger
+from console.schedules.services import timing_of
 from runtime import ScriptFailure, ScriptTimeout
 
 logger = logging.getLogger(__name__)
@@ -233,7 +234,8 @@ def _claim(run_id: int) -> ScheduleRun | None:
     with transaction.atomic():
         run = (
             ScheduleRun.objects.select_for_update(of=("self", "schedule"))
-            .select_related("schedule", "schedule__app")
+            # The platform admins' switch comes with it (no row: on), not in a query of its own.
+            .select_related("schedule", "schedule__app", "schedule__app__scheduling")
             .filter(pk=run_id)
             .first()
         )
@@ -260,25 +262,38 @@ def _claim(run_id: int) -> ScheduleRun | None:
         return run
 
 
+def _scheduling_on(app: Any) -> bool:
+    """The platform admins' switch as the claim's query brought it along (no row: on)."""
+    try:
+        return bool(app.scheduling.enabled)
+    except AppScheduling.DoesNotExist:
+        return True
+
+
 def _reason_to_skip(run: ScheduleRun) -> dict[str, Any] | None:
     schedule, app = run.schedule, run.schedule.app
     if app.suspended:
         return _error("AppSuspended", "The app is suspended.")
-    if not scheduling_enabled(app):
+    if not _scheduling_on(app):
         return _error("SchedulingOff", "A platform admin switched scheduling off for this app.")
     if run.trigger == Trigger.SCHEDULE and not schedule.enabled:
         return _error("ScheduleOff", "The schedule was switched off before this run started.")
-    others = schedule.runs.exclude(pk=run.pk)
-    going = others.filter(status=RunStatus.RUNNING).order_by("-due_at").first()
-    if going is None:
-        # One that ended since, but was still going at this run's due time (a worker that
-        # runs one task at a time reaches this run only after the other ended).
-        going = (
-            others.filter(started_at__lte=run.due_at, finished_at__gt=run.due_at)
-            .filter(status__in=[RunStatus.OK, RunStatus.FAILED, RunStatus.TIMED_OUT])
-            .order_by("-due_at")
-            .first()
+    # One still running, or one that ended since but was still going at this run's due time
+    # (a worker that runs one task at a time reaches this run only after the other ended):
+    # one query, a running one first.
+    going = (
+        schedule.runs.exclude(pk=run.pk)
+        .filter(
+            Q(status=RunStatus.RUNNING)
+            | Q(
+                started_at__lte=run.due_at,
+                finished_at__gt=run.due_at,
+                status__in=[RunStatus.OK, RunStatus.FAILED, RunStatus.TIMED_OUT],
+            )
         )
+        .order_by(Case(When(status=RunStatus.RUNNING, then=0), default=1), "-due_at")
+        .first()
+    )
     if going is not None:
         return _error("StillRunning", f"The run due at {_when(going.due_at)} was still going at this due time.")
     return None
