@@ -1,7 +1,9 @@
 /** Console API calls for drag-and-drop API methods: revisions, Run, impact of a schema change. */
 import { ApiError, request, type Id } from "./api";
 import type { MethodDefinition, TableShape } from "./apiMethodModel";
+import { errorText } from "./format";
 import type { ParamType } from "./kscriptApi";
+import type { SaveFailure } from "./kscriptLogic";
 import type { Table } from "./tablesApi";
 
 export interface ApiMethodSignature {
@@ -80,6 +82,20 @@ export class ApiMethodConflict extends Error {
     this.name = "ApiMethodConflict";
     this.theirs = theirs;
   }
+}
+
+/** What a failed save means for the editor's autosave (autosave.ts). */
+export function classifyApiMethodSaveError(
+  error: unknown,
+): SaveFailure<ApiMethodRevision> {
+  if (error instanceof ApiMethodConflict) {
+    return { kind: "conflict", theirs: error.theirs, message: error.message };
+  }
+  if (error instanceof ApiError && error.status === 400) {
+    // The problems are listed by place in the editor as well.
+    return { kind: "invalid", message: errorText(error), location: null };
+  }
+  return { kind: "retry", message: errorText(error) };
 }
 
 const enc = (id: Id): string => encodeURIComponent(String(id));

@@ -1,6 +1,12 @@
+/** The API method editor saves with the KScript IDE's autosave and its own error reading. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ApiMethodConflict, type ApiMethodRevision } from "./apiMethodApi";
-import { DefinitionSaver, type SaveState } from "./definitionSaver";
+import { ApiError } from "./api";
+import {
+  ApiMethodConflict,
+  classifyApiMethodSaveError,
+  type ApiMethodRevision,
+} from "./apiMethodApi";
+import { Autosaver, type SaveStatus } from "./autosave";
 
 function revision(number: number, author = "ann"): ApiMethodRevision {
   return {
@@ -28,11 +34,11 @@ function setup() {
     overwrite: boolean;
     settle: (r: ApiMethodRevision | Error) => void;
   }[] = [];
-  const states: SaveState["kind"][] = [];
+  const states: SaveStatus<ApiMethodRevision>["kind"][] = [];
   const saved: number[] = [];
-  const saver = new DefinitionSaver(
-    revision(1),
-    (base, overwrite) =>
+  const saver = new Autosaver<ApiMethodRevision>({
+    base: revision(1),
+    save: (base, overwrite) =>
       new Promise<ApiMethodRevision>((resolve, reject) => {
         calls.push({
           base,
@@ -40,9 +46,11 @@ function setup() {
           settle: (r) => (r instanceof Error ? reject(r) : resolve(r)),
         });
       }),
-    (state) => states.push(state.kind),
-    (r) => saved.push(r.revision),
-  );
+    onStatus: (status) => states.push(status.kind),
+    onSaved: (r) => saved.push(r.revision),
+    classify: classifyApiMethodSaveError,
+    delayMs: 800,
+  });
   return { saver, calls, states, saved };
 }
 
@@ -53,7 +61,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe("DefinitionSaver", () => {
+describe("saving an API method", () => {
   it("gathers quick changes into one save on top of the loaded revision", async () => {
     const { saver, calls, states, saved } = setup();
     saver.edit();
@@ -85,9 +93,10 @@ describe("DefinitionSaver", () => {
     await vi.advanceTimersByTimeAsync(800);
     calls[0]?.settle(new ApiMethodConflict(revision(3, "bob")));
     await vi.runAllTimersAsync();
-    expect(saver.state).toEqual({
-      kind: "conflict",
-      message: "bob saved revision 3 meanwhile.",
+    expect(saver.inConflict).toBe(true);
+    expect(saver.current).toMatchObject({
+      kind: "failed",
+      failure: { kind: "conflict", message: "bob saved revision 3 meanwhile." },
     });
     saver.edit();
     await vi.advanceTimersByTimeAsync(5000);
@@ -109,10 +118,22 @@ describe("DefinitionSaver", () => {
     saver.reset(revision(7, "bob"));
     expect(saver.unsaved).toBe(false);
     expect(saver.base).toBe(7);
-    expect(saver.state).toEqual({
+    expect(saver.current).toEqual({
       kind: "saved",
       revision: 7,
       savedAt: "2026-12-03T10:42:00+00:00",
+      author: "bob",
+    });
+  });
+
+  it("a refused definition waits for the next edit; trouble on the way is retried", () => {
+    const refused = new ApiError(400, "Bad", {
+      "actions[0].table": ["No table called 'x'."],
+    });
+    expect(classifyApiMethodSaveError(refused).kind).toBe("invalid");
+    expect(classifyApiMethodSaveError(new Error("offline"))).toEqual({
+      kind: "retry",
+      message: "offline",
     });
   });
 });

@@ -1,45 +1,54 @@
 /**
- * Autosave for the KScript editor: a debounced save after typing stops, an immediate
- * one on flush (blur, Run It!, leaving the page), at most one request in flight, and
- * always the base revision the text was edited from. A conflict pauses saving until
- * the person decides; nothing here ever replaces the text.
+ * Autosave for the KScript editor and the API method editor: a debounced save after
+ * typing stops, an immediate one on flush (blur, Run It!, leaving the page), at most one
+ * request in flight, and always the base revision the text was edited from. A conflict
+ * pauses saving until the person decides; nothing here ever replaces the text.
  */
 import { classifySaveError, type SaveFailure } from "./kscriptLogic";
 import type { Revision } from "./kscriptApi";
 
-export type SaveStatus =
+export type SaveStatus<R extends SavedRevision = Revision> =
   | { kind: "saved"; revision: number; savedAt: string; author: string | null }
   | { kind: "dirty" }
   | { kind: "saving" }
-  | { kind: "failed"; failure: SaveFailure };
+  | { kind: "failed"; failure: SaveFailure<R> };
 
-export interface AutosaveOptions {
+/** What autosave needs of a revision (a KScript's or an API method's). */
+export interface SavedRevision {
+  revision: number;
+  saved_at: string;
+  author: string | null;
+}
+
+export interface AutosaveOptions<R extends SavedRevision = Revision> {
   /** The revision the editor's text was loaded from. */
-  base: Revision;
+  base: R;
   /** Sends the current text on top of `base`; resolves to the new revision. */
-  save: (base: number, overwrite: boolean) => Promise<Revision>;
-  onStatus: (status: SaveStatus) => void;
+  save: (base: number, overwrite: boolean) => Promise<R>;
+  onStatus: (status: SaveStatus<R>) => void;
   /** Called after each successful save (the text's new base). */
-  onSaved?: (revision: Revision) => void;
+  onSaved?: (revision: R) => void;
+  /** What a failed save means (default: the KScript IDE's reading of its errors). */
+  classify?: (error: unknown) => SaveFailure<R>;
   delayMs?: number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
 }
 
-export class Autosaver {
+export class Autosaver<R extends SavedRevision = Revision> {
   private baseRevision: number;
-  private status: SaveStatus;
+  private status: SaveStatus<R>;
   private timer: unknown = null;
   private inFlight: Promise<boolean> | null = null;
   /** Bumped on every edit, so a save knows whether newer text arrived meanwhile. */
   private editSeq = 0;
   private savedSeq = 0;
-  private readonly options: AutosaveOptions;
+  private readonly options: AutosaveOptions<R>;
   private readonly delayMs: number;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
   private readonly clearTimer: (handle: unknown) => void;
 
-  constructor(options: AutosaveOptions) {
+  constructor(options: AutosaveOptions<R>) {
     this.options = options;
     this.delayMs = options.delayMs ?? 1000;
     this.setTimer = options.setTimer ?? ((fn, ms) => window.setTimeout(fn, ms));
@@ -53,7 +62,7 @@ export class Autosaver {
     return this.baseRevision;
   }
 
-  get current(): SaveStatus {
+  get current(): SaveStatus<R> {
     return this.status;
   }
 
@@ -94,7 +103,7 @@ export class Autosaver {
   }
 
   /** The editor now holds `revision` exactly (loaded theirs, or opened another one). */
-  reset(revision: Revision): void {
+  reset(revision: R): void {
     this.cancelTimer();
     this.baseRevision = revision.revision;
     this.savedSeq = this.editSeq;
@@ -141,7 +150,9 @@ export class Autosaver {
         return true;
       },
       (error: unknown) => {
-        this.setStatus({ kind: "failed", failure: classifySaveError(error) });
+        const classify =
+          this.options.classify ?? (classifySaveError as (e: unknown) => SaveFailure<R>);
+        this.setStatus({ kind: "failed", failure: classify(error) });
         return false;
       },
     );
@@ -151,13 +162,13 @@ export class Autosaver {
     return this.inFlight;
   }
 
-  private setStatus(status: SaveStatus): void {
+  private setStatus(status: SaveStatus<R>): void {
     this.status = status;
     this.options.onStatus(status);
   }
 }
 
-function savedStatus(revision: Revision): SaveStatus {
+function savedStatus<R extends SavedRevision>(revision: R): SaveStatus<R> {
   return {
     kind: "saved",
     revision: revision.revision,

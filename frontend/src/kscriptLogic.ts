@@ -108,9 +108,9 @@ export function convertParams(
 }
 
 /** What a failed save means for the editor. */
-export type SaveFailure =
+export type SaveFailure<R = Revision> =
   /** Someone saved a newer revision: ask the person what to do; stop autosaving. */
-  | { kind: "conflict"; theirs: Revision; message: string }
+  | { kind: "conflict"; theirs: R; message: string }
   /** The server refused the content (syntax error, bad title): fix and save again. */
   | { kind: "invalid"; message: string; location: CodeLocation | null }
   /** Network or server trouble: keep the text and try again later. */

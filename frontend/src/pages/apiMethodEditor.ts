@@ -17,6 +17,7 @@ import { api, ApiError, type AppDetail } from "../api";
 import {
   ApiMethodConflict,
   apiMethodApi,
+  classifyApiMethodSaveError,
   tableShapes,
   type ApiMethodRevision,
 } from "../apiMethodApi";
@@ -24,8 +25,8 @@ import * as M from "../apiMethodModel";
 import type { PageContext } from "../context";
 import { openDialog } from "../dialog";
 import { button, h, loadingStatus, pageHead, withBusy, type Child } from "../dom";
+import { Autosaver, type SaveStatus } from "../autosave";
 import { icon } from "../icons";
-import { DefinitionSaver, type SaveState } from "../definitionSaver";
 import { kscriptApi, PARAM_TYPES, type ParamType } from "../kscriptApi";
 import { formatSavedAt, methodName } from "../kscriptLogic";
 import { tablesApi } from "../tablesApi";
@@ -65,7 +66,7 @@ class Editor implements BoxContext {
   private title: string;
   private name: string;
   private deployed: number | null;
-  private readonly autosaver: DefinitionSaver;
+  private readonly autosaver: Autosaver<ApiMethodRevision>;
   private conflictOpen = false;
   private sortables: Sortable[] = [];
   private problems: Record<string, string[]> = {};
@@ -112,22 +113,26 @@ class Editor implements BoxContext {
     this.name = loaded.name;
     this.deployed = deployed;
     this.problems = loaded.problems;
-    this.autosaver = new DefinitionSaver(
-      loaded,
-      (base, overwrite) => this.save(base, overwrite),
-      (state) => this.showStatus(state),
-      (revision) => {
+    // The KScript IDE's autosave, with this editor's reading of a failed save.
+    this.autosaver = new Autosaver<ApiMethodRevision>({
+      base: loaded,
+      save: (base, overwrite) => this.save(base, overwrite),
+      onStatus: (status) => this.showStatus(status),
+      onSaved: (revision) => {
         this.name = revision.name;
         this.problems = {};
         this.renderHead();
         this.renderProblems();
       },
-    );
+      classify: classifyApiMethodSaveError,
+      delayMs: 800,
+    });
     ctx.signal.addEventListener("abort", () => {
       void this.autosaver.flush();
       this.destroySortables();
     });
     this.mount();
+    this.showStatus(this.autosaver.current); // the revision it opened
   }
 
   // ── saving ──────────────────────────────────────────────────────────────────
@@ -195,7 +200,7 @@ class Editor implements BoxContext {
     });
   }
 
-  private showStatus(status: SaveState): void {
+  private showStatus(status: SaveStatus<ApiMethodRevision>): void {
     const text =
       status.kind === "saved"
         ? `Saved · rev ${status.revision} · ${formatSavedAt(status.savedAt)}`
@@ -203,9 +208,12 @@ class Editor implements BoxContext {
           ? "Unsaved changes"
           : status.kind === "saving"
             ? "Saving…"
-            : `Not saved: ${status.message}`;
+            : `Not saved: ${status.failure.message}`;
     this.el.status.textContent = text;
-    this.el.status.dataset.state = status.kind;
+    this.el.status.dataset.state =
+      status.kind === "failed" && status.failure.kind === "conflict"
+        ? "conflict"
+        : status.kind;
   }
 
   /** The definition changed: show it and save it soon. */
