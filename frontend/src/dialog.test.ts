@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { confirmDialog, formDialog, openDialog } from "./dialog";
+import { ApiError } from "./api";
+import { confirmDialog, formDialog, openDialog, showFieldErrors } from "./dialog";
 import { h } from "./dom";
 
 afterEach(() => {
@@ -169,5 +170,47 @@ describe("formDialog", () => {
     handle.cancel.click();
     await handle.dialog.closed;
     expect(document.querySelector(".dialog")).toBeNull();
+  });
+});
+
+describe("showFieldErrors", () => {
+  function field(): {
+    input: HTMLInputElement;
+    setError(msg: string): void;
+    error: string;
+  } {
+    const input = h("input") as HTMLInputElement;
+    document.body.appendChild(input);
+    return {
+      input,
+      error: "",
+      setError(msg: string) {
+        this.error = msg;
+      },
+    };
+  }
+
+  it("puts messages under their fields, focuses the first and shows the others in the error line", () => {
+    const name = field();
+    const email = field();
+    const shown: string[] = [];
+    const err = new ApiError(400, "Check the fields.", {
+      email: ["Enter a valid email address."],
+      non_field_errors: ["That user is disabled."],
+    });
+    showFieldErrors(err, { name, email }, (m) => shown.push(m));
+    expect([name.error, email.error]).toEqual(["", "Enter a valid email address."]);
+    expect(document.activeElement).toBe(email.input);
+    expect(shown).toEqual(["That user is disabled."]);
+  });
+
+  it("shows the detail when no field has a message and ignores network errors", () => {
+    const name = field();
+    const shown: string[] = [];
+    showFieldErrors(new ApiError(403, "Not allowed."), { name }, (m) => shown.push(m));
+    showFieldErrors(new ApiError(0, "Offline.", {}, true), { name }, (m) =>
+      shown.push(m),
+    );
+    expect(shown).toEqual(["Not allowed."]);
   });
 });

@@ -2,6 +2,7 @@
  * Modal dialogs: role="dialog" + aria-modal, Esc closes, Tab is trapped inside, the
  * page behind is made inert, and focus returns to where it was on close.
  */
+import { ApiError } from "./api";
 import { button, h, type ButtonVariant, type Child, uniqueId, withBusy } from "./dom";
 import { errorText } from "./format";
 
@@ -312,4 +313,28 @@ export function confirmDialog(options: ConfirmOptions): Promise<boolean> {
     });
   }
   return dialog.closed.then(() => done);
+}
+
+/** Puts an API error's field messages under the fields; the rest in the error line. */
+export function showFieldErrors(
+  err: unknown,
+  fields: Record<string, { input: HTMLInputElement; setError(msg: string): void }>,
+  showError: (message: string) => void,
+): void {
+  if (!(err instanceof ApiError) || err.network) return;
+  let shown = false;
+  for (const [name, field] of Object.entries(fields)) {
+    const msg = err.fieldMessage(name);
+    field.setError(msg);
+    if (msg && !shown) {
+      field.input.focus();
+      shown = true;
+    }
+  }
+  const other = Object.keys(err.fields).some((k) => !(k in fields));
+  if (!shown || other) {
+    showError(
+      err.fields.non_field_errors ? err.fieldMessage("non_field_errors") : err.detail,
+    );
+  }
 }

@@ -1,6 +1,6 @@
 /** The signed-in user's own password change (topbar "Password"): current one required. */
-import { api, ApiError } from "./api";
-import { formDialog } from "./dialog";
+import { api } from "./api";
+import { formDialog, showFieldErrors } from "./dialog";
 import { inputField, withBusy } from "./dom";
 import { toast } from "./toast";
 
@@ -66,19 +66,7 @@ export function openPasswordDialog(): void {
           dialog.close();
           toast("Password changed.", "success");
         },
-        (err: unknown) => {
-          if (!(err instanceof ApiError) || err.network) return;
-          let shown = false;
-          for (const [name, field] of Object.entries(fields)) {
-            const msg = err.fieldMessage(name);
-            field.setError(msg);
-            if (msg && !shown) {
-              field.input.focus();
-              shown = true;
-            }
-          }
-          if (!shown) showError(err.detail);
-        },
+        (err: unknown) => showFieldErrors(err, fields, showError),
       );
     },
   });

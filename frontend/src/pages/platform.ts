@@ -12,7 +12,7 @@ import {
   type User,
 } from "../api";
 import type { PageContext } from "../context";
-import { confirmDialog, formDialog } from "../dialog";
+import { confirmDialog, formDialog, showFieldErrors } from "../dialog";
 import {
   badge,
   button,
@@ -265,30 +265,6 @@ function userRow(user: PlatformUser, actions: UserRowActions): HTMLElement {
     h("td", { class: "nowrap" }, formatDate(user.date_joined)),
     h("td", { class: "col-actions" }, h("div", { class: "row-buttons" }, edit, toggle)),
   );
-}
-
-/** Puts an API error's field messages under the fields; the rest in the error line. */
-function showFieldErrors(
-  err: unknown,
-  fields: Record<string, { input: HTMLInputElement; setError(msg: string): void }>,
-  showError: (message: string) => void,
-): void {
-  if (!(err instanceof ApiError) || err.network) return;
-  let shown = false;
-  for (const [name, field] of Object.entries(fields)) {
-    const msg = err.fieldMessage(name);
-    field.setError(msg);
-    if (msg && !shown) {
-      field.input.focus();
-      shown = true;
-    }
-  }
-  const other = Object.keys(err.fields).some((k) => !(k in fields));
-  if (!shown || other) {
-    showError(
-      err.fields.non_field_errors ? err.fieldMessage("non_field_errors") : err.detail,
-    );
-  }
 }
 
 function openEditUserDialog(
