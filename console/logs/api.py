@@ -125,6 +125,8 @@ class LogListView(AppScopedAPIView):
                 "entries": [entry_data(e) for e in entries],
                 "next": cursor_text(after) if after else None,
                 "retention_days": settings.KILN_LOG_RETENTION_DAYS,
+                # For the method filter's suggestions: what clients can call now.
+                "methods": queries.deployed_names(self.app),
             }
         )
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from apimethods.services import live_deployment
 from console.apps.models import App
 from console.events.models import AutomationRun
 from console.logs.models import CallRecord
@@ -160,6 +161,12 @@ def list_entries(
     if len(page) > limit:
         return page[:limit], page[limit - 1].cursor
     return page, None
+
+
+def deployed_names(app: App) -> list[str]:
+    """The names of the live deployment's methods (KScripts and API methods)."""
+    live = live_deployment(app)
+    return sorted(live.snapshot.get("methods", {}), key=str.lower) if live else []
 
 
 def get_call(app: App, call_id: int) -> CallRecord:

@@ -27,6 +27,8 @@ export interface LogPage {
   next: string | null;
   /** Days client calls are kept. */
   retention_days: number;
+  /** The live deployment's method names (the method filter's suggestions). */
+  methods: string[];
 }
 
 export interface LogDetail extends LogRow {

@@ -65,6 +65,8 @@ def test_see_client_calls_and_runs_open_a_failure_and_filter(
     expect(rows.nth(3)).to_have_attribute("data-kind", "scheduled")
     expect(rows.nth(0)).to_contain_text("code 64")
     expect(rows.nth(0)).to_contain_text("line 3, column 17")
+    names = page.get_by_test_id("logs-method-names").locator("option")
+    assert [names.nth(i).get_attribute("value") for i in range(names.count())] == ["fails", "greet"]
     widths(page, "logs-01-list")
 
     rows.nth(0).click()

@@ -15,6 +15,7 @@ import {
   loadingStatus,
   pageHead,
   selectField,
+  uniqueId,
 } from "../dom";
 import { errorText } from "../format";
 import { icon } from "../icons";
@@ -113,6 +114,7 @@ function entryDetails(detail: LogDetail): HTMLElement {
 
 function filterForm(
   filter: LogFilter,
+  methods: string[],
   onApply: (filter: LogFilter) => void,
 ): HTMLElement {
   const method = inputField({
@@ -122,6 +124,13 @@ function filterForm(
     placeholder: "any",
     value: filter.method ?? "",
   });
+  const suggestions = h(
+    "datalist",
+    { id: uniqueId("logs-methods"), testid: "logs-method-names" },
+    methods.map((name) => h("option", { value: name })),
+  );
+  method.input.setAttribute("list", suggestions.id);
+  method.wrap.append(suggestions);
   const kind = selectField({
     label: "Kind",
     name: "kind",
@@ -190,6 +199,7 @@ export async function logsPage(ctx: PageContext): Promise<void> {
 
   let filter = filterFromQuery(ctx.query);
   let next: string | null = null;
+  let methods: string[] = [];
   const open = new Set<string>();
   const body = h("tbody");
   const status = h("p", {
@@ -280,6 +290,7 @@ export async function logsPage(ctx: PageContext): Promise<void> {
       if (!append) body.replaceChildren();
       body.append(...page.entries.flatMap(rowFor));
       next = page.next;
+      methods = page.methods;
       more.hidden = !next;
       lead.textContent = `Client calls of deployed methods, scheduled runs and automation runs, newest first. Client calls are kept ${page.retention_days} days; times are in your browser's time zone.`;
       status.textContent = body.children.length ? "" : "Nothing matches.";
@@ -290,18 +301,6 @@ export async function logsPage(ctx: PageContext): Promise<void> {
     }
   };
 
-  const form = filterForm(filter, (chosen) => {
-    filter = chosen;
-    open.clear();
-    const search = filterToQuery(filter).toString();
-    // Replace, not push: a changed filter is not a step for Back to undo.
-    window.history.replaceState(
-      window.history.state,
-      "",
-      `${window.location.pathname}${search ? `?${search}` : ""}`,
-    );
-    void load(false);
-  });
   more.addEventListener("click", () => void load(true));
   const loaded = await load(false);
   if (ctx.signal.aborted) return;
@@ -316,6 +315,19 @@ export async function logsPage(ctx: PageContext): Promise<void> {
     );
     return;
   }
+  // Made after the first page: it suggests the method names that page brought.
+  const form = filterForm(filter, methods, (chosen) => {
+    filter = chosen;
+    open.clear();
+    const search = filterToQuery(filter).toString();
+    // Replace, not push: a changed filter is not a step for Back to undo.
+    window.history.replaceState(
+      window.history.state,
+      "",
+      `${window.location.pathname}${search ? `?${search}` : ""}`,
+    );
+    void load(false);
+  });
   ctx.main.replaceChildren(
     h(
       "div",

@@ -55,7 +55,9 @@ def test_a_successful_call_is_logged_with_its_code_duration_and_logs(
     assert body["responseCode"] == 1
     assert recorder.flush()
 
-    entries = client_for(owner).get(f"/api/apps/{deployed.pk}/logs/").json()["entries"]
+    body = client_for(owner).get(f"/api/apps/{deployed.pk}/logs/").json()
+    assert body["methods"] == ["fails", "greet"]
+    entries = body["entries"]
     assert [(e["kind"], e["method"], e["method_type"], e["code"], e["status"]) for e in entries] == [
         ("client", "greet", "kscript", 1, "ok")
     ]

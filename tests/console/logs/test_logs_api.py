@@ -71,7 +71,7 @@ def history(app: App, schedule: Schedule, automation: Any) -> None:
 
 def test_the_log_lists_calls_and_runs_newest_first(history: None, app: App, member: Any, client_for: Callable) -> None:
     body = client_for(member).get(f"/api/apps/{app.pk}/logs/").json()
-    assert (body["next"], body["retention_days"]) == (None, 7)
+    assert (body["next"], body["retention_days"], body["methods"]) == (None, 7, [])
     assert listed(client_for(member), app) == [
         ("scheduled", "cleanup", "skipped"),
         ("client", "allPhotos", "failed"),
@@ -186,3 +186,13 @@ def test_bad_filters_are_refused_by_name(app: App, owner: Any, client_for: Calla
     response = client_for(owner).get(f"/api/apps/{app.pk}/logs/{query}")
     assert response.status_code == 400
     assert list(response.json()) == [field]
+
+
+def test_deleting_an_app_deletes_its_calls(app: App, owner: Any) -> None:
+    from console.apps import services as app_services
+
+    other = app_services.create_app(owner, "Other")
+    call(app, 1)
+    call(other, 1)
+    app_services.delete_app(app)
+    assert list(CallRecord.objects.values_list("app_id", flat=True)) == [other.pk]
