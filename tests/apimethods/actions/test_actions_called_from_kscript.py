@@ -4,14 +4,19 @@ transaction and deadline, results in JS values as the client's payload holds the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from apimethods.actions import execute
 from console.apps.models import App
 from console.tables import services as table_services
 from console.tables.models import Table
+from console.tables.scripting import script_database
+from runtime import HostError
+from runtime.limits import Deadline
 from tests.apimethods.actions.test_actions_wire import PHOTOS_WITH_ALL, call, create, deploy, query
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -225,3 +230,23 @@ def test_unknown_methods_are_still_refused(kapp: App, owner: Any, client_for: Ca
     script = kscript(client, kapp, "Nothing", "K.setResponse({error: K.callAPIMethod('noSuchThing', {}).error});")
     run = client.post(f"/api/apps/{kapp.id}/kscripts/{script['id']}/run/", {"params": {}}, format="json").json()
     assert run["ok"] is True and run["result"] == {"error": "No such method: noSuchThing"}
+
+
+def test_a_method_called_past_the_invocations_deadline_runs_nothing(
+    kapp: App, owner: Any, photo_tables: dict[str, Table], make_method: Callable
+) -> None:
+    make_method(
+        "Add user",
+        table="users",
+        params=[{"field": "name"}],
+        actions=[{"type": "create", "values": [{"field": "name", "value": {"param": "name"}}]}],
+    )
+    callee = execute.draft_callees(kapp)["addUser"]
+    deadline = Deadline(0.2)
+    with script_database(kapp.pk, deadline=deadline) as database:
+        tables = execute.load_schema(kapp.pk, database.version)
+        assert callee.call(database, tables, {"name": "Ann"}, deadline) > 0
+        time.sleep(0.25)
+        with pytest.raises(HostError, match="^addUser failed: the invocation's time limit has passed$"):
+            callee.call(database, tables, {"name": "Bea"}, deadline)
+    assert query(kapp, "SELECT name FROM users") == [("Ann",)]
