@@ -12,6 +12,7 @@ from typing import Any
 
 from apimethods.wire.coerce import CONVERTERS, STORED
 from apimethods.wire.coerce import Unconvertible as _Refused
+from console.tables.dml import like_escaped
 
 STRING_LIMIT = 255
 
@@ -65,7 +66,7 @@ def like_pattern(value: Any, op: str) -> str | None:
     the value match themselves."""
     if value is None:
         return None
-    text = convert(value, "text").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    text = like_escaped(convert(value, "text"))
     if op == "contains":
         return f"%{text}%"
     if op == "starts_with":

@@ -30,6 +30,11 @@ VALUELESS_OPERATORS = {"is_null", "not_null"}
 TEXT_OPERATORS = {"contains", "starts"}
 
 
+def like_escaped(text: str) -> str:
+    """`text` inside an ILIKE pattern: its `%`, `_` and `\\` match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _table(schema: str, table: str) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.Identifier(check_identifier(schema, "schema")), sql.Identifier(table))
 

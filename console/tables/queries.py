@@ -267,16 +267,20 @@ def _in_values(field_type: str, raw: str) -> list[Any]:
         raise ValidationError(
             {"filter_value": [f"Give at most {MAX_IN_VALUES} values to match (this is {len(cells)})."]}
         )
-    result: list[Any] = []
-    for cell in cells:
-        try:
-            value = values.to_db(field_type, values.from_csv(field_type, cell))
-        except values.BadValue as exc:
-            raise ValidationError({"filter_value": [str(exc)]}) from None
-        if value is None:
-            raise ValidationError({"filter_value": ["Leave no value in the list empty (use is_null for empty)."]})
-        result.append(value)
-    return result
+    return [
+        _filter_value(field_type, cell, "Leave no value in the list empty (use is_null for empty).") for cell in cells
+    ]
+
+
+def _filter_value(field_type: str, text: str, when_empty: str) -> Any:
+    """A filter's value typed in the browser (text, read as a CSV cell) as the column's value."""
+    try:
+        value = values.to_db(field_type, values.from_csv(field_type, text))
+    except values.BadValue as exc:
+        raise ValidationError({"filter_value": [str(exc)]}) from None
+    if value is None:
+        raise ValidationError({"filter_value": [when_empty]})
+    return value
 
 
 def _filter_parameter(field_type: str, op: str, raw: str | None) -> Any:
@@ -289,15 +293,9 @@ def _filter_parameter(field_type: str, op: str, raw: str | None) -> Any:
     if op in dml.TEXT_OPERATORS:
         if field_type not in {"string", "text"}:
             raise ValidationError({"filter_op": ["contains and starts work on String and Text fields only."]})
-        escaped = raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = dml.like_escaped(raw)
         return f"%{escaped}%" if op == "contains" else f"{escaped}%"
-    try:
-        value = values.to_db(field_type, values.from_csv(field_type, raw))
-    except values.BadValue as exc:
-        raise ValidationError({"filter_value": [str(exc)]}) from None
-    if value is None:
-        raise ValidationError({"filter_value": ["Give a value to filter by (or use is_null)."]})
-    return value
+    return _filter_value(field_type, raw, "Give a value to filter by (or use is_null).")
 
 
 def checked_filter(
