@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -32,13 +33,15 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DURATION = os.environ.get("KILN_BENCH_DURATION", "5s")
 ROUNDS = int(os.environ.get("KILN_BENCH_ROUNDS", "5"))
+# The benchmarks' own database (created when missing, on DATABASE_URL's server).
+BENCH_DB = os.environ.get("KILN_BENCH_DB", "kiln_bench")
 
 
 def bench_database_url() -> str:
     # Not through console.settings: importing it would fix the database before we switch.
     default = f"postgresql://postgres@/kiln?host={ROOT / 'var' / 'postgres' / 'run'}"
     parsed = urlparse(os.environ.get("DATABASE_URL") or default)
-    return urlunparse(parsed._replace(path="/kiln_bench"))
+    return urlunparse(parsed._replace(path=f"/{BENCH_DB}"))
 
 
 def prepare(database_url: str) -> dict[str, str]:
@@ -46,8 +49,8 @@ def prepare(database_url: str) -> dict[str, str]:
 
     admin = urlunparse(urlparse(database_url)._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'kiln_bench'").fetchone():
-            conn.execute("CREATE DATABASE kiln_bench")
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
+            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
     import django
@@ -118,9 +121,18 @@ def serve(
     return proc
 
 
-def wrk(url: str, body: str, headers: dict[str, str], connections: int, duration: str = DURATION) -> dict[str, float]:
+def wrk(
+    url: str,
+    body: str,
+    headers: dict[str, str],
+    connections: int,
+    duration: str = DURATION,
+    request: str = "",
+) -> dict[str, float]:
+    """POST `body` to `url` for `duration`; `request`, when given, is Lua appended to the
+    script (e.g. a `request()` function building each request)."""
     header_lines = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
-    script = f'wrk.method = "POST"\nwrk.body = "{body}"\n{header_lines}'
+    script = f'wrk.method = "POST"\nwrk.body = "{body}"\n{header_lines}{request}'
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     out = subprocess.run(
@@ -252,13 +264,46 @@ def stop_servers(kiln: subprocess.Popen[bytes], floors: dict[str, subprocess.Pop
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+def floor_url(floors: list[str], label: str) -> str:
+    return f"http://127.0.0.1:{18082 + floors.index(label)}/floor"
+
+
+def warm_floors(floors: list[str]) -> None:
+    """Warm every floor worker up (imports, connections): a steady state is measured."""
+    for label in floors:
+        wrk(floor_url(floors, label), "category=c3", FORM, 8, "3s")
+
+
+def alternate_with_floor(
+    floors: list[str], connections: int, kiln: Callable[[int], dict[str, float]]
+) -> dict[str, object]:
+    """One trial of each floor configuration picks the fastest, then ROUNDS rounds alternate
+    it with `kiln` (a wrk run at `connections`) (this shared machine's speed drifts by tens
+    of percent within minutes; the ratio of two runs seconds apart drifts far less than
+    either run). The ratio is the median round's Kiln/floor requests per second."""
+    trials = {label: wrk(floor_url(floors, label), "category=c3", FORM, connections) for label in floors}
+    best = max(trials, key=lambda label: trials[label]["rps"])
+    floor_rounds: list[dict[str, float]] = []
+    kiln_rounds: list[dict[str, float]] = []
+    for _ in range(ROUNDS):
+        floor_rounds.append(wrk(floor_url(floors, best), "category=c3", FORM, connections))
+        kiln_rounds.append(kiln(connections))
+    ratios = sorted(k["rps"] / f["rps"] for k, f in zip(kiln_rounds, floor_rounds, strict=True))
+    return {
+        "floor": {**median_round(floor_rounds), "configuration": best},
+        "floor_trials": {label: r["rps"] for label, r in trials.items()},
+        "kiln": median_round(kiln_rounds),
+        "floor_rounds_rps": [r["rps"] for r in floor_rounds],
+        "kiln_rounds_rps": [r["rps"] for r in kiln_rounds],
+        "ratio": round(ratios[len(ratios) // 2], 3),  # the median round's
+    }
+
+
 def compare_with_floor(
     setup: dict[str, str], method: str, floors: list[str], kiln_body: str = "params%5Bcategory%5D=c3"
 ) -> dict[str, object]:
     """Kiln's `method` (deployed, called like a client) against the fastest floor, at 8 and 32
-    connections: one trial of each floor configuration picks it, then ROUNDS rounds
-    alternate it with Kiln (this shared machine's speed drifts by tens of percent within
-    minutes; the ratio of two runs seconds apart drifts far less than either run)."""
+    connections (alternate_with_floor)."""
     import base64
 
     auth = base64.b64encode(f"{setup['api_key']}:{setup['secret']}".encode()).decode()
@@ -272,34 +317,15 @@ def compare_with_floor(
     ).stdout
     envelope = json.loads(check)
     assert envelope["responseCode"] == 1 and len(envelope["payload"]) == 20, check[:300]
-    # Warm every worker up first (imports, the V8 context, the app connection): a steady
-    # state is measured, not the first second of each worker.
-    for i in range(len(floors)):
-        wrk(f"http://127.0.0.1:{18082 + i}/floor", "category=c3", FORM, 8, "3s")
+    # Warm every worker up first (imports, the V8 context, the app connection).
+    warm_floors(floors)
     wrk(kiln_url, kiln_body, kiln_headers, 8, "3s")
-    results: dict[str, object] = {}
-    for connections in (8, 32):
-        trials = {
-            label: wrk(f"http://127.0.0.1:{18082 + i}/floor", "category=c3", FORM, connections)
-            for i, label in enumerate(floors)
-        }
-        best = max(trials, key=lambda label: trials[label]["rps"])
-        best_url = f"http://127.0.0.1:{18082 + floors.index(best)}/floor"
-        floor_rounds: list[dict[str, float]] = []
-        kiln_rounds: list[dict[str, float]] = []
-        for _ in range(ROUNDS):
-            floor_rounds.append(wrk(best_url, "category=c3", FORM, connections))
-            kiln_rounds.append(wrk(kiln_url, kiln_body, kiln_headers, connections))
-        ratios = sorted(k["rps"] / f["rps"] for k, f in zip(kiln_rounds, floor_rounds, strict=True))
-        results[f"c{connections}"] = {
-            "floor": {**median_round(floor_rounds), "configuration": best},
-            "floor_trials": {label: r["rps"] for label, r in trials.items()},
-            "kiln": median_round(kiln_rounds),
-            "floor_rounds_rps": [r["rps"] for r in floor_rounds],
-            "kiln_rounds_rps": [r["rps"] for r in kiln_rounds],
-            "ratio": round(ratios[len(ratios) // 2], 3),  # the median round's
-        }
-    return results
+    return {
+        f"c{connections}": alternate_with_floor(
+            floors, connections, lambda c: wrk(kiln_url, kiln_body, kiln_headers, c)
+        )
+        for connections in (8, 32)
+    }
 
 
 def main() -> None:
