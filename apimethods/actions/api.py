@@ -166,11 +166,16 @@ class ApiMethodRunView(ApiMethodScopedView):
 
 
 class ApiMethodImpactView(AppScopedAPIView):
-    """Which API methods a schema change would break: `?table=photos[&field=title]`."""
+    """Which API methods a schema change would break: `?table=photos[&field=title]` (a
+    rename or drop), `&type=integer` (that field's type change)."""
 
     def get(self, request: Request, app_id: int) -> Response:
         table = request.query_params.get("table", "")
         if not table:
             return Response({"table": ["Name the table."]}, status=status.HTTP_400_BAD_REQUEST)
         field = request.query_params.get("field") or None
-        return Response(services.impact(self.app, table, field))
+        new_type = request.query_params.get("type") or None
+        if new_type is not None and (field is None or new_type not in model.FIELD_PARAM_TYPES):
+            message = "Name the field and one of its types: " + ", ".join(model.FIELD_PARAM_TYPES) + "."
+            return Response({"type": [message]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(services.impact(self.app, table, field, new_type))

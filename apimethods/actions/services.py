@@ -9,6 +9,7 @@ now; it is stored in its canonical JSON form (model.to_json), action ids filled 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -135,9 +136,13 @@ def snapshot(app: App) -> dict[str, dict[str, Any]]:
     return methods
 
 
-def impact(app: App, table: str, field: str | None = None) -> list[dict[str, Any]]:
-    """API methods that use `table` (or its `field`): renaming or dropping it breaks them."""
+def impact(app: App, table: str, field: str | None = None, new_type: str | None = None) -> list[dict[str, Any]]:
+    """API methods that use `table` (or its `field`): renaming or dropping it breaks them.
+
+    new_type: the field's type is to change instead; only the methods that would no longer
+    fit are named, with `problems` (place -> messages) saying why."""
     schema = load_schema(app.pk)
+    retyped = _retyped(schema, table, field, new_type) if field and new_type else None
     out = []
     for revision in latest_revisions(app):
         try:
@@ -147,6 +152,32 @@ def impact(app: App, table: str, field: str | None = None) -> list[dict[str, Any
         places = sorted(
             {place for t, f, place in model.references(method, schema) if t == table and (field is None or f == field)}
         )
-        if places:
+        if places and retyped is not None:
+            before = model.check(method, schema)
+            after = {
+                place: [m for m in messages if m not in before.get(place, [])]
+                for place, messages in model.check(method, retyped).items()
+            }
+            problems = {place: messages for place, messages in after.items() if messages}
+            if problems:
+                out.append(
+                    {
+                        "id": revision.method_id,
+                        "name": revision.method.name,
+                        "places": sorted(problems),
+                        "problems": problems,
+                    }
+                )
+        elif places:
             out.append({"id": revision.method_id, "name": revision.method.name, "places": places})
     return out
+
+
+def _retyped(schema: model.SchemaMeta, table: str, field: str, new_type: str) -> model.SchemaMeta | None:
+    """The tables with `table.field` of type `new_type` (None when there is no such field)."""
+    meta = schema.tables.get(table)
+    current = meta.fields.get(field) if meta else None
+    if meta is None or current is None:
+        return None
+    fields = {**meta.fields, field: replace(current, type=new_type, target=None)}
+    return replace(schema, tables={**schema.tables, table: replace(meta, fields=fields)})

@@ -129,10 +129,14 @@ export const apiMethodApi = {
   run: (appId: Id, methodId: Id, params: Record<string, unknown>) =>
     request<ApiRunResult>("POST", `${base(appId)}${enc(methodId)}/run/`, { params }),
 
-  /** The API methods (latest revisions) that use a table, or one of its fields. */
-  impact: (appId: Id, table: string, field?: string | null) => {
+  /**
+   * The API methods (latest revisions) that use a table, or one of its fields; with
+   * `type`, those a change of the field to that type would break, with why.
+   */
+  impact: (appId: Id, table: string, field?: string | null, type?: string) => {
     const query = new URLSearchParams({ table });
     if (field) query.set("field", field);
+    if (type) query.set("type", type);
     return request<ImpactedMethod[]>("GET", `${base(appId)}impact/?${query.toString()}`);
   },
 };
@@ -142,6 +146,8 @@ export interface ImpactedMethod {
   id: number;
   name: string;
   places: string[];
+  /** A type change: what no longer fits, by place. */
+  problems?: Problems;
 }
 
 /** The app's tables as the editor sees them: every field, ID and time fields first. */

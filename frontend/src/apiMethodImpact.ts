@@ -12,7 +12,8 @@ import { errorText } from "./format";
 
 const enc = (id: Id): string => encodeURIComponent(String(id));
 
-export type SchemaChange = "rename" | "delete";
+/** A rename, a delete, or a change of the field's type (to `{ type }`). */
+export type SchemaChange = "rename" | "delete" | { type: string; label: string };
 
 export interface ImpactNote {
   el: HTMLElement;
@@ -34,7 +35,11 @@ export function apiMethodImpactNote(
   const what = field === null ? table : `${table}.${field}`;
   const el = h(
     "div",
-    { class: "rename-note", testid: "api-method-impact", role: "status" },
+    {
+      class: "rename-note",
+      testid: typeof change === "object" ? "api-method-type-impact" : "api-method-impact",
+      role: "status",
+    },
     `Looking for API methods that use ${what}…`,
   );
   let found: ImpactedMethod[] | null = null;
@@ -43,7 +48,8 @@ export function apiMethodImpactNote(
     el.hidden = !wanted || (quiet && (found === null || found.length === 0));
   };
   paint();
-  apiMethodApi.impact(appId, table, field).then(
+  const type = typeof change === "object" ? change.type : undefined;
+  apiMethodApi.impact(appId, table, field, type).then(
     (methods) => {
       found = methods;
       el.dataset.count = String(methods.length);
@@ -77,8 +83,9 @@ function impactLines(
   if (methods.length === 0) {
     return [h("p", { testid: "api-method-impact-none" }, `No API method uses ${what}.`)];
   }
-  const verb = change === "rename" ? "Renaming" : "Deleting";
   const one = methods.length === 1;
+  if (typeof change === "object") return retypeLines(appId, what, methods, change.label);
+  const verb = change === "rename" ? "Renaming" : "Deleting";
   return [
     h(
       "p",
@@ -104,6 +111,42 @@ function impactLines(
             ` — ${m.places.length} place${m.places.length === 1 ? "" : "s"}: `,
           ),
           h("span", { class: "mono small" }, m.places.join(", ")),
+        ),
+      ),
+    ),
+  ];
+}
+
+function retypeLines(
+  appId: Id,
+  what: string,
+  methods: ImpactedMethod[],
+  label: string,
+): HTMLElement[] {
+  const n = methods.length;
+  return [
+    h(
+      "p",
+      null,
+      h(
+        "strong",
+        null,
+        `Making ${what} ${label} breaks ${n} API method${n === 1 ? "" : "s"}`,
+      ),
+      ": until edited, deployed ones answer an error and a deploy refuses them.",
+    ),
+    h(
+      "ul",
+      null,
+      ...methods.map((m) =>
+        h(
+          "li",
+          { testid: "api-method-impact-method", "data-name": m.name },
+          h("a", { href: `/apps/${enc(appId)}/api/${m.id}` }, h("code", null, m.name)),
+          ": ",
+          Object.entries(m.problems ?? {})
+            .map(([place, messages]) => `${place}: ${messages.join(" ")}`)
+            .join("; "),
         ),
       ),
     ),

@@ -115,3 +115,26 @@ def test_renaming_and_deleting_a_table_names_every_method_using_it(
     snap(page, "impact-13-delete-table-1440")
     page.keyboard.press("Escape")
     assert Table.objects.filter(pk=photos.pk).exists()
+
+
+def test_a_type_change_names_the_methods_the_new_type_breaks(page: Page, app: App, methods: dict[str, Any]) -> None:
+    photos = methods["photos"]
+    sign_in(page)
+    page.set_viewport_size({"width": 1024, "height": 800})
+    page.goto(f"/apps/{app.pk}/tables/{photos.pk}")
+    page.locator("[aria-label='Edit field title']").click()
+    dialog = page.get_by_test_id("edit-field-dialog")
+    page.get_by_test_id("edit-field-type").select_option("integer")
+    impact = dialog.get_by_test_id("api-method-type-impact")
+    expect(impact).to_be_visible()
+    expect(impact).to_contain_text("Making photos.title Integer breaks 1 API method")
+    expect(impact.locator("[data-name='photosByTitle']")).to_contain_text(
+        "'contains' compares text; photos.title is integer."
+    )
+    snap(page, "impact-14-retype-field-1024")
+    # Text keeps `contains` working: nothing to say.
+    page.get_by_test_id("edit-field-type").select_option("text")
+    expect(dialog.get_by_test_id("api-method-type-impact")).to_have_attribute("data-count", "0")
+    expect(dialog.get_by_test_id("api-method-type-impact")).to_be_hidden()
+    page.keyboard.press("Escape")
+    assert photos.fields.get(name="title").type == "string"

@@ -417,6 +417,23 @@ export async function tableDesignerPage(ctx: PageContext): Promise<void> {
       effectNote.hidden = true;
       submit.textContent = "Save field";
     });
+    // API methods the new type no longer fits (a text operator on a number...), said at once.
+    const retypeImpact = h("div");
+    type.wrap.append(retypeImpact);
+    type.input.addEventListener("change", () => {
+      const next = type.input.value;
+      retypeImpact.replaceChildren(
+        next === field.type
+          ? ""
+          : apiMethodImpactNote(
+              app.id,
+              table.name,
+              field.name,
+              { type: next, label: typeLabel(next as FieldType) },
+              { quiet: true },
+            ).el,
+      );
+    });
     // What deleting a parent does to this field's records can change after creation.
     const onDelete = isLink
       ? selectField({
