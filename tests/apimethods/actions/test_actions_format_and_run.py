@@ -224,3 +224,28 @@ def test_an_import_refuses_a_name_a_kscript_has(app: App, owner: Any, photo_tabl
     assert error.value.detail == {"api_methods[0].title": ["Another method of this app is already called search."]}
     assert not ApiMethod.objects.exists()
     assert services.latest_revisions(app) == []
+
+
+@pytest.mark.parametrize(
+    ("api_methods", "detail"),
+    [
+        ("not a list", {"api_methods": ["Give a list of API methods."]}),
+        ([{"table": "photos"}], {"api_methods[0]": ["Give each API method a title."]}),
+        (
+            [{"title": "Extra", "owner": "me"}],
+            {"api_methods[0]": ["Unknown key 'owner'; expected title, table, params, actions, returned."]},
+        ),
+        (
+            [{"title": "a b", **BY_TITLE}, {"title": "A B", **BY_TITLE}],
+            {"api_methods[1].title": ["Two methods in the document have this name."]},
+        ),
+    ],
+)
+def test_a_badly_shaped_api_methods_section_is_refused_by_place(
+    app: App, photo_tables: dict[str, Table], api_methods: Any, detail: dict[str, list[str]]
+) -> None:
+    document = appformat.export_app(app) | {"api_methods": api_methods}
+    with pytest.raises(ValidationError) as error:
+        appformat.import_app(app, document)
+    assert error.value.detail == detail
+    assert not ApiMethod.objects.exists()
