@@ -99,6 +99,7 @@ def test_see_client_calls_and_runs_open_a_failure_and_filter(
     page.get_by_test_id("logs-q").fill("time limit")
     page.get_by_test_id("logs-apply").click()
     expect(rows).to_have_count(1)
+    expect(rows.nth(0)).to_contain_text("Nightly cleanup")  # not the previous filter's row
     rows.nth(0).click()
     expect(page.get_by_test_id("log-facts")).to_contain_text("Schedule Nightly cleanup")
     expect(page.get_by_test_id("run-log")).to_have_text(["1cleaning"])

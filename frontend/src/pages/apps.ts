@@ -15,6 +15,32 @@ export function appHome(app: Pick<App, "id">): string {
     : `/apps/${encodeURIComponent(String(app.id))}`;
 }
 
+/**
+ * Title and crumbs of one of an app's sections (Apps / <app> / <section>): "…" until the
+ * app's name is known from the apps list (already in memory after the first page).
+ */
+export async function sectionCrumbs(
+  ctx: PageContext,
+  appId: string,
+  section: string,
+): Promise<void> {
+  ctx.setTitle(section);
+  ctx.setCrumbs([{ label: "Apps", href: "/apps" }, { label: "…" }, { label: section }]);
+  let app: App | undefined;
+  try {
+    app = (await ctx.apps.list()).find((a) => String(a.id) === String(appId));
+  } catch {
+    return; // the page itself reports what failed
+  }
+  if (!app || ctx.signal.aborted) return;
+  ctx.setTitle(`${app.name} · ${section}`);
+  ctx.setCrumbs([
+    { label: "Apps", href: "/apps" },
+    { label: app.name, href: appHome(app) },
+    { label: section },
+  ]);
+}
+
 export function appBadges(app: App): HTMLElement[] {
   const out: HTMLElement[] = [
     badge(app.role === "owner" ? "Owner" : "Developer", "neutral", "app-role"),

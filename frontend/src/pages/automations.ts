@@ -44,6 +44,7 @@ import { dataTable } from "../tableMarkup";
 import { formatMoment, withBody } from "./events";
 import { toast, toastError } from "../toast";
 import { runDetails, statusDot } from "./scheduleViews";
+import { sectionCrumbs } from "./apps";
 
 function localInput(iso: string | null): string {
   if (!iso) return "";
@@ -394,8 +395,7 @@ function runsPanel(appId: Id, automation: Automation): HTMLElement {
 
 export async function automationsPage(ctx: PageContext): Promise<void> {
   const appId = ctx.params.id ?? "";
-  ctx.setTitle("Automations");
-  ctx.setCrumbs([{ label: "Apps", href: "/apps" }, { label: "Automations" }]);
+  void sectionCrumbs(ctx, String(appId), "Automations");
   ctx.main.replaceChildren(loadingStatus("Loading automations…"));
   let automations: Automation[];
   let methods: string[];

@@ -9,6 +9,7 @@ import { chartSeries, type ChartSeries } from "../eventLogic";
 import { eventsApi, type ClientEvent, type EventFilter } from "../eventsApi";
 import { errorText, formatDateTime } from "../format";
 import { dataTable } from "../tableMarkup";
+import { sectionCrumbs } from "./apps";
 
 const SVG = "http://www.w3.org/2000/svg";
 const DAYS = 14;
@@ -214,8 +215,7 @@ async function eventList(ctx: PageContext, appId: Id): Promise<HTMLElement> {
 
 export async function eventsPage(ctx: PageContext): Promise<void> {
   const appId = ctx.params.id ?? "";
-  ctx.setTitle("Events");
-  ctx.setCrumbs([{ label: "Apps", href: "/apps" }, { label: "Events" }]);
+  void sectionCrumbs(ctx, String(appId), "Events");
   ctx.main.replaceChildren(loadingStatus("Loading events…"));
   let counts;
   try {

@@ -38,6 +38,7 @@ import type { RunDetail } from "../schedulesApi";
 import { dataTable } from "../tableMarkup";
 import { formatMoment, withBody } from "./events";
 import { runDetails, statusDot } from "./scheduleViews";
+import { sectionCrumbs } from "./apps";
 
 const COLUMNS = 6;
 
@@ -193,8 +194,7 @@ function filterForm(
 
 export async function logsPage(ctx: PageContext): Promise<void> {
   const appId: Id = ctx.params.id ?? "";
-  ctx.setTitle("Logs");
-  ctx.setCrumbs([{ label: "Apps", href: "/apps" }, { label: "Logs" }]);
+  void sectionCrumbs(ctx, String(appId), "Logs");
   ctx.main.replaceChildren(loadingStatus("Loading the log…"));
 
   let filter = filterFromQuery(ctx.query);

@@ -7,6 +7,7 @@ import { eventsApi, type AppUserRow } from "../eventsApi";
 import { errorText, formatDate, formatRelative } from "../format";
 import { dataTable } from "../tableMarkup";
 import { withBody } from "./events";
+import { sectionCrumbs } from "./apps";
 
 function attributeList(attributes: Record<string, unknown>): HTMLElement {
   const keys = Object.keys(attributes);
@@ -40,8 +41,7 @@ function userRow(user: AppUserRow): HTMLElement {
 
 export async function usersPage(ctx: PageContext): Promise<void> {
   const appId = ctx.params.id ?? "";
-  ctx.setTitle("Users");
-  ctx.setCrumbs([{ label: "Apps", href: "/apps" }, { label: "Users" }]);
+  void sectionCrumbs(ctx, String(appId), "Users");
   const search = inputField({
     label: "Search",
     name: "search",
