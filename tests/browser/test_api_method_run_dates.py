@@ -66,3 +66,34 @@ def test_run_shows_dates_as_dates_with_the_seconds_on_hover(
     value = page.get_by_test_id("run-value")
     expect(value).to_have_text("May 1, 2016, 00:00:00")
     expect(value.get_by_test_id("run-date")).to_have_attribute("title", "1462060800 (epoch seconds)")
+
+
+def test_run_inputs_are_typed_and_say_which_value_does_not_convert(
+    page: Page, app: App, owner: Any, make_table: Callable[..., Table]
+) -> None:
+    make_table(app, "users", name="string", bio="text")
+    paged = api_services.create_api_method(
+        app,
+        owner,
+        title="Paged users",
+        definition={
+            "table": "users",
+            "params": [{"name": "limit", "type": "integer"}, {"field": "bio"}],
+            "actions": [{"type": "select", "limit": {"param": "limit"}}],
+        },
+    ).method
+    sign_in(page)
+    page.goto(f"/apps/{app.pk}/api/{paged.pk}")
+    limit = page.get_by_test_id("run-param-limit")
+    expect(limit).to_have_attribute("inputmode", "numeric")
+    expect(page.get_by_test_id("run-param-bio")).to_have_js_property("tagName", "TEXTAREA")
+    limit.fill("ten")
+    page.get_by_test_id("run").click()
+    error = page.get_by_test_id("api-run").locator(".field-error").first
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("whole number")
+    expect(page.get_by_test_id("run-time")).to_have_count(0)  # nothing ran
+    limit.fill("2")
+    page.get_by_test_id("run").click()
+    expect(page.get_by_test_id("run-result")).to_have_text("No records.")
+    expect(error).to_be_hidden()

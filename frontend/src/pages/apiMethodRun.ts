@@ -5,6 +5,7 @@ import { errorText, formatDateTime } from "../format";
 import { icon } from "../icons";
 import type { ParamType } from "../kscriptApi";
 import { convertParams } from "../kscriptLogic";
+import { paramField } from "./kscriptRun";
 
 export interface RunPanelOptions {
   /** Saves the draft and runs it with `values`; rejects with a readable error. */
@@ -27,56 +28,27 @@ export class RunPanel {
 
   /** Re-draw the inputs for the method's parameters (what was typed is kept). */
   render(params: { name: string; type: ParamType }[]): void {
-    const inputs = params.map((p) => {
-      const key = `run-${p.name}`;
-      const control =
-        p.type === "boolean"
-          ? h(
-              "select",
-              { class: "input select", testid: `run-param-${p.name}`, "data-key": key },
-              h("option", { value: "" }, "(not passed)"),
-              h("option", { value: "true" }, "true"),
-              h("option", { value: "false" }, "false"),
-            )
-          : h("input", {
-              class: "input mono",
-              type: p.type === "datetime" ? "datetime-local" : "text",
-              step: p.type === "datetime" ? "1" : undefined,
-              testid: `run-param-${p.name}`,
-              "data-key": key,
-              placeholder: p.type === "data" ? "base64" : p.type,
-            });
-      control.value = String(this.inputs[p.name] ?? "");
-      control.addEventListener("input", () => {
-        this.inputs[p.name] = control.value;
-      });
-      control.addEventListener("change", () => {
-        this.inputs[p.name] = control.value;
-      });
-      return h(
-        "label",
-        { class: "am-row" },
-        h("span", { class: "mono" }, `${p.name} (${p.type})`),
-        control,
-      );
+    // The KScript Run It! inputs, typed by each parameter's declared type.
+    const fields = params.map((p) => paramField(p, this.inputs));
+    fields.forEach(({ el }, i) => {
+      // The editor puts focus back by this key when it re-draws.
+      const control = el.querySelector<HTMLElement>("input, select, textarea");
+      if (control) control.dataset.key = `run-${params[i]?.name ?? i}`;
     });
+    const errors = new Map(params.map((p, i) => [p.name, fields[i]?.error]));
     const run = button([icon("play", 14), "Run"], {
       variant: "primary",
       testid: "run",
       "data-key": "run",
     });
     run.addEventListener("click", () => {
-      const { values, errors } = convertParams(params, this.inputs);
-      if (Object.keys(errors).length) {
-        this.output.replaceChildren(
-          h(
-            "p",
-            { class: "field-error" },
-            Object.entries(errors).map(([n, e]) => `${n}: ${e} `),
-          ),
-        );
-        return;
+      const { values, errors: bad } = convertParams(params, this.inputs);
+      for (const [name, error] of errors) {
+        if (!error) continue;
+        error.textContent = bad[name] ?? "";
+        error.hidden = !bad[name];
       }
+      if (Object.keys(bad).length) return;
       void withBusy(run, async () => {
         return this.options.run(values);
       }).then(
@@ -94,7 +66,11 @@ export class RunPanel {
         { class: "muted small" },
         "Runs the latest draft (saved first) on your data. Clients still get the deployed revision.",
       ),
-      h("div", { class: "am-run-inputs" }, inputs),
+      h(
+        "div",
+        { class: "am-run-inputs" },
+        fields.map((f) => f.el),
+      ),
       h("div", { class: "am-adders" }, run),
       this.output,
     );

@@ -71,70 +71,9 @@ export function runPanel(options: RunPanelOptions): RunPanel {
   );
 
   const inputFor = (param: Param): HTMLElement => {
-    const id = uniqueId(`run-${param.name}`);
-    const common = {
-      id,
-      class: "input mono",
-      testid: `run-param-${param.name}`,
-      autocomplete: "off",
-      spellcheck: "false",
-    };
-    let control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
-    switch (param.type) {
-      case "boolean":
-        control = h(
-          "select",
-          { ...common, class: "input select" },
-          h("option", { value: "" }, "(not passed)"),
-          h("option", { value: "true" }, "true"),
-          h("option", { value: "false" }, "false"),
-        );
-        break;
-      case "text":
-      case "data":
-        control = h("textarea", {
-          ...common,
-          class: "input mono ks-textarea",
-          rows: 3,
-          placeholder: param.type === "data" ? "base64" : "",
-        });
-        break;
-      case "datetime":
-        control = h("input", { ...common, type: "datetime-local", step: "1" });
-        break;
-      default:
-        control = h("input", {
-          ...common,
-          type: "text",
-          inputmode:
-            param.type === "integer"
-              ? "numeric"
-              : param.type === "float"
-                ? "decimal"
-                : undefined,
-          placeholder:
-            param.type === "integer" ? "0" : param.type === "float" ? "0.0" : "",
-        });
-    }
-    const previous = raw[param.name];
-    if (typeof previous === "string") control.value = previous;
-    control.addEventListener("input", () => {
-      raw[param.name] = control.value;
-    });
-    const error = h("p", { class: "field-error", hidden: true });
-    errors[param.name] = error;
-    return h(
-      "div",
-      { class: "field" },
-      h(
-        "label",
-        { for: id, class: "label" },
-        h("span", { class: "mono" }, param.name),
-        h("span", { class: "hint" }, ` ${param.type}`),
-      ),
-      control,
-      error,
-    );
+    const field = paramField(param, raw);
+    errors[param.name] = field.error;
+    return field.el;
   };
 
   const setParams = (next: Param[]): void => {
@@ -386,4 +325,78 @@ export function runPanel(options: RunPanelOptions): RunPanel {
     }
   });
   return { el, setParams, trigger, stop };
+}
+
+/**
+ * A labelled input for one parameter, typed by its declared type (KScript Run It! and the
+ * API method editor's Run): what is typed goes into `raw[param.name]`; `error` is where
+ * the caller shows why the value does not convert.
+ */
+export function paramField(
+  param: Param,
+  raw: Record<string, string | boolean>,
+): { el: HTMLElement; error: HTMLElement } {
+  const id = uniqueId(`run-${param.name}`);
+  const common = {
+    id,
+    class: "input mono",
+    testid: `run-param-${param.name}`,
+    autocomplete: "off",
+    spellcheck: "false",
+  };
+  let control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+  switch (param.type) {
+    case "boolean":
+      control = h(
+        "select",
+        { ...common, class: "input select" },
+        h("option", { value: "" }, "(not passed)"),
+        h("option", { value: "true" }, "true"),
+        h("option", { value: "false" }, "false"),
+      );
+      break;
+    case "text":
+    case "data":
+      control = h("textarea", {
+        ...common,
+        class: "input mono ks-textarea",
+        rows: 3,
+        placeholder: param.type === "data" ? "base64" : "",
+      });
+      break;
+    case "datetime":
+      control = h("input", { ...common, type: "datetime-local", step: "1" });
+      break;
+    default:
+      control = h("input", {
+        ...common,
+        type: "text",
+        inputmode:
+          param.type === "integer"
+            ? "numeric"
+            : param.type === "float"
+              ? "decimal"
+              : undefined,
+        placeholder: param.type === "integer" ? "0" : param.type === "float" ? "0.0" : "",
+      });
+  }
+  const previous = raw[param.name];
+  if (typeof previous === "string") control.value = previous;
+  control.addEventListener("input", () => {
+    raw[param.name] = control.value;
+  });
+  const error = h("p", { class: "field-error", hidden: true });
+  const el = h(
+    "div",
+    { class: "field" },
+    h(
+      "label",
+      { for: id, class: "label" },
+      h("span", { class: "mono" }, param.name),
+      h("span", { class: "hint" }, ` ${param.type}`),
+    ),
+    control,
+    error,
+  );
+  return { el, error };
 }
