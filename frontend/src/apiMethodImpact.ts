@@ -83,58 +83,20 @@ function impactLines(
   if (methods.length === 0) {
     return [h("p", { testid: "api-method-impact-none" }, `No API method uses ${what}.`)];
   }
-  const one = methods.length === 1;
-  if (typeof change === "object") return retypeLines(appId, what, methods, change.label);
-  const verb = change === "rename" ? "Renaming" : "Deleting";
-  return [
-    h(
-      "p",
-      null,
-      h(
-        "strong",
-        null,
-        `${verb} ${what} breaks ${methods.length} API method${one ? "" : "s"}`,
-      ),
-      `: ${one ? "it names" : "they name"} it by name, and ${one ? "it stops" : "they stop"} matching the tables until edited. Deployed, ${one ? "it answers" : "they answer"} an error until fixed and deployed again.`,
-    ),
-    h(
-      "ul",
-      null,
-      ...methods.map((m) =>
-        h(
-          "li",
-          { testid: "api-method-impact-method", "data-name": m.name },
-          h("a", { href: `/apps/${enc(appId)}/api/${m.id}` }, h("code", null, m.name)),
-          h(
-            "span",
-            { class: "muted" },
-            ` — ${m.places.length} place${m.places.length === 1 ? "" : "s"}: `,
-          ),
-          h("span", { class: "mono small" }, m.places.join(", ")),
-        ),
-      ),
-    ),
-  ];
-}
-
-function retypeLines(
-  appId: Id,
-  what: string,
-  methods: ImpactedMethod[],
-  label: string,
-): HTMLElement[] {
   const n = methods.length;
+  const one = n === 1;
+  const [headline, rest] =
+    typeof change === "object"
+      ? [
+          `Making ${what} ${change.label} breaks ${n} API method${one ? "" : "s"}`,
+          ": until edited, deployed ones answer an error and a deploy refuses them.",
+        ]
+      : [
+          `${change === "rename" ? "Renaming" : "Deleting"} ${what} breaks ${n} API method${one ? "" : "s"}`,
+          `: ${one ? "it names" : "they name"} it by name, and ${one ? "it stops" : "they stop"} matching the tables until edited. Deployed, ${one ? "it answers" : "they answer"} an error until fixed and deployed again.`,
+        ];
   return [
-    h(
-      "p",
-      null,
-      h(
-        "strong",
-        null,
-        `Making ${what} ${label} breaks ${n} API method${n === 1 ? "" : "s"}`,
-      ),
-      ": until edited, deployed ones answer an error and a deploy refuses them.",
-    ),
+    h("p", null, h("strong", null, headline), rest),
     h(
       "ul",
       null,
@@ -143,10 +105,21 @@ function retypeLines(
           "li",
           { testid: "api-method-impact-method", "data-name": m.name },
           h("a", { href: `/apps/${enc(appId)}/api/${m.id}` }, h("code", null, m.name)),
-          ": ",
-          Object.entries(m.problems ?? {})
-            .map(([place, messages]) => `${place}: ${messages.join(" ")}`)
-            .join("; "),
+          ...(m.problems
+            ? [
+                ": ",
+                Object.entries(m.problems)
+                  .map(([place, messages]) => `${place}: ${messages.join(" ")}`)
+                  .join("; "),
+              ]
+            : [
+                h(
+                  "span",
+                  { class: "muted" },
+                  ` — ${m.places.length} place${m.places.length === 1 ? "" : "s"}: `,
+                ),
+                h("span", { class: "mono small" }, m.places.join(", ")),
+              ]),
         ),
       ),
     ),
