@@ -1,0 +1,78 @@
+"""Storing an upload in one statement: within one upload the latest association wins (by
+time, then upload order), users are counted from new events only, and a retried upload
+with a few new events changes only what those name."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from console.apps.models import App
+from console.events import services
+from console.events.intake import USER_ASSOCIATED, IncomingEvent
+from console.events.models import AppUser, Event, Install
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def incoming(kind: str, at: datetime, data: Any = None, user: str | None = None) -> IncomingEvent:
+    return IncomingEvent(str(uuid.uuid4()), kind, at, user, data)
+
+
+def associate(identifier: str, at: datetime, **attributes: Any) -> IncomingEvent:
+    return incoming(USER_ASSOCIATED, at, {"id": identifier, "attributes": attributes or None})
+
+
+def test_the_latest_association_of_one_upload_wins_ties_going_by_upload_order(app: App) -> None:
+    later = T0 + timedelta(minutes=5)
+    stored = services.store_events(
+        app.pk,
+        "install-1",
+        [
+            associate("bob", later, plan="gold"),  # ties with the next one: upload order decides
+            associate("ann", later, plan="silver"),
+            associate("ann", T0, plan="free"),  # uploaded later, happened earlier: loses
+            incoming("k.fg", T0 - timedelta(minutes=1), user="carl"),
+        ],
+        now=later,
+    )
+    assert (stored.accepted, stored.duplicates, len(stored.event_ids)) == (4, 0, 4)
+    install = Install.objects.get(app=app, install_id="install-1")
+    assert (install.user_identifier, install.associated_at) == ("ann", later)
+    assert (install.first_seen_at, install.last_seen_at) == (T0 - timedelta(minutes=1), later)
+    users = {u.identifier: u for u in AppUser.objects.filter(app=app)}
+    assert sorted(users) == ["ann", "bob", "carl"]
+    assert (users["ann"].attributes, users["ann"].attributes_at) == ({"plan": "silver"}, later)
+    assert (users["ann"].first_seen_at, users["ann"].last_seen_at) == (T0, later)
+    assert (users["bob"].attributes, users["carl"].attributes, users["carl"].attributes_at) == (
+        {"plan": "gold"},
+        {},
+        None,
+    )
+
+
+def test_a_retried_upload_counts_only_its_new_events(app: App) -> None:
+    first = incoming("k.fg", T0, user="ann")
+    services.store_events(app.pk, "install-1", [first], now=T0)
+    # The same event again (already stored, happened much later than it says now: ignored)
+    # with one new event from another user.
+    again = IncomingEvent(first.uuid, "k.fg", T0 + timedelta(days=9), "zed", None)
+    new = incoming("k.bg", T0 + timedelta(hours=1), user="bob")
+    stored = services.store_events(app.pk, "install-1", [again, new], now=T0 + timedelta(hours=1))
+    assert (stored.accepted, stored.duplicates) == (1, 1)
+    assert Event.objects.filter(app=app).count() == 2
+    assert sorted(AppUser.objects.filter(app=app).values_list("identifier", flat=True)) == ["ann", "bob"]
+    install = Install.objects.get(app=app, install_id="install-1")
+    assert (install.first_seen_at, install.last_seen_at, install.user_identifier) == (
+        T0,
+        T0 + timedelta(hours=1),
+        None,
+    )
+    # Nothing new at all: nothing is written, not even the install's last_seen_at.
+    assert services.store_events(app.pk, "install-1", [new], now=T0 + timedelta(days=2)).accepted == 0
+    assert Install.objects.get(app=app, install_id="install-1").last_seen_at == T0 + timedelta(hours=1)
