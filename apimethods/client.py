@@ -31,6 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 from apimethods import registry
 from apimethods.appfacts import app_facts
 from apimethods.wire import (
+    STANDARD_MESSAGES,
     Envelope,
     WireError,
     coerce_params,
@@ -41,7 +42,7 @@ from apimethods.wire import (
     render,
     split_fields,
 )
-from console.logs.recorder import invoke_logged
+from console.logs.recorder import invoke_logged, record_refusal
 from runtime import Deadline, ScriptFailure
 
 logger = logging.getLogger(__name__)
@@ -275,18 +276,30 @@ def _handle(request: HttpRequest) -> Answer:
         return reply(exc.code, message=_wire_message(exc))
     session_token = fields.session_token or ""
 
+    app: dict[str, Any] | None = None
+
+    def refuse(code: int, message: str | None = None, why: str | None = None) -> Answer:
+        """Answer before any method ran; a known app's log records why (`why`, for the
+        developer; the client gets `message`, or the code's standard one)."""
+        if app is not None:
+            record_refusal(app["id"], method_name, code, why or message or STANDARD_MESSAGES[code])
+        return reply(code, message=message)
+
     try:
         app = app_facts(path.api_key)
         if not _authorised(request, path.api_key, app, fields.hashed_key, fields.salt):
-            return reply(2)
+            return refuse(2, why="Not authorised: the credentials do not match this app's secret key")
         assert app is not None
         if app["suspended"]:
-            return reply(16)
+            return refuse(16, why="The app is suspended by a platform admin")
         timeout = min(settings.KILN_CLIENT_TIMEOUT_SECONDS, app["script_timeout_seconds"])
         method = registry.find_method(app["live__deployment_id"], path.method)
         if method is None:
-            return reply(4, message=f"No such method: {path.method}")
-        params = coerce_params(fields.params, list(method.declared_params), keep_undeclared=True)
+            return refuse(4, f"No such method: {path.method}")
+        try:
+            params = coerce_params(fields.params, list(method.declared_params), keep_undeclared=True)
+        except WireError as exc:
+            return refuse(exc.code, _wire_message(exc))
         context = registry.CallContext(
             app_id=app["id"],
             method=path.method,

@@ -14,6 +14,7 @@ from console.apps.models import App
 class MethodType(models.TextChoices):
     KSCRIPT = "kscript", "KScript"
     APIMETHOD = "apimethod", "API method"
+    REFUSED = "refused", "Refused before any method ran"
 
 
 class CallRecord(models.Model):

@@ -326,6 +326,20 @@ def invoke_logged(method: Any, context: Any) -> Any:
     return payload
 
 
+def record_refusal(app_id: int, method: str, code: int, message: str) -> None:
+    """A client call of a known app answered before any method ran (wrong secret,
+    suspended app, no such method, parameters that do not convert): recorded with its
+    code and message, so a developer sees why a client's calls fail."""
+    error = {"type": REFUSAL_TYPES.get(code, "Refused"), "message": message}
+    try:
+        recorder.record((app_id, time.time(), method, "refused", code, 0.0, None, 0, error))
+    except Exception:  # noqa: S110 - the log must never fail a call
+        pass
+
+
+REFUSAL_TYPES = {2: "NotAuthorised", 4: "NoSuchMethod", 16: "AppSuspended", 32: "InvalidRequest"}
+
+
 def _script_error(exc: ScriptFailure) -> dict[str, Any]:
     from apimethods.drafts import error_data
 

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(primary_key=True, serialize=False)),
                 ('at', models.DateTimeField()),
                 ('method', models.CharField(max_length=100)),
-                ('method_type', models.CharField(choices=[('kscript', 'KScript'), ('apimethod', 'API method')], max_length=10)),
+                ('method_type', models.CharField(choices=[('kscript', 'KScript'), ('apimethod', 'API method'), ('refused', 'Refused before any method ran')], max_length=10)),
                 ('code', models.PositiveSmallIntegerField()),
                 ('duration_ms', models.FloatField()),
                 ('logs', models.JSONField(blank=True, null=True)),

@@ -41,6 +41,11 @@ import { runDetails, statusDot } from "./scheduleViews";
 import { sectionCrumbs } from "./apps";
 
 const COLUMNS = 6;
+const METHOD_TYPES: Record<string, string> = {
+  kscript: "KScript method",
+  apimethod: "API method",
+  refused: "Refused before any method ran",
+};
 
 function methodCell(row: LogRow): HTMLElement {
   const what = [
@@ -98,7 +103,7 @@ function entryDetails(detail: LogDetail): HTMLElement {
     detail.kind === "client"
       ? [
           `Response code ${detail.code ?? "—"}${detail.code_text ? ` (${detail.code_text})` : ""}`,
-          detail.method_type === "apimethod" ? "API method" : "KScript method",
+          METHOD_TYPES[detail.method_type] ?? "KScript method",
           formatDuration(detail.duration_ms),
         ]
       : [

@@ -83,12 +83,29 @@ def test_a_failing_call_is_logged_with_its_error_line_and_column(
     assert [(e["id"], e["code_text"], e["error"]["line"]) for e in listed] == [(record.pk, "Server error", 3)]
 
 
-def test_calls_that_never_reach_a_method_are_not_logged(deployed: App, wsgi_server: str) -> None:
+def test_calls_refused_before_a_method_runs_are_logged_with_why(
+    deployed: App, wsgi_server: str, make_kscript: Callable[..., Any], deploy_app: Callable[[App], Any]
+) -> None:
+    make_kscript(deployed, "Count", "K.setResponse(K.params.n);", params=[{"name": "n", "type": "integer"}])
+    deploy_app(deployed)
     assert call(wsgi_server, deployed, "noSuchMethod")["responseCode"] == 4
     wrong = requests.post(f"{wsgi_server}/b2.2/{deployed.api_key}/greet.json", auth=("x", "y"), timeout=30)
-    assert wrong.json()["responseCode"] == 2
+    assert (wrong.json()["responseCode"], wrong.json()["responseMessage"]) == (2, "Not authorised")
+    assert call(wsgi_server, deployed, "count", n="many")["responseCode"] == 32
+    # A key no app has: no app's log is the place for it
+    stranger = requests.post(f"{wsgi_server}/b2.2/nosuchkey/greet.json", auth=("nosuchkey", "y"), timeout=30)
+    assert stranger.json()["responseCode"] == 2
     assert recorder.flush()
-    assert not CallRecord.objects.filter(app=deployed).exists()
+
+    records = CallRecord.objects.order_by("id")
+    assert [(r.app_id, r.method, r.method_type, r.code, r.error["type"]) for r in records] == [
+        (deployed.pk, "noSuchMethod", "refused", 4, "NoSuchMethod"),
+        (deployed.pk, "greet", "refused", 2, "NotAuthorised"),
+        (deployed.pk, "count", "refused", 32, "InvalidRequest"),
+    ]
+    assert records[0].error["message"] == "No such method: noSuchMethod"
+    assert records[1].error["message"] == "Not authorised: the credentials do not match this app's secret key"
+    assert "n" in records[2].error["message"] and records[2].logs is None
 
 
 def test_a_drag_and_drop_api_method_is_logged_as_one(
