@@ -279,8 +279,8 @@ def _handle(request: HttpRequest) -> Answer:
     app: dict[str, Any] | None = None
 
     def refuse(code: int, message: str | None = None, why: str | None = None) -> Answer:
-        """Answer before any method ran; a known app's log records why (`why`, for the
-        developer; the client gets `message`, or the code's standard one)."""
+        """Answer an authenticated call before any method ran; the app's log records why
+        (`why`, for the developer; the client gets `message`, or the code's standard one)."""
         if app is not None:
             record_refusal(app["id"], method_name, code, why or message or STANDARD_MESSAGES[code])
         return reply(code, message=message)
@@ -288,7 +288,7 @@ def _handle(request: HttpRequest) -> Answer:
     try:
         app = app_facts(path.api_key)
         if not _authorised(request, path.api_key, app, fields.hashed_key, fields.salt):
-            return refuse(2, why="Not authorised: the credentials do not match this app's secret key")
+            return reply(2)  # not logged: anyone who knows an API key could fill that app's log
         assert app is not None
         if app["suspended"]:
             return refuse(16, why="The app is suspended by a platform admin")
