@@ -9,5 +9,5 @@ django_application = get_wsgi_application()
 
 from apimethods.client import ClientFastPath  # noqa: E402 - needs Django set up
 
-# Client API calls skip Django's request handling (see ClientFastPath).
+# Client API calls and events uploads skip Django's request handling (see ClientFastPath).
 application = ClientFastPath(django_application)

@@ -198,3 +198,31 @@ def test_wrong_secret_suspended_app_and_wrong_method(server: str, app: App) -> N
     listing = send(server, "GET", "events.kumulos.com", f"/v1/app-installs/{INSTALL}/events", auth=basic(app))
     assert (listing.status_code, listing.headers["Allow"]) == (405, "POST, OPTIONS")
     assert Event.objects.count() == 0
+
+
+def test_the_fast_path_and_djangos_handler_answer_an_upload_alike(server: str, app: App) -> None:
+    # gunicorn serves uploads past Django's request handling (apimethods.client.ClientFastPath),
+    # the test client through it: the same answers, the same security headers, no cookies
+    from django.test import Client
+
+    from console.events.ingest import endpoint
+    from console.wsgi import application
+
+    assert application._bare_view(f"/v1//app-installs/{INSTALL}/events/") == (endpoint, {"install_id": INSTALL})
+    assert application._bare_view("/v1/app-installs/x/crashes") is None
+    fast = upload(server, app, [event("k.engage.screen", T0)])
+    via_django = Client().post(
+        f"/v1/app-installs/{INSTALL}/events",
+        data=json.dumps([event("k.engage.screen", T0 + 1)]),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=basic(app),
+    )
+    assert (fast.status_code, fast.json()) == (via_django.status_code, json.loads(via_django.content))
+    assert fast.json() == {"accepted": 1, "duplicates": 0}
+    for response in (fast.headers, via_django):
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Content-Type"].startswith("application/json")
+    assert "Set-Cookie" not in fast.headers
+    assert Event.objects.filter(app=app).count() == 2
+    refused = send(server, "POST", "evil.example", f"/v1/app-installs/{INSTALL}/events", auth=basic(app), body=b"[]")
+    assert refused.status_code == 400
