@@ -1,21 +1,12 @@
 """Warm V8 contexts per process, keyed by app; never shared between apps.
 
 `checkout(app_id)` hands out an idle context of that app or builds one; `checkin` returns
-it unless it is broken. An
+it unless it is broken or its isolate thread was deprioritized (then it is closed). An
 idle context still holds what its last run left behind: the next run restores the
 globals first, in the same V8 task, and reports a context that cannot be restored, which
 run_script then replaces (runtime/__init__.py). Contexts are never shared between apps.
 Idle contexts are capped per app and in total (least recently used app loses one
 first). Thread-safe.
-
-Runaway apps: a run that outlasts RunLimits.deprioritize_after_s has its isolate thread
-lowered to nice 19 / SCHED_IDLE (runtime/engine.py), which an unprivileged process cannot
-undo. Such a context goes back to its app's *low* idle list, and for RUNAWAY_MEMORY_S after
-that app's last long run, every checkout of the app hands out a low context (building one
-and lowering it at once if none is idle). A flood of `while (true) {}` therefore runs at
-idle priority from its first instant, not after a burst at normal priority per new batch
-of runs; other apps never get a low context, and an app whose runs are all quick for
-RUNAWAY_MEMORY_S is back at normal priority.
 
 The job watch: V8 runs a script's promise jobs after its result went back (see
 runtime/engine.py), and a job can queue the next one forever. Nothing on a run's own
@@ -54,12 +45,6 @@ WATCH_PERIOD_S = 0.01
 # to run before it counts as running jobs. An idle one sleeps (0 %); a job loop never
 # does (100 %; when starved of CPU it is seen runnable at both looks instead).
 _BUSY_SHARE = 0.5
-# How long an app's runs start at low priority after its last long run (see above).
-RUNAWAY_MEMORY_S = 30.0
-# A run on a low context counts as long (and keeps its app low) after this long: the
-# default RunLimits.deprioritize_after_s.
-_LONG_RUN_S = 0.1
-_LOW = "\x00low"  # the suffix of an app's low idle list key
 
 
 @dataclass(eq=False)  # compared and hashed by identity (the job watch keeps a set)
@@ -79,8 +64,6 @@ class Context:
     measured_at: float = 0.0
     busy_ns: int | None = None
     runnable: bool = False
-    checked_out: float = 0.0  # when its current (or last) run took it
-    started_low: bool = False  # its isolate thread was already lowered at that checkout
 
     def source(self, code: str, script: str) -> tuple[int, bool]:
         """The id of this source on the context, and whether JS still has to be sent it."""
@@ -97,11 +80,6 @@ class Context:
     @property
     def app_id(self) -> str:
         return self.engine.app_id
-
-    @property
-    def key(self) -> str:
-        """Its idle list: the app's normal one, or the app's low one once it was lowered."""
-        return self.engine.app_id + _LOW if self.engine.deprioritized else self.engine.app_id
 
 
 _prelude_lock = threading.Lock()
@@ -140,65 +118,42 @@ class Pool:
         self._watched: set[Context] = set()  # idle contexts the job watch has not judged
         self.created = 0
         self.discarded = 0  # every context closed, for whatever reason
-        self.retired = 0  # contexts lowered by a long run (kept for their app's low runs)
-        self._low_until: dict[str, float] = {}  # app -> its runs start low until then
+        self.retired = 0  # of those: deprioritized by a long run (not reused on purpose)
         self.jobs_stopped = 0  # of those: closed by the job watch, still running jobs
         _pools.add(self)
 
-    def runs_low(self, app_id: str) -> bool:
-        """Whether the app's runs start at low priority now (a recent long run)."""
-        return self._low_until.get(app_id, 0.0) > time.monotonic()
-
     def checkout(self, app_id: str) -> Context:
-        low = self.runs_low(app_id)
-        key = app_id + _LOW if low else app_id
         while True:
             with self._lock:
-                contexts = self._idle.get(key)
+                contexts = self._idle.get(app_id)
                 if not contexts:
                     break
-                self._idle.move_to_end(key)
+                self._idle.move_to_end(app_id)
                 context = contexts.pop()
-                if not contexts:
-                    del self._idle[key]
                 context.idle = False
             if not context.engine.broken:
-                return self._taken(context)
+                return context
             self._close(context)
         context = create_context(app_id)
         with self._lock:
             self.created += 1
-        if low and context.engine.deprioritize():
-            with self._lock:
-                self.retired += 1
-        return self._taken(context)
-
-    @staticmethod
-    def _taken(context: Context) -> Context:
-        context.checked_out = time.monotonic()
-        context.started_low = context.engine.deprioritized
         return context
 
     def checkin(self, context: Context, healthy: bool = True) -> None:
         if context.engine.deprioritized:
-            # Lowered during this run, or a long run on a low context: its app's runs
-            # start low for a while (see the module docstring).
-            now = time.monotonic()
-            if not context.started_low or now - context.checked_out >= _LONG_RUN_S:
-                with self._lock:
-                    if not context.started_low:
-                        self.retired += 1
-                    self._low_until[context.app_id] = now + RUNAWAY_MEMORY_S
-                    if len(self._low_until) > 4 * self.idle_total:
-                        self._low_until = {a: t for a, t in self._low_until.items() if t > now}
+            # Its isolate thread stays at low priority for good: a long run pays for a
+            # new context (about 15 ms), quick runs never do.
+            with self._lock:
+                self.retired += 1
+            self._close(context)
+            return
         if not healthy or context.engine.broken:
             self._close(context)
             return
         evicted: list[Context] = []
-        key = context.key
         with self._lock:
-            contexts = self._idle.setdefault(key, [])
-            self._idle.move_to_end(key)
+            contexts = self._idle.setdefault(context.app_id, [])
+            self._idle.move_to_end(context.app_id)
             if len(contexts) >= self.idle_per_app:
                 evicted.append(context)
             else:
@@ -239,14 +194,9 @@ class Pool:
                 # loop seen in a GC pause): measure again from here.
                 if context.checked_in == checked_in:
                     context.busy_ns, context.measured_at, context.runnable = busy_ns, now, runnable
-            elif busy_ns - context.busy_ns >= _BUSY_SHARE * (now - context.measured_at) * 1e9:
-                busy.append((context, checked_in))
-            elif runnable and context.runnable:
-                if context.engine.deprioritized:
-                    # TRICKY: a low thread on a busy machine waits for a CPU even to wind
-                    # down from its run. Starved is not busy: watch it until it sleeps
-                    # (judged) or gets the CPU and keeps it (busy).
-                    continue
+            elif (runnable and context.runnable) or (
+                busy_ns - context.busy_ns >= _BUSY_SHARE * (now - context.measured_at) * 1e9
+            ):
                 busy.append((context, checked_in))
             else:
                 judged.append((context, checked_in))  # asleep after sleeping most of the
@@ -260,11 +210,11 @@ class Pool:
                 if not context.idle or context.checked_in != checked_in:
                     continue  # taken or back again meanwhile: judged anew
                 self._watched.discard(context)
-                group = self._idle.get(context.key, [])
+                group = self._idle.get(context.app_id, [])
                 if context in group:
                     group.remove(context)
                     if not group:
-                        del self._idle[context.key]
+                        del self._idle[context.app_id]
                 context.idle = False
                 doomed.append(context)
             # Contexts no longer idle leave the watch; checked in again, they come back.
@@ -283,7 +233,7 @@ class Pool:
     def idle_count(self, app_id: str | None = None) -> int:
         with self._lock:
             if app_id is not None:
-                return len(self._idle.get(app_id, ())) + len(self._idle.get(app_id + _LOW, ()))
+                return len(self._idle.get(app_id, ()))
             return self._idle_count()
 
     def _idle_count(self) -> int:

@@ -1,6 +1,5 @@
 """CPU fairness: a run that outlasts RunLimits.deprioritize_after_s drops its isolate
-thread to nice 19 (and SCHED_IDLE); its context then serves only its app's low runs, and
-for a while after a long run every run of that app starts low (runtime/pool.py)."""
+thread to nice 19, and that context is retired after the run (never reused)."""
 
 from __future__ import annotations
 
@@ -43,10 +42,8 @@ class NiceWatcher:
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _watch(self) -> None:
-        # Low threads of an earlier test's pool may still be on their way out.
-        before = {tid for tid, nice in _nice_by_thread().items() if nice == LOW_PRIORITY_NICE}
         while not self._stop.wait(0.02):
-            low = {tid for tid, nice in _nice_by_thread().items() if nice == LOW_PRIORITY_NICE} - before
+            low = {tid for tid, nice in _nice_by_thread().items() if nice == LOW_PRIORITY_NICE}
             self.low |= low
             for tid in low:
                 try:
@@ -82,64 +79,16 @@ def test_a_runaway_script_runs_at_the_lowest_priority_and_is_not_reused(pool: Po
     assert (pool.retired, pool.discarded, pool.idle_count()) == (1, 1, 0)
 
 
-def _isolate_nice(pool: Pool, app_id: str, code: str = "K.setResponse(1)") -> int:
-    """The nice value of the isolate thread that ran `code` for `app_id`."""
-    seen: list[int] = []
-
-    checkin = pool.checkin
-
-    def spying(context, healthy: bool = True) -> None:  # type: ignore[no-untyped-def]
-        seen.append(os.getpriority(os.PRIO_PROCESS, context.engine.native_tid))
-        checkin(context, healthy)
-
-    pool.checkin = spying  # type: ignore[method-assign]
-    try:
-        run_script(app_id, code, pool=pool, limits=RunLimits(timeout_s=5.0, deprioritize_after_s=0.1))
-    finally:
-        pool.checkin = checkin  # type: ignore[method-assign]
-    return seen[-1]
-
-
-def test_after_a_long_run_its_app_runs_low_from_the_start_and_other_apps_do_not(pool: Pool) -> None:
+def test_a_long_successful_run_retires_its_context(pool: Pool) -> None:
     limits = RunLimits(timeout_s=5.0, deprioritize_after_s=0.1)
     with NiceWatcher() as watcher:
         assert run_script("app1", BUSY_300_MS, pool=pool, limits=limits).value == "done"
     assert len(watcher.low) == 1
-    # The lowered context is kept for the app's low runs, and the app now runs low
-    assert (pool.created, pool.retired, pool.idle_count("app1")) == (1, 1, 1)
-    assert pool.runs_low("app1") and not pool.runs_low("app2")
-    # Then a quick run of that app reuses it, at the lowest priority from its first instant
-    assert _isolate_nice(pool, "app1") == LOW_PRIORITY_NICE
-    assert pool.created == 1
-    # While another app's runs keep their priority and contexts of their own
-    assert _isolate_nice(pool, "app2") == 0
-    counts = (pool.created, pool.idle_count("app1"), pool.idle_count("app2"), pool.discarded)
-    assert counts == (2, 1, 1, 0)
-
-
-def test_a_runaway_app_with_no_idle_low_context_gets_a_new_one_lowered_at_once(pool: Pool) -> None:
-    with pytest.raises(ScriptTimeout):
-        run_script("app1", "while (true) {}", pool=pool, limits=RunLimits(timeout_s=0.3, deprioritize_after_s=0.1))
-    assert pool.idle_count("app1") == 0  # a timed-out context is closed
-    # Then the next run builds a context and lowers it before the script starts
-    assert _isolate_nice(pool, "app1", "K.setResponse(1)") == LOW_PRIORITY_NICE
-    assert (pool.created, pool.retired) == (2, 2)
-
-
-def test_quick_runs_bring_an_app_back_to_normal_priority_after_a_while(pool: Pool) -> None:
-    limits = RunLimits(timeout_s=5.0, deprioritize_after_s=0.1)
-    run_script("app1", BUSY_300_MS, pool=pool, limits=limits)
-    # A quick run on the low context does not extend the app's low time...
-    until = pool._low_until["app1"]
-    assert _isolate_nice(pool, "app1") == LOW_PRIORITY_NICE
-    assert pool._low_until["app1"] == until
-    # ...a long one does (a flood of runaway runs keeps its app low)
-    run_script("app1", BUSY_300_MS, pool=pool, limits=limits)
-    assert pool._low_until["app1"] > until
-    # Once the time is up, runs are back on normal contexts
-    pool._low_until["app1"] = time.monotonic() - 1
-    assert not pool.runs_low("app1")
-    assert _isolate_nice(pool, "app1") == 0
+    # Its context is closed at checkin instead of being reused at low priority
+    assert (pool.created, pool.retired, pool.idle_count()) == (1, 1, 0)
+    assert run_script("app1", "K.setResponse(1)", pool=pool, limits=limits).value == 1
+    assert (pool.created, pool.retired, pool.idle_count()) == (2, 1, 1)
+    assert all(nice != LOW_PRIORITY_NICE for nice in _nice_by_thread().values())
 
 
 def test_quick_runs_keep_their_priority_and_context(pool: Pool) -> None:
@@ -166,10 +115,10 @@ def test_a_long_nested_call_retires_the_busy_context_only(pool: Pool) -> None:
     host = Host(methods=methods)
     result = run_script("app1", "K.setResponse(K.callAPIMethod('long', {}))", host=host, pool=pool)
     assert result.value == "done"
-    # Then the callee's isolate thread was lowered (its context now serves low runs only);
-    # the caller's only waited (no CPU), so it keeps its priority
-    assert (pool.created, pool.retired, pool.idle_count()) == (2, 1, 2)
-    assert sum(nice == LOW_PRIORITY_NICE for nice in _nice_by_thread().values()) == 1
+    # Then the callee's isolate thread was lowered and its context retired; the caller's
+    # only waited (no CPU), so it keeps its priority and its context
+    assert (pool.created, pool.retired, pool.idle_count()) == (2, 1, 1)
+    assert all(nice != LOW_PRIORITY_NICE for nice in _nice_by_thread().values())
 
 
 class SlowDatabase:
@@ -214,11 +163,10 @@ def test_a_context_built_inside_a_deprioritized_run_is_retired_too() -> None:
     code = "var t = Date.now(); while (Date.now() - t < 300) {} K.setResponse(K.callAPIMethod('quick', {}));"
     try:
         assert run_script("app1", code, host=host, pool=pool).value == "quick"
-        # Then both ran at low priority, and both are kept for the app's low runs only
+        # Then both ran at low priority, and neither context is kept
         assert pool.nice_at_checkin == [LOW_PRIORITY_NICE, LOW_PRIORITY_NICE]
-        assert (pool.created, pool.idle_count()) == (2, 2)
-        pool._low_until.clear()
-        assert run_script("app1", "K.setResponse(2)", pool=pool).value == 2
-        assert pool.nice_at_checkin[-1] == 0 and pool.created == 3
+        assert (pool.created, pool.retired, pool.idle_count()) == (2, 2, 0)
+        time.sleep(0.05)
+        assert all(nice != LOW_PRIORITY_NICE for nice in _nice_by_thread().values())
     finally:
         pool.close()
