@@ -11,7 +11,6 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -28,6 +27,7 @@ from apimethods.revisions import (
 )
 from apimethods.wire import WireError
 from console.api import AppScopedAPIView
+from console.apps.queries import ensure_not_suspended
 
 _CONTROL_KEYS = ("title", "base_revision", "overwrite")
 
@@ -150,9 +150,7 @@ class ApiMethodRunView(ApiMethodScopedView):
     @extend_schema(request=RunSerializer)
     def post(self, request: Request, app_id: int, method_id: int) -> Response:
         method = self.method(method_id)
-        if self.app.suspended:
-            # As for Run It! and client calls (code 16): a suspended app runs nothing.
-            raise PermissionDenied("This app is suspended; a platform admin can lift the suspension.")
+        ensure_not_suspended(self.app)
         data = RunSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         revision = method.revisions.get(number=method.latest_revision)

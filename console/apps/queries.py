@@ -32,6 +32,14 @@ def access_app(user: AbstractBaseUser | AnonymousUser, app_id: int, required: Ro
     return app
 
 
+def ensure_not_suspended(app: App) -> None:
+    """What the console starts on an app's behalf (Run It!, an API method's Run, a
+    schedule's "Run now") is refused while a platform admin has the app suspended, as
+    client calls are (code 16)."""
+    if app.suspended:
+        raise PermissionDenied("This app is suspended; a platform admin can lift the suspension.")
+
+
 def get_app_by_api_key(api_key: str) -> App | None:
     return App.objects.filter(api_key=api_key).first()
 

@@ -23,6 +23,7 @@ from rest_framework.exceptions import APIException, PermissionDenied, Validation
 from apimethods.models import KScriptMethod
 from apimethods.wire import WireError, coerce_params
 from console.apps.models import App
+from console.apps.queries import ensure_not_suspended
 from console.schedules import cron
 from console.schedules.models import UNFINISHED, AppScheduling, Kind, Schedule, ScheduleRun, Trigger
 
@@ -217,8 +218,7 @@ def run_now(schedule: Schedule) -> ScheduleRun:
     from console.schedules import scheduler
 
     schedule = Schedule.objects.select_for_update().select_related("app").get(pk=schedule.pk)
-    if schedule.app.suspended:
-        raise PermissionDenied("This app is suspended; a platform admin can lift the suspension.")
+    ensure_not_suspended(schedule.app)
     if not scheduling_enabled(schedule.app):
         raise PermissionDenied("A platform admin switched scheduling off for this app.")
     going = schedule.runs.filter(status__in=UNFINISHED).order_by("due_at").first()
