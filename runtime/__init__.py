@@ -110,7 +110,7 @@ def run_script(
     checkout_s = 0.0
     for _ in range(_MAX_CONTEXTS_PER_RUN):
         checking_out = time.perf_counter()
-        context = pool.checkout(app_id)
+        context = pool.checkout(app_id, may_lower=limits.deprioritize_after_s is not None)
         checkout_s += time.perf_counter() - checking_out
         engine = context.engine
         output = False

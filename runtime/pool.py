@@ -8,6 +8,16 @@ run_script then replaces (runtime/__init__.py). Contexts are never shared betwee
 Idle contexts are capped per app and in total (least recently used app loses one
 first). Thread-safe.
 
+Runaway apps: a run that outlasts RunLimits.deprioritize_after_s has its isolate thread
+lowered to nice 19 / SCHED_IDLE (runtime/engine.py), which an unprivileged process cannot
+undo, so its context is closed at checkin. The pool also remembers the app for
+RUNAWAY_MEMORY_S: each of its checkouts meanwhile lowers the context it hands out before
+the script starts (and that context is closed at checkin like any lowered one). A flood
+of `while (true) {}` therefore runs at idle priority from its first instant instead of
+taking 0.1 s at normal priority per run; other apps are never lowered, and an app whose
+runs stay quick for RUNAWAY_MEMORY_S is back at normal priority. Lowered contexts are
+never kept idle: freeing a V8 context is done at checkin, on the thread that ran it.
+
 The job watch: V8 runs a script's promise jobs after its result went back (see
 runtime/engine.py), and a job can queue the next one forever. Nothing on a run's own
 path can see such jobs without a second hand-off to the isolate thread, so one watch
@@ -45,6 +55,11 @@ WATCH_PERIOD_S = 0.01
 # to run before it counts as running jobs. An idle one sleeps (0 %); a job loop never
 # does (100 %; when starved of CPU it is seen runnable at both looks instead).
 _BUSY_SHARE = 0.5
+# How long an app's runs start at low priority after its last long run (see above).
+RUNAWAY_MEMORY_S = 30.0
+# A run that started low counts as long (and keeps its app remembered) after this long:
+# the default RunLimits.deprioritize_after_s.
+_LONG_RUN_S = 0.1
 
 
 @dataclass(eq=False)  # compared and hashed by identity (the job watch keeps a set)
@@ -64,6 +79,8 @@ class Context:
     measured_at: float = 0.0
     busy_ns: int | None = None
     runnable: bool = False
+    checked_out: float = 0.0  # when its current run took it
+    started_low: bool = False  # lowered at that checkout (its app was remembered as runaway)
 
     def source(self, code: str, script: str) -> tuple[int, bool]:
         """The id of this source on the context, and whether JS still has to be sent it."""
@@ -119,10 +136,28 @@ class Pool:
         self.created = 0
         self.discarded = 0  # every context closed, for whatever reason
         self.retired = 0  # of those: deprioritized by a long run (not reused on purpose)
+        self.started_low = 0  # runs lowered from their first instant (runaway apps)
         self.jobs_stopped = 0  # of those: closed by the job watch, still running jobs
+        self._low_until: dict[str, float] = {}  # app -> its runs start low until then
         _pools.add(self)
 
-    def checkout(self, app_id: str) -> Context:
+    def runs_low(self, app_id: str) -> bool:
+        """Whether the app's runs start at low priority now (a recent long run)."""
+        return self._low_until.get(app_id, 0.0) > time.monotonic()
+
+    def checkout(self, app_id: str, may_lower: bool = True) -> Context:
+        """An idle context of the app, or a new one; lowered before its run when the app
+        is remembered as runaway (see the module docstring) and `may_lower`."""
+        context = self._checkout(app_id)
+        context.checked_out = time.monotonic()
+        context.started_low = False
+        if may_lower and self.runs_low(app_id) and context.engine.deprioritize():
+            context.started_low = True
+            with self._lock:
+                self.started_low += 1
+        return context
+
+    def _checkout(self, app_id: str) -> Context:
         while True:
             with self._lock:
                 contexts = self._idle.get(app_id)
@@ -142,9 +177,17 @@ class Pool:
     def checkin(self, context: Context, healthy: bool = True) -> None:
         if context.engine.deprioritized:
             # Its isolate thread stays at low priority for good: a long run pays for a
-            # new context (about 15 ms), quick runs never do.
+            # new context (about 15 ms), quick runs never do. Lowered during its run, or
+            # long on a context lowered at checkout: its app's runs start low for a while.
+            now = time.monotonic()
+            long_run = not context.started_low or now - context.checked_out >= _LONG_RUN_S
             with self._lock:
-                self.retired += 1
+                if not context.started_low:
+                    self.retired += 1
+                if long_run:
+                    self._low_until[context.app_id] = now + RUNAWAY_MEMORY_S
+                    if len(self._low_until) > 4 * self.idle_total:
+                        self._low_until = {a: t for a, t in self._low_until.items() if t > now}
             self._close(context)
             return
         if not healthy or context.engine.broken:

@@ -43,7 +43,9 @@ def test_infinite_microtask_after_the_script_is_contained(run, pool) -> None:  #
     # collects its cleanup) and the pool serves
     assert result.value == "done"
     _still_serves(run)
-    assert pool.discarded == 1
+    # (When the next run found the job still spinning, it lowered that context, so the app
+    # counts as runaway and the run after it started on a lowered context, retired too.)
+    assert pool.discarded - pool.started_low == 1
 
 
 def test_memory_bomb_is_stopped_and_the_context_replaced(run, pool) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,7 @@
 """CPU fairness: a run that outlasts RunLimits.deprioritize_after_s drops its isolate
-thread to nice 19, and that context is retired after the run (never reused)."""
+thread to nice 19 (and SCHED_IDLE), and that context is retired after the run (never
+reused); for a while after a long run, every run of that app is lowered before it starts
+(runtime/pool.py)."""
 
 from __future__ import annotations
 
@@ -79,6 +81,24 @@ def test_a_runaway_script_runs_at_the_lowest_priority_and_is_not_reused(pool: Po
     assert (pool.retired, pool.discarded, pool.idle_count()) == (1, 1, 0)
 
 
+def _isolate_nice(pool: Pool, app_id: str, code: str = "K.setResponse(1)", **limits: Any) -> int:
+    """The nice value of the isolate thread that ran `code` for `app_id`, seen at checkin."""
+    seen: list[int] = []
+    checkin = pool.checkin
+
+    def spying(context: Any, healthy: bool = True) -> None:
+        seen.append(os.getpriority(os.PRIO_PROCESS, context.engine.native_tid))
+        checkin(context, healthy)
+
+    pool.checkin = spying  # type: ignore[method-assign]
+    try:
+        run_limits = RunLimits(**{"timeout_s": 5.0, "deprioritize_after_s": 0.1, **limits})
+        run_script(app_id, code, pool=pool, limits=run_limits)
+    finally:
+        pool.checkin = checkin  # type: ignore[method-assign]
+    return seen[-1]
+
+
 def test_a_long_successful_run_retires_its_context(pool: Pool) -> None:
     limits = RunLimits(timeout_s=5.0, deprioritize_after_s=0.1)
     with NiceWatcher() as watcher:
@@ -87,8 +107,53 @@ def test_a_long_successful_run_retires_its_context(pool: Pool) -> None:
     # Its context is closed at checkin instead of being reused at low priority
     assert (pool.created, pool.retired, pool.idle_count()) == (1, 1, 0)
     assert run_script("app1", "K.setResponse(1)", pool=pool, limits=limits).value == 1
-    assert (pool.created, pool.retired, pool.idle_count()) == (2, 1, 1)
+    # The next run (on a new context) was lowered before it started, and retired too
+    assert (pool.created, pool.retired, pool.started_low, pool.idle_count()) == (2, 1, 1, 0)
     assert all(nice != LOW_PRIORITY_NICE for nice in _nice_by_thread().values())
+
+
+def test_after_a_long_run_its_app_runs_low_from_the_start_and_other_apps_do_not(pool: Pool) -> None:
+    # Given an app with a warm context at normal priority
+    assert _isolate_nice(pool, "app1") == 0
+    assert pool.idle_count("app1") == 1
+    # When one of its runs is long
+    run_script("app1", BUSY_300_MS, pool=pool, limits=RunLimits(timeout_s=5.0, deprioritize_after_s=0.1))
+    assert pool.runs_low("app1") and not pool.runs_low("app2")
+    # Then its next runs are lowered from their first instant, and never kept
+    assert _isolate_nice(pool, "app1") == LOW_PRIORITY_NICE
+    assert _isolate_nice(pool, "app1") == LOW_PRIORITY_NICE
+    assert pool.idle_count("app1") == 0
+    # While another app's runs keep their priority and their context
+    assert _isolate_nice(pool, "app2") == 0
+    assert _isolate_nice(pool, "app2") == 0
+    assert pool.idle_count("app2") == 1
+    # And a run that asks not to be lowered is not
+    assert _isolate_nice(pool, "app1", deprioritize_after_s=None) == 0
+
+
+def test_a_runaway_app_timing_out_is_remembered_too(pool: Pool) -> None:
+    with pytest.raises(ScriptTimeout):
+        run_script("app1", "while (true) {}", pool=pool, limits=RunLimits(timeout_s=0.3, deprioritize_after_s=0.1))
+    assert pool.runs_low("app1")
+    assert _isolate_nice(pool, "app1") == LOW_PRIORITY_NICE
+    assert (pool.created, pool.retired, pool.started_low) == (2, 1, 1)
+
+
+def test_quick_runs_bring_an_app_back_to_normal_priority_after_a_while(pool: Pool) -> None:
+    limits = RunLimits(timeout_s=5.0, deprioritize_after_s=0.1)
+    run_script("app1", BUSY_300_MS, pool=pool, limits=limits)
+    # A quick run lowered at its start does not extend the app's low time...
+    until = pool._low_until["app1"]
+    assert _isolate_nice(pool, "app1") == LOW_PRIORITY_NICE
+    assert pool._low_until["app1"] == until
+    # ...a long one does (a flood of runaway runs keeps its app low)
+    run_script("app1", BUSY_300_MS, pool=pool, limits=limits)
+    assert pool._low_until["app1"] > until
+    # Once the time is up, runs are back on normal contexts, kept warm again
+    pool._low_until["app1"] = time.monotonic() - 1
+    assert not pool.runs_low("app1")
+    assert _isolate_nice(pool, "app1") == 0
+    assert pool.idle_count("app1") == 1
 
 
 def test_quick_runs_keep_their_priority_and_context(pool: Pool) -> None:
