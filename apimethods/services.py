@@ -8,7 +8,7 @@ holding an earlier one's snapshot.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -46,6 +46,38 @@ class RevisionConflict(APIException):
             "author": author,
             "saved_at": latest.created_at.isoformat(),
         }
+
+
+# Revisions of both kinds of method (KScripts here, API methods in apimethods.actions.services).
+
+_Revision = TypeVar("_Revision", KScriptRevision, ApiMethodRevision)
+
+
+def check_base_revision(method: KScriptMethod | ApiMethod, base_revision: int | None, overwrite: bool) -> None:
+    """Saving on top of an older revision than the latest is a conflict (someone else
+    saved meanwhile) unless the caller says overwrite. `method` is the locked row."""
+    if not overwrite and base_revision != method.latest_revision:
+        raise RevisionConflict(method.revisions.select_related("author").get(number=method.latest_revision))
+
+
+def add_revision(
+    model: type[_Revision], method: KScriptMethod | ApiMethod, author: AbstractBaseUser | None, **definition: Any
+) -> _Revision:
+    """The method's next numbered revision, holding `definition` (a title and the kind's
+    own fields); the method row takes the title, and the name the caller set on it."""
+    method.latest_revision += 1
+    method.title = definition["title"]
+    method.save(update_fields=["latest_revision", "title", "name", "updated_at"])
+    return model.objects.create(method=method, number=method.latest_revision, author=author, **definition)
+
+
+def latest_revisions_of(model: type[_Revision], app: App) -> list[_Revision]:
+    """Each method's latest revision of one kind, by method name, in one query."""
+    return list(
+        model.objects.filter(method__app=app, number=F("method__latest_revision"))
+        .select_related("method", "author")
+        .order_by("method__name")
+    )
 
 
 def ensure_kscript_enabled(app: App) -> None:
@@ -99,13 +131,6 @@ def _validate_definition(
     return name
 
 
-def _add_revision(method: KScriptMethod, author: AbstractBaseUser | None, **definition: Any) -> KScriptRevision:
-    method.latest_revision += 1
-    method.title = definition["title"]
-    method.save(update_fields=["latest_revision", "title", "name", "updated_at"])
-    return KScriptRevision.objects.create(method=method, number=method.latest_revision, author=author, **definition)
-
-
 @transaction.atomic
 def create_kscript(
     app: App, author: AbstractBaseUser | None, *, title: str, return_type: str, params: list[dict[str, str]], code: str
@@ -113,7 +138,7 @@ def create_kscript(
     ensure_kscript_enabled(app)
     name = _validate_definition(app, title, return_type, params, code, exclude=None)
     method = KScriptMethod.objects.create(app=app, title=title, name=name)
-    return _add_revision(method, author, title=title, return_type=return_type, params=params, code=code)
+    return add_revision(KScriptRevision, method, author, title=title, return_type=return_type, params=params, code=code)
 
 
 @transaction.atomic
@@ -135,12 +160,13 @@ def save_kscript(
     deploy refuse it, nothing else does. The author's working draft is now this revision."""
     ensure_kscript_enabled(method.app)
     method = KScriptMethod.objects.select_for_update().get(pk=method.pk)
-    if not overwrite and base_revision != method.latest_revision:
-        raise RevisionConflict(method.revisions.select_related("author").get(number=method.latest_revision))
+    check_base_revision(method, base_revision, overwrite)
     method.name = _validate_definition(
         method.app, title, return_type, params, code, exclude=method.pk, check_code=not allow_syntax_errors
     )
-    revision = _add_revision(method, author, title=title, return_type=return_type, params=params, code=code)
+    revision = add_revision(
+        KScriptRevision, method, author, title=title, return_type=return_type, params=params, code=code
+    )
     if author is not None:
         KScriptDraft.objects.filter(method=method, user=author).delete()
     return revision
@@ -171,12 +197,8 @@ def delete_kscript(method: KScriptMethod) -> None:
 
 
 def latest_revisions(app: App) -> list[KScriptRevision]:
-    """Each method's latest revision, by method name, in one query."""
-    return list(
-        KScriptRevision.objects.filter(method__app=app, number=F("method__latest_revision"))
-        .select_related("method", "author")
-        .order_by("method__name")
-    )
+    """Each KScript's latest revision, by method name, in one query."""
+    return latest_revisions_of(KScriptRevision, app)
 
 
 def snapshot_methods_of_kscripts(app: App) -> dict[str, dict[str, Any]]:

@@ -14,14 +14,13 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
 from rest_framework.exceptions import ValidationError
 
 from apimethods.actions import model
 from apimethods.actions.execute import load_schema
 from apimethods.models import ApiMethod, ApiMethodRevision, KScriptMethod
 from apimethods.naming import NAME, method_name
-from apimethods.services import RevisionConflict
+from apimethods.services import add_revision, check_base_revision, latest_revisions_of
 from console.apps.models import App
 
 
@@ -55,15 +54,6 @@ def validate(app: App, title: Any, definition: Any, exclude: int | None) -> tupl
     return name, canonical
 
 
-def _add_revision(method: ApiMethod, author: AbstractBaseUser | None, title: str, definition: Any) -> ApiMethodRevision:
-    method.latest_revision += 1
-    method.title = title
-    method.save(update_fields=["latest_revision", "title", "name", "updated_at"])
-    return ApiMethodRevision.objects.create(
-        method=method, number=method.latest_revision, author=author, title=title, definition=definition
-    )
-
-
 @transaction.atomic
 def create_api_method(
     app: App, author: AbstractBaseUser | None, *, title: str, definition: dict[str, Any]
@@ -71,7 +61,7 @@ def create_api_method(
     App.objects.select_for_update().filter(pk=app.pk).values_list("pk").first()  # names are checked, then taken
     name, canonical = validate(app, title, definition, exclude=None)
     method = ApiMethod.objects.create(app=app, title=title, name=name)
-    return _add_revision(method, author, title, canonical)
+    return add_revision(ApiMethodRevision, method, author, title=title, definition=canonical)
 
 
 @transaction.atomic
@@ -87,10 +77,9 @@ def save_api_method(
     """Save a new revision; on top of an older one than the latest only with overwrite."""
     App.objects.select_for_update().filter(pk=method.app_id).values_list("pk").first()
     method = ApiMethod.objects.select_for_update().select_related("app").get(pk=method.pk)
-    if not overwrite and base_revision != method.latest_revision:
-        raise RevisionConflict(method.revisions.select_related("author").get(number=method.latest_revision))
+    check_base_revision(method, base_revision, overwrite)
     method.name, canonical = validate(method.app, title, definition, exclude=method.pk)
-    return _add_revision(method, author, title, canonical)
+    return add_revision(ApiMethodRevision, method, author, title=title, definition=canonical)
 
 
 @transaction.atomic
@@ -100,11 +89,7 @@ def delete_api_method(method: ApiMethod) -> None:
 
 def latest_revisions(app: App) -> list[ApiMethodRevision]:
     """Each API method's latest revision, by name, in one query."""
-    return list(
-        ApiMethodRevision.objects.filter(method__app=app, number=F("method__latest_revision"))
-        .select_related("method", "author")
-        .order_by("method__name")
-    )
+    return latest_revisions_of(ApiMethodRevision, app)
 
 
 def problems(revision: ApiMethodRevision, schema: model.SchemaMeta) -> dict[str, list[str]]:
