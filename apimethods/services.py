@@ -80,6 +80,19 @@ def latest_revisions_of(model: type[_Revision], app: App) -> list[_Revision]:
     )
 
 
+def name_error(app: App, name: str, *, api_method: int | None = None, kscript: int | None = None) -> str | None:
+    """Why `name` (a title's method name) cannot name a method of the app, or None.
+    API methods and KScripts share one namespace, ignoring case: clients call either by
+    name. `api_method` / `kscript`: the method being saved, which may keep its name."""
+    if not NAME.match(name or ""):
+        return "Start the title with a letter; use letters, digits, spaces and _."
+    others = ApiMethod.objects.filter(app=app, name__iexact=name).exclude(pk=api_method)
+    scripts = KScriptMethod.objects.filter(app=app, name__iexact=name).exclude(pk=kscript)
+    if others.exists() or scripts.exists():
+        return f"Another method of this app is already called {name}."
+    return None
+
+
 def ensure_kscript_enabled(app: App) -> None:
     if not app.kscript_enabled:
         raise PermissionDenied("KScript is not enabled for this app; a platform admin can switch it on.")
@@ -104,12 +117,9 @@ def _validate_definition(
 ) -> str:
     errors: dict[str, Any] = {}
     name = method_name(title)
-    if not NAME.match(name or ""):
-        errors["title"] = ["Start the title with a letter; use letters, digits, spaces and _."]
-    elif KScriptMethod.objects.filter(app=app, name__iexact=name).exclude(pk=exclude).exists() or (
-        ApiMethod.objects.filter(app=app, name__iexact=name).exists()
-    ):
-        errors["title"] = [f"Another method of this app is already called {name}."]
+    title_error = name_error(app, name, kscript=exclude)
+    if title_error is not None:
+        errors["title"] = [title_error]
     if return_type not in ReturnType.values:
         errors["return_type"] = [f"Choose one of: {', '.join(ReturnType.values)}."]
     if not isinstance(params, list) or not all(

@@ -18,17 +18,10 @@ from rest_framework.exceptions import ValidationError
 
 from apimethods.actions import model
 from apimethods.actions.execute import load_schema
-from apimethods.models import ApiMethod, ApiMethodRevision, KScriptMethod
-from apimethods.naming import NAME, method_name
-from apimethods.services import add_revision, check_base_revision, latest_revisions_of
+from apimethods.models import ApiMethod, ApiMethodRevision
+from apimethods.naming import method_name
+from apimethods.services import add_revision, check_base_revision, latest_revisions_of, name_error
 from console.apps.models import App
-
-
-def name_taken(app: App, name: str, *, api_method: int | None = None, kscript: int | None = None) -> bool:
-    """Is `name` (ignoring case) used by another API method or KScript of the app?"""
-    others = ApiMethod.objects.filter(app=app, name__iexact=name).exclude(pk=api_method)
-    scripts = KScriptMethod.objects.filter(app=app, name__iexact=name).exclude(pk=kscript)
-    return others.exists() or scripts.exists()
 
 
 def validate(app: App, title: Any, definition: Any, exclude: int | None) -> tuple[str, dict[str, Any]]:
@@ -37,10 +30,8 @@ def validate(app: App, title: Any, definition: Any, exclude: int | None) -> tupl
     name = method_name(title) if isinstance(title, str) else ""
     if not isinstance(title, str) or len(title) > 100:
         errors["title"] = ["Give a title of at most 100 characters."]
-    elif not NAME.match(name or ""):
-        errors["title"] = ["Start the title with a letter; use letters, digits, spaces and _."]
-    elif name_taken(app, name, api_method=exclude):
-        errors["title"] = [f"Another method of this app is already called {name}."]
+    elif (title_error := name_error(app, name, api_method=exclude)) is not None:
+        errors["title"] = [title_error]
     canonical: dict[str, Any] = {}
     try:
         method = model.parse(definition)
