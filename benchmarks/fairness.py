@@ -16,6 +16,9 @@ workers, two per CPU), e.g. `KILN_BENCH_WORKERS=sync,kiln` for before/after in o
 
 Run with the embedded servers up (`./kiln services`) or DATABASE_URL / REDIS_URL set:
     .venv/bin/python -m benchmarks.fairness
+Quiet and attacked phases (KILN_BENCH_DURATION, default 10s) alternate KILN_BENCH_ROUNDS
+times (default 3); each phase reported is the round with the median req/s, and "x" is the
+median of the rounds' attacked/quiet p99 ratios. KILN_BENCH_ATTACKS picks attacks.
 Needs wrk. Writes benchmarks/results/fairness.json; prints p50/p99 quiet vs attacked.
 """
 
@@ -26,6 +29,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,9 +39,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from benchmarks.kscript_serving import RESULTS, ROOT, bench_database_url, prepare, wrk
+from benchmarks.kscript_serving import RESULTS, ROOT, bench_database_url, median_round, prepare, wrk
 
 DURATION = os.environ.get("KILN_BENCH_DURATION", "10s")
+ROUNDS = int(os.environ.get("KILN_BENCH_ROUNDS", "3"))
 VICTIM_CONNECTIONS = 8
 
 
@@ -189,22 +194,29 @@ def measure(worker: str, setup: dict[str, str], attackers: dict[str, Any]) -> di
     chosen = [a.strip() for a in os.environ.get("KILN_BENCH_ATTACKS", ",".join(attacks)).split(",") if a.strip()]
     attacks = {name: attacks[name] for name in chosen}
     results: dict[str, Any] = {}
+    rounds: dict[str, list[dict[str, float]]] = {"quiet": []}
     try:
         wrk(victim_url, "params%5Bcategory%5D=c3", victim_headers, VICTIM_CONNECTIONS, "3s")  # warm up
-        results["quiet"] = victim()
-        for name, attack in attacks.items():
-            with attack():
-                results[name] = victim()
-            time.sleep(3)  # let running attack invocations end before the next one
-            results[f"quiet-after-{name}"] = victim() if name == "spin" else None
+        # Quiet and attacked phases alternate, ROUNDS times: one noisy phase on a shared
+        # machine no longer decides the ratio, which is the median of the rounds' ratios.
+        for _ in range(ROUNDS):
+            rounds["quiet"].append(victim())
+            for name, attack in attacks.items():
+                with attack():
+                    rounds.setdefault(name, []).append(victim())
+                time.sleep(3)  # let running attack invocations end before the next phase
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait()
-    quiet = results["quiet"]
+    results["quiet"] = median_round(rounds["quiet"])
     for name in attacks:
-        attacked = results[name]
-        attacked["p99_vs_quiet"] = round(attacked["p99_ms"] / quiet["p99_ms"], 2) if quiet["p99_ms"] else None
-    return {k: v for k, v in results.items() if v is not None}
+        attacked = median_round(rounds[name])
+        ratios = [a["p99_ms"] / q["p99_ms"] for q, a in zip(rounds["quiet"], rounds[name], strict=True) if q["p99_ms"]]
+        attacked["p99_vs_quiet"] = round(statistics.median(ratios), 2) if ratios else None
+        attacked["rounds_p99_vs_quiet"] = [round(r, 2) for r in ratios]
+        results[name] = attacked
+    results["rounds"] = rounds
+    return results
 
 
 @contextmanager
@@ -222,6 +234,8 @@ def main() -> None:
         results[worker] = measure(worker, setup, attackers)
         print(f"== {worker}", file=sys.stderr)
         for name, figures in results[worker].items():
+            if name == "rounds":
+                continue
             print(
                 f"{name:>18}: {figures['rps']:8.0f} req/s  p50 {figures['p50_ms']:8.1f} ms  "
                 f"p99 {figures['p99_ms']:8.1f} ms  x{figures.get('p99_vs_quiet', 1)}",
