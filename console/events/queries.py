@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 
 from console.events.models import AppUser, Automation, AutomationRun, Event
+from console.tables.dml import like_escaped
 
 _COMPARE = {"$eq": "=", "$lt": "<", "$gt": ">", "$lte": "<=", "$gte": ">="}
 _JSON_TYPE = {str: "string", bool: "boolean", int: "number", float: "number"}
@@ -25,8 +26,7 @@ class BadCursor(ValueError):
 
 def like_pattern(event_type: str) -> str:
     """An eventTypes entry as a LIKE pattern: `*` matches anything, `%` `_` `\\` are literal."""
-    escaped = event_type.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%")
+    return like_escaped(event_type).replace("*", "%")
 
 
 def parse_cursor(after: Sequence[Any] | None) -> tuple[datetime, int] | None:

@@ -31,7 +31,7 @@ TEXT_OPERATORS = {"contains", "starts"}
 
 
 def like_escaped(text: str) -> str:
-    """`text` inside an ILIKE pattern: its `%`, `_` and `\\` match themselves."""
+    """`text` inside a LIKE or ILIKE pattern: its `%`, `_` and `\\` match themselves."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
