@@ -24,6 +24,12 @@ class BadCursor(ValueError):
     """A cursor that no page handed out."""
 
 
+def wildcard_regex(pattern: str) -> str:
+    """An event type pattern as a regular expression (Python's, and PostgreSQL's `~`):
+    `*` matches any run of characters, everything else itself."""
+    return ".*".join(re.escape(part) for part in pattern.split("*"))
+
+
 def like_pattern(event_type: str) -> str:
     """An eventTypes entry as a LIKE pattern: `*` matches anything, `%` `_` `\\` are literal."""
     return like_escaped(event_type).replace("*", "%")
@@ -154,8 +160,7 @@ def recent_events(
     events = Event.objects.filter(app_id=app_id)
     if event_type:
         if "*" in event_type:
-            regex = ".*".join(re.escape(part) for part in event_type.split("*"))
-            events = events.filter(type__regex=f"^{regex}$")
+            events = events.filter(type__regex=f"^{wildcard_regex(event_type)}$")
         else:
             events = events.filter(type=event_type)
     if since is not None:

@@ -60,8 +60,7 @@ def type_matches(pattern: str, event_type: str) -> bool:
     """`*` matches any run of characters; everything else literally (as the event stream)."""
     if "*" not in pattern:
         return pattern == event_type
-    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
-    return re.fullmatch(regex, event_type, flags=re.DOTALL) is not None
+    return re.fullmatch(queries.wildcard_regex(pattern), event_type, flags=re.DOTALL) is not None
 
 
 def _json_type(value: Any) -> str | None:
