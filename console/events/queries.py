@@ -17,7 +17,9 @@ from console.events.models import AppUser, Automation, AutomationRun, Event
 from console.tables.dml import like_escaped
 
 _COMPARE = {"$eq": "=", "$lt": "<", "$gt": ">", "$lte": "<=", "$gte": ">="}
-_JSON_TYPE = {str: "string", bool: "boolean", int: "number", float: "number"}
+# A filter's operand's JSON type (jsonb_typeof's words): the event stream's SQL and the
+# automations' audiences (triggers.py) compare a value only with an operand of its type.
+JSON_TYPE = {str: "string", bool: "boolean", int: "number", float: "number"}
 
 
 class BadCursor(ValueError):
@@ -99,7 +101,7 @@ def event_page_sql(
             # jsonb orders across types (a string sorts below every number): compare only
             # values of the operand's own type.
             where.append(f"jsonb_typeof({column} #> %s) = %s AND {column} #> %s {_COMPARE[item['op']]} %s::jsonb")
-            params.extend([list(item["path"]), _JSON_TYPE[type(value)], list(item["path"]), json.dumps(value)])
+            params.extend([list(item["path"]), JSON_TYPE[type(value)], list(item["path"]), json.dumps(value)])
     text += " WHERE " + " AND ".join(where) + ' ORDER BY e."happened_at", e."id" LIMIT %s'
     params.append(limit)
     return text, params

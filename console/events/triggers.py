@@ -33,8 +33,6 @@ from console.schedules.services import scheduling_enabled
 
 logger = logging.getLogger(__name__)
 
-_JSON_TYPE = {str: "string", bool: "boolean", int: "number", float: "number"}
-
 
 def _error(kind: str, message: str) -> dict[str, Any]:
     return {"type": kind, "message": message}
@@ -64,7 +62,7 @@ def type_matches(pattern: str, event_type: str) -> bool:
 
 
 def _json_type(value: Any) -> str | None:
-    return _JSON_TYPE.get(type(value))
+    return queries.JSON_TYPE.get(type(value))
 
 
 def audience_matches(audience: list[dict[str, Any]], attributes: dict[str, Any] | None) -> bool:
