@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from console.apps.models import App
-from console.schedules.models import UNFINISHED, RunStatus
+from console.schedules.models import UNFINISHED, RunRecord
 
 
 class AppUser(models.Model):
@@ -130,9 +130,8 @@ class AutomationRule(models.Model):
         return f"rule {self.position} of automation {self.automation_id}"
 
 
-class AutomationRun(models.Model):
-    """One action of a rule fired by one event, whatever became of it: the same history
-    fields as a scheduled run (console.schedules.models.ScheduleRun)."""
+class AutomationRun(RunRecord):
+    """One action of a rule fired by one event, whatever became of it."""
 
     automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="runs")
     rule = models.ForeignKey(AutomationRule, on_delete=models.CASCADE, related_name="runs")
@@ -145,19 +144,6 @@ class AutomationRun(models.Model):
     event_id = models.BigIntegerField(null=True, blank=True)
     user_identifier = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 - as Event's
     install_id = models.CharField(max_length=255)
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    queued_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    deadline_at = models.DateTimeField(null=True, blank=True)
-    duration_ms = models.FloatField(null=True, blank=True)
-    revision = models.PositiveIntegerField(null=True, blank=True)
-    worker = models.CharField(max_length=200, blank=True)
-    logs = models.JSONField(default=list)
-    logs_dropped = models.PositiveIntegerField(default=0)
-    error = models.JSONField(null=True, blank=True)
-    result = models.JSONField(null=True, blank=True)
-    result_bytes = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

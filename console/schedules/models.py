@@ -79,13 +79,10 @@ class Trigger(models.TextChoices):
     MANUAL = "manual", "Run now"
 
 
-class ScheduleRun(models.Model):
-    """One due time of a schedule (or one "Run now"), whatever became of it."""
+class RunRecord(models.Model):
+    """What a run of a deployed KScript method leaves in its history, whatever started it:
+    a schedule (ScheduleRun) or an automation (console.events.models.AutomationRun)."""
 
-    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="runs")
-    # The idempotency key with the schedule: a due time is handled once, whoever ticks.
-    due_at = models.DateTimeField()
-    trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.SCHEDULE)
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     queued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -103,6 +100,18 @@ class ScheduleRun(models.Model):
     error = models.JSONField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
     result_bytes = models.PositiveIntegerField(null=True, blank=True)  # when too big to keep
+
+    class Meta:
+        abstract = True
+
+
+class ScheduleRun(RunRecord):
+    """One due time of a schedule (or one "Run now"), whatever became of it."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="runs")
+    # The idempotency key with the schedule: a due time is handled once, whoever ticks.
+    due_at = models.DateTimeField()
+    trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.SCHEDULE)
     # A "missed" entry stands for every due time from due_at to missed_until.
     missed_count = models.PositiveIntegerField(default=0)
     missed_until = models.DateTimeField(null=True, blank=True)
