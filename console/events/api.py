@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from console.api import AppScopedAPIView
 from console.events import queries, services
 from console.events.models import Automation, AutomationRun, Event, LateEvents
+from console.schedules.api import record_data
 from console.schedules.queries import deployed_methods
 
 MAX_DAYS = 90
@@ -126,17 +127,10 @@ class AutomationWriteSerializer(serializers.Serializer):
 
 
 def run_data(run: AutomationRun, *, full: bool = False) -> dict[str, Any]:
-    """A run as the schedules' history shows one (same field names), with what fired it."""
-    data: dict[str, Any] = {
+    """A run as the schedules' history shows one, with what fired it."""
+    return {
         "id": run.pk,
-        "status": run.status,
-        "queued_at": _iso(run.queued_at),
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-        "duration_ms": run.duration_ms,
-        "revision": run.revision,
-        "worker": run.worker,
-        "error": run.error,
+        **record_data(run, full=full),
         "rule": run.rule.position,
         "action": run.action,
         "method": run.method,
@@ -145,11 +139,6 @@ def run_data(run: AutomationRun, *, full: bool = False) -> dict[str, Any]:
         "user": run.user_identifier,
         "install_id": run.install_id,
     }
-    if full:
-        data.update(
-            {"logs": run.logs, "logs_dropped": run.logs_dropped, "result": run.result, "result_bytes": run.result_bytes}
-        )
-    return data
 
 
 def automation_data(automation: Automation, deployed: dict[str, int | None]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from console.api import AppScopedAPIView
 from console.apps.models import App
 from console.schedules import cron, queries, services
-from console.schedules.models import AppScheduling, Kind, Schedule, ScheduleRun
+from console.schedules.models import AppScheduling, Kind, RunRecord, Schedule, ScheduleRun
 
 UPCOMING = 5
 
@@ -44,36 +44,37 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def run_data(run: ScheduleRun, *, full: bool = False) -> dict[str, Any]:
+def record_data(run: RunRecord, *, full: bool = False) -> dict[str, Any]:
+    """The history fields of a run, by the same names for schedules and automations
+    (console.events.api); `full` adds its logs and result."""
     data: dict[str, Any] = {
-        "id": run.pk,
-        "due_at": _iso(run.due_at),
-        "trigger": run.trigger,
         "status": run.status,
         "queued_at": _iso(run.queued_at),
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),
         "duration_ms": run.duration_ms,
-        # From due time to start: how late the scheduler and the workers were.
-        "start_delay_ms": round((run.started_at - run.due_at).total_seconds() * 1000, 1) if run.started_at else None,
         "revision": run.revision,
         "worker": run.worker,
-        "missed_count": run.missed_count,
-        "missed_until": _iso(run.missed_until),
+        "error": run.error,
     }
     if full:
         data.update(
-            {
-                "error": run.error,
-                "logs": run.logs,
-                "logs_dropped": run.logs_dropped,
-                "result": run.result,
-                "result_bytes": run.result_bytes,
-            }
+            {"logs": run.logs, "logs_dropped": run.logs_dropped, "result": run.result, "result_bytes": run.result_bytes}
         )
-    else:
-        data["error"] = run.error
     return data
+
+
+def run_data(run: ScheduleRun, *, full: bool = False) -> dict[str, Any]:
+    return {
+        "id": run.pk,
+        "due_at": _iso(run.due_at),
+        "trigger": run.trigger,
+        **record_data(run, full=full),
+        # From due time to start: how late the scheduler and the workers were.
+        "start_delay_ms": round((run.started_at - run.due_at).total_seconds() * 1000, 1) if run.started_at else None,
+        "missed_count": run.missed_count,
+        "missed_until": _iso(run.missed_until),
+    }
 
 
 def _reading(schedule: Schedule) -> tuple[str, list[str]]:
