@@ -9,9 +9,10 @@ delivered (docs/decisions.md "Scheduled KScripts"):
   `next_due_at` on in the same transaction;
 - each due time becomes one ScheduleRun row, and (schedule, due time) is unique in the
   database: a tick working from stale state inserts nothing and queues nothing;
-- a worker claims a run by moving it from queued to running under a row lock; a message
-  delivered again finds it claimed (or finished) and does nothing. At most one run of a
-  schedule is running at a time (a partial unique index).
+- a worker claims a run by moving it from queued to running in one statement under a
+  row lock; a message delivered again finds it claimed (or finished) and does nothing.
+  Runs due at the same moment share a few messages, each taking the next run nobody
+  claimed. At most one run of a schedule is running at a time (a partial unique index).
 """
 
 from __future__ import annotations
@@ -22,20 +23,24 @@ import os
 import socket
 import time
 from collections.abc import Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Case, Q, When
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apimethods import drafts, kscript
-from apimethods.models import LiveDeployment
+from apimethods.models import Deployment, LiveDeployment
 from apimethods.wire import WireError, coerce_params
+from console.apps.models import App
 from console.schedules import cron
 from console.schedules.models import UNFINISHED, AppScheduling, RunStatus, Schedule, ScheduleRun, Trigger
 from console.schedules.services import timing_of
+from console.tables.models import TableSequence
+from console.tables.scripting import NO_TABLES_YET
 from runtime import ScriptFailure, ScriptTimeout
 
 logger = logging.getLogger(__name__)
@@ -48,6 +53,11 @@ MISSED_COUNT_LIMIT = 10_000
 RESULT_LIMIT_BYTES = 64 * 1024
 # The Celery hard time limit of a run: the script's own limit plus this.
 HARD_LIMIT_EXTRA_SECONDS = 30
+# A task given a batch of runs stops claiming them after this long and sends the rest on
+# in a new message; its hard time limit is this plus a run's.
+BATCH_BUDGET_SECONDS = 10
+# run_deployed's "not read yet".
+UNKNOWN: Any = object()
 
 
 def _error(kind: str, message: str) -> dict[str, Any]:
@@ -76,7 +86,7 @@ def tick(now: datetime | None = None) -> list[int]:
                 .exclude(app__scheduling__enabled=False)
                 .exclude(pk__in=seen)
                 .select_related("app")
-                .order_by("next_due_at")[:TICK_BATCH]
+                .order_by("next_due_at", "id")[:TICK_BATCH]
             )
             seen.update(schedule.pk for schedule in due)
             batch: list[tuple[int, datetime | None, int]] = []
@@ -185,25 +195,44 @@ def _insert(schedule: Schedule, due_at: datetime, status: str, **fields: Any) ->
 
 def dispatch_after_commit(runs: Iterable[tuple[int, datetime | None, int]]) -> None:
     """Send (run id, ETA, the app's time limit) to the schedule queue once the
-    transaction that queued them commits."""
-    runs = list(runs)
-    if not runs:
+    transaction that queued them commits.
+
+    Runs due at the same moment go out together: up to KILN_SCHEDULE_FANOUT messages
+    share their ids, and each message's task takes the next one not yet claimed until
+    none is left (execute_runs). One Celery hand-off per run cost more than a trivial run
+    itself; sharing the ids among several messages keeps every worker process busy, and a
+    slow run holds up only the process running it, as one message per run did."""
+    groups: dict[datetime | None, list[tuple[int, int]]] = {}
+    for run_id, eta, timeout_s in runs:
+        groups.setdefault(eta, []).append((run_id, timeout_s))
+    if not groups:
         return
 
     def send() -> None:
-        from console.schedules.tasks import run_schedule_task
+        from console.schedules.tasks import run_schedule_batch_task, run_schedule_task
 
-        for run_id, eta, timeout_s in runs:
+        for eta, members in groups.items():
+            ids = [run_id for run_id, _ in members]
+            timeout_s = max(t for _, t in members)
             try:
-                run_schedule_task.apply_async(
-                    args=[run_id],
-                    queue=settings.KILN_SCHEDULE_QUEUE,
-                    eta=eta,
-                    time_limit=timeout_s + HARD_LIMIT_EXTRA_SECONDS,
-                )
+                if len(ids) == 1:
+                    run_schedule_task.apply_async(
+                        args=[ids[0]],
+                        queue=settings.KILN_SCHEDULE_QUEUE,
+                        eta=eta,
+                        time_limit=timeout_s + HARD_LIMIT_EXTRA_SECONDS,
+                    )
+                    continue
+                for _ in range(min(len(ids), max(1, settings.KILN_SCHEDULE_FANOUT))):
+                    run_schedule_batch_task.apply_async(
+                        args=[ids],
+                        queue=settings.KILN_SCHEDULE_QUEUE,
+                        eta=eta,
+                        time_limit=BATCH_BUDGET_SECONDS + timeout_s + HARD_LIMIT_EXTRA_SECONDS,
+                    )
             except Exception:
-                # The broker is away: the run stays queued and the sweeper calls it lost.
-                logger.exception("could not queue schedule run %s", run_id)
+                # The broker is away: the runs stay queued and the sweeper calls them lost.
+                logger.exception("could not queue schedule runs %s", ids)
 
     transaction.on_commit(send)
 
@@ -214,108 +243,206 @@ def dispatch_after_commit(runs: Iterable[tuple[int, datetime | None, int]]) -> N
 def execute_run(run_id: int) -> str | None:
     """Claim the run and execute it; returns its final status, or None when there was
     nothing to do (claimed before, finished, lost, deleted)."""
-    run = _claim(run_id)
-    if run is None:
-        return None
-    if run.status != RunStatus.RUNNING:
-        return str(run.status)
+    claimed = _claim([run_id])
+    return None if claimed is None else _execute(claimed)
+
+
+def execute_runs(run_ids: list[int], budget_s: float | None = None) -> int:
+    """Claim and execute the runs of `run_ids` nobody has claimed yet, earliest due first,
+    one at a time, until none is left; other processes given the same ids do the same
+    (each claim skips the runs locked or taken by another). Returns how many this call
+    handled. After `budget_s` it stops claiming and sends the rest on in a new message
+    (the task's hard time limit counts on it)."""
+    started = time.monotonic()
+    budget_s = BATCH_BUDGET_SECONDS if budget_s is None else budget_s
+    handled = 0
+    while True:
+        if handled and time.monotonic() - started > budget_s:
+            if ScheduleRun.objects.filter(pk__in=run_ids, status=RunStatus.QUEUED).exists():
+                from console.schedules.tasks import run_schedule_batch_task
+
+                timeout_s = max(
+                    ScheduleRun.objects.filter(pk__in=run_ids).values_list(
+                        "schedule__app__script_timeout_seconds", flat=True
+                    )
+                )
+                run_schedule_batch_task.apply_async(
+                    args=[run_ids],
+                    queue=settings.KILN_SCHEDULE_QUEUE,
+                    time_limit=BATCH_BUDGET_SECONDS + timeout_s + HARD_LIMIT_EXTRA_SECONDS,
+                )
+            return handled
+        claimed = _claim(run_ids)
+        if claimed is None:
+            return handled
+        _execute(claimed)
+        handled += 1
+
+
+def _execute(claimed: Claimed) -> str | None:
+    if claimed.status != RunStatus.RUNNING:
+        return claimed.status
     started = time.perf_counter()
-    outcome = _outcome(run)
+    outcome = _outcome(claimed)
     outcome.setdefault("duration_ms", round((time.perf_counter() - started) * 1000, 3))
     outcome["finished_at"] = timezone.now()
-    updated = ScheduleRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**outcome)
+    updated = ScheduleRun.objects.filter(pk=claimed.run_id, status=RunStatus.RUNNING).update(**outcome)
     if not updated:
-        logger.warning("schedule run %s finished after it was marked lost or deleted", run.pk)
+        logger.warning("schedule run %s finished after it was marked lost or deleted", claimed.run_id)
         return None
     return str(outcome["status"])
 
 
-def _claim(run_id: int) -> ScheduleRun | None:
-    with transaction.atomic():
-        run = (
-            ScheduleRun.objects.select_for_update(of=("self", "schedule"))
-            # The platform admins' switch comes with it (no row: on), not in a query of its own.
-            .select_related("schedule", "schedule__app", "schedule__app__scheduling")
-            .filter(pk=run_id)
-            .first()
-        )
-        if run is None or run.status != RunStatus.QUEUED:
-            return None  # a message delivered twice, or a run the sweeper gave up on
-        now = timezone.now()
-        reason = _reason_to_skip(run)
-        if reason is None:
-            run.status = RunStatus.RUNNING
-            run.started_at = now
-            run.deadline_at = now + timedelta(seconds=run.schedule.app.script_timeout_seconds)
-            run.worker = f"{socket.gethostname()}:{os.getpid()}"
-            try:
-                with transaction.atomic():
-                    run.save(update_fields=["status", "started_at", "deadline_at", "worker"])
-                return run
-            except IntegrityError:
-                # The partial unique index: another run of the schedule is running.
-                reason = _error("StillRunning", "Another run of this schedule was still going.")
-        run.status = RunStatus.SKIPPED
-        run.finished_at = now
-        run.error = reason
-        run.save(update_fields=["status", "finished_at", "error"])
-        return run
+@dataclass(frozen=True)
+class Claimed:
+    """A run as its claim found it: what running it needs, read in the claim's statement."""
+
+    run_id: int
+    status: str  # running (claimed) or skipped (and why in the history)
+    app_id: int
+    script_timeout_seconds: int
+    method: str
+    params: dict[str, Any]
+    deployment_id: int | None  # the app's live deployment, None before the first deploy
+    schema_version: int
 
 
-def _scheduling_on(app: Any) -> bool:
-    """The platform admins' switch as the claim's query brought it along (no row: on)."""
-    try:
-        return bool(app.scheduling.enabled)
-    except AppScheduling.DoesNotExist:
-        return True
-
-
-def _reason_to_skip(run: ScheduleRun) -> dict[str, Any] | None:
-    schedule, app = run.schedule, run.schedule.app
-    if app.suspended:
-        return _error("AppSuspended", "The app is suspended.")
-    if not _scheduling_on(app):
-        return _error("SchedulingOff", "A platform admin switched scheduling off for this app.")
-    if run.trigger == Trigger.SCHEDULE and not schedule.enabled:
-        return _error("ScheduleOff", "The schedule was switched off before this run started.")
-    # One still running, or one that ended since but was still going at this run's due time
-    # (a worker that runs one task at a time reaches this run only after the other ended):
-    # one query, a running one first.
-    going = (
-        schedule.runs.exclude(pk=run.pk)
-        .filter(
-            Q(status=RunStatus.RUNNING)
-            | Q(
-                started_at__lte=run.due_at,
-                finished_at__gt=run.due_at,
-                status__in=[RunStatus.OK, RunStatus.FAILED, RunStatus.TIMED_OUT],
-            )
-        )
-        .order_by(Case(When(status=RunStatus.RUNNING, then=0), default=1), "-due_at")
-        .first()
+def _claim_sql() -> str:
+    """One statement, in autocommit: take the earliest queued run of the ids (skipping
+    runs another process holds), read with it what deciding and running it needs (the
+    app, the platform admins' switch, the schedule, an overlapping run, the live
+    deployment, the schema version) and mark it running unless it must be skipped."""
+    run, schedule = ScheduleRun._meta.db_table, Schedule._meta.db_table
+    app, switch = App._meta.db_table, AppScheduling._meta.db_table
+    live, sequence = LiveDeployment._meta.db_table, TableSequence._meta.db_table
+    return f"""
+    WITH picked AS (
+        SELECT r.id, r.schedule_id, r.due_at, r.trigger FROM "{run}" r
+        WHERE r.id = ANY(%(ids)s) AND r.status = 'queued'
+        ORDER BY r.due_at, r.id LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    ), facts AS (
+        SELECT p.id, p.trigger, s.enabled AS schedule_on, s.method, s.params, a.id AS app_id,
+            a.suspended, a.script_timeout_seconds, COALESCE(sw.enabled, TRUE) AS scheduling_on,
+            lv.deployment_id, sq.schema_version,
+            -- One still running, or one that ended since but was still going at this due
+            -- time (a process that runs one task at a time reaches this run only after
+            -- the other ended): a running one first.
+            (SELECT o.due_at FROM "{run}" o
+             WHERE o.schedule_id = p.schedule_id AND o.id <> p.id
+               AND (o.status = 'running' OR (o.started_at <= p.due_at AND o.finished_at > p.due_at
+                    AND o.status IN ('ok', 'failed', 'timed_out')))
+             ORDER BY o.status = 'running' DESC, o.due_at DESC LIMIT 1) AS going_due_at
+        FROM picked p
+        JOIN "{schedule}" s ON s.id = p.schedule_id
+        JOIN "{app}" a ON a.id = s.app_id
+        LEFT JOIN "{switch}" sw ON sw.app_id = a.id
+        LEFT JOIN "{live}" lv ON lv.app_id = a.id
+        LEFT JOIN "{sequence}" sq ON sq.app_id = a.id
+    ), claimed AS (
+        UPDATE "{run}" r SET status = 'running', started_at = %(now)s,
+            deadline_at = %(now)s + f.script_timeout_seconds * interval '1 second', worker = %(worker)s
+        FROM facts f
+        WHERE r.id = f.id AND NOT f.suspended AND f.scheduling_on
+          AND (f.schedule_on OR f.trigger <> 'schedule') AND f.going_due_at IS NULL
+        RETURNING r.id
     )
-    if going is not None:
-        return _error("StillRunning", f"The run due at {_when(going.due_at)} was still going at this due time.")
-    return None
+    SELECT f.id, c.id IS NOT NULL, f.trigger, f.schedule_on, f.suspended, f.scheduling_on, f.going_due_at,
+        f.app_id, f.script_timeout_seconds, f.method, f.params, f.deployment_id, f.schema_version
+    FROM facts f LEFT JOIN claimed c ON c.id = f.id
+    """  # noqa: S608 - our own table names
 
 
-def _outcome(run: ScheduleRun) -> dict[str, Any]:
+def _claim(run_ids: list[int]) -> Claimed | None:
+    """Claim the earliest queued run of `run_ids` (running, or skipped with the reason
+    recorded); None when none is left to claim (a message delivered twice, runs another
+    process took, finished, or the sweeper gave up on). Two round trips only for a skip."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"  # a forked pool process has its own pid
+    for _ in range(3):
+        now = timezone.now()
+        try:
+            with _savepoint_if_nested(), connection.cursor() as cursor:
+                cursor.execute(_claim_sql(), {"ids": list(run_ids), "now": now, "worker": worker})
+                row = cursor.fetchone()
+        except IntegrityError:
+            # The partial unique index: another run of the schedule became running as this
+            # one was claimed. The next try sees it and records the skip.
+            continue
+        if row is None:
+            return None
+        (run_id, claimed, trigger, schedule_on, suspended, scheduling_on, going_due_at) = row[:7]
+        app_id, timeout_s, method, params, deployment_id, version = row[7:]
+        params = json.loads(params) if isinstance(params, str) else params
+        facts = Claimed(
+            run_id, RunStatus.RUNNING, app_id, timeout_s, method, dict(params or {}), deployment_id,
+            NO_TABLES_YET if version is None else int(version),
+        )  # fmt: skip
+        if claimed:
+            return facts
+        reason = _reason_to_skip(trigger, schedule_on, suspended, scheduling_on, going_due_at)
+        ScheduleRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.SKIPPED, finished_at=now, error=reason
+        )
+        return replace(facts, status=RunStatus.SKIPPED)
+    raise RuntimeError(f"could not claim any of schedule runs {run_ids[:10]}")
+
+
+def _savepoint_if_nested() -> Any:
+    """The claim's statement fails alone in autocommit; inside a transaction (a test's) it
+    needs a savepoint to fail alone."""
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
+
+
+def _reason_to_skip(
+    trigger: str, schedule_on: bool, suspended: bool, scheduling_on: bool, going_due_at: datetime | None
+) -> dict[str, Any]:
+    if suspended:
+        return _error("AppSuspended", "The app is suspended.")
+    if not scheduling_on:
+        return _error("SchedulingOff", "A platform admin switched scheduling off for this app.")
+    if trigger == Trigger.SCHEDULE and not schedule_on:
+        return _error("ScheduleOff", "The schedule was switched off before this run started.")
+    assert going_due_at is not None
+    return _error("StillRunning", f"The run due at {_when(going_due_at)} was still going at this due time.")
+
+
+def _outcome(claimed: Claimed) -> dict[str, Any]:
     """Run the deployed method; the fields to record."""
-    schedule = run.schedule
-    return run_deployed(schedule.app, schedule.method, dict(schedule.params), f"schedule-run-{run.pk}")
+    return run_deployed(
+        claimed.app_id,
+        claimed.method,
+        claimed.params,
+        f"schedule-run-{claimed.run_id}",
+        timeout_s=claimed.script_timeout_seconds,
+        deployment_id=claimed.deployment_id,
+        schema_version=claimed.schema_version,
+    )
 
 
 def run_deployed(
-    app: Any, method: str, raw_params: dict[str, Any], label: str, *, keep_undeclared: bool = False
+    app: Any,
+    method: str,
+    raw_params: dict[str, Any],
+    label: str,
+    *,
+    keep_undeclared: bool = False,
+    timeout_s: int | None = None,
+    deployment_id: Any = UNKNOWN,
+    schema_version: int | None = None,
 ) -> dict[str, Any]:
     """Run the app's deployed KScript method `method` as one invocation; the fields a run
     history records (status, revision, duration_ms, logs, logs_dropped, error, result,
-    result_bytes). `label` names the run in logs and is its session token (automations
-    share this with schedules). keep_undeclared: parameters the method does not declare
-    reach K.params as given."""
-    live = LiveDeployment.objects.filter(app_id=app.pk).select_related("deployment").first()
-    methods = live.deployment.snapshot.get("methods", {}) if live else {}
-    scripts, api_methods = kscript.deployed_methods(app.pk, methods)
+    result_bytes). `app`: the App, or its id with `timeout_s` (its script time limit).
+    `label` names the run in logs and is its session token (automations share this with
+    schedules). keep_undeclared: parameters the method does not declare reach K.params as
+    given. deployment_id / schema_version: the app's live deployment (None: none) and
+    schema version when the caller read them already (the schedules' claim does)."""
+    app_id = app if isinstance(app, int) else app.pk
+    if timeout_s is None:
+        timeout_s = app.script_timeout_seconds
+    if deployment_id is UNKNOWN:
+        deployment_id = LiveDeployment.objects.filter(app_id=app_id).values_list("deployment_id", flat=True).first()
+    methods, scripts, api_methods = deployed(app_id, deployment_id)
     spec = scripts.get(method)
     if spec is None:
         return {
@@ -329,7 +456,7 @@ def run_deployed(
         return {"status": RunStatus.FAILED, "revision": revision, "error": _error("ParamError", exc.message)}
     try:
         result = kscript.run_top_level(
-            app.pk, app.script_timeout_seconds, scripts, spec, params, label, api_methods=api_methods
+            app_id, timeout_s, scripts, spec, params, label, schema_version, api_methods=api_methods
         )
     except ScriptFailure as exc:
         status = RunStatus.TIMED_OUT if isinstance(exc, ScriptTimeout) else RunStatus.FAILED
@@ -354,6 +481,28 @@ def run_deployed(
     }
     fields.update(_result_fields(result, spec.return_type))
     return fields
+
+
+_MAX_DEPLOYMENTS = 256
+# deployment id -> (its snapshot's methods, its KScripts, its API methods); a deployment is
+# written once and never changed, so a process keeps what it read.
+_deployments: dict[int, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+
+
+def deployed(app_id: int, deployment_id: int | None) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A deployment's methods as runs see them: (snapshot methods, KScripts, API methods)."""
+    if deployment_id is None:
+        return {}, {}, {}
+    cached = _deployments.get(deployment_id)
+    if cached is not None:
+        return cached
+    snapshot = Deployment.objects.filter(pk=deployment_id).values_list("snapshot", flat=True).first() or {}
+    methods = snapshot.get("methods", {})
+    scripts, api_methods = kscript.deployed_methods(app_id, methods)
+    if len(_deployments) >= _MAX_DEPLOYMENTS:
+        _deployments.clear()
+    _deployments[deployment_id] = (methods, scripts, api_methods)
+    return methods, scripts, api_methods
 
 
 def _logs(entries: Any) -> list[dict[str, Any]]:

@@ -29,6 +29,16 @@ def run_schedule_task(run_id: int) -> str | None:
     return scheduler.execute_run(run_id)
 
 
+# Runs due at the same moment: several messages share the ids, each takes the next run
+# nobody has claimed (scheduler.execute_runs). Delivered again, it runs only what is
+# still queued; the run its dead process was running is left to the sweeper.
+@shared_task(
+    name="console.schedules.run_schedule_batch_task", ignore_result=True, acks_late=True, reject_on_worker_lost=True
+)
+def run_schedule_batch_task(run_ids: list[int]) -> int:
+    return scheduler.execute_runs(run_ids)
+
+
 @shared_task(name="console.schedules.sweep_schedule_runs_task", ignore_result=True)
 def sweep_schedule_runs_task(now: str | None = None) -> int:
     return scheduler.sweep(_moment(now))

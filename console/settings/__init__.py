@@ -114,6 +114,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 CELERY_TIMEZONE = "UTC"
+# Celery's Django fixup otherwise closes the database connection before and after every
+# task: a new PostgreSQL connection per scheduled run. Workers keep theirs as the web does
+# (CONN_MAX_AGE, health checks); console/celery.py checks it after each task instead.
+CELERY_DB_REUSE_MAX = 1_000_000_000
 
 # Scheduled KScripts (console/schedules; docs/decisions.md "Scheduled KScripts"). Beat sends
 # a tick every KILN_SCHEDULE_TICK_MS; the tick queues the runs due within the lead time
@@ -122,6 +126,9 @@ CELERY_TIMEZONE = "UTC"
 KILN_SCHEDULE_QUEUE = env_str("KILN_SCHEDULE_QUEUE", "kiln-schedules")
 KILN_SCHEDULE_TICK_MS = env_int("KILN_SCHEDULE_TICK_MS", 1000)
 KILN_SCHEDULE_LEAD_MS = env_int("KILN_SCHEDULE_LEAD_MS", 2000)
+# Runs due at the same moment go out as at most this many messages sharing their ids
+# (each message's task takes the next unclaimed run): at least the worker processes.
+KILN_SCHEDULE_FANOUT = env_int("KILN_SCHEDULE_FANOUT", 8)
 # A run still "running" this long after its time limit is lost (its worker died); one
 # still queued this long after its due time is lost too (its message never ran).
 KILN_SCHEDULE_LOST_AFTER_SECONDS = env_int("KILN_SCHEDULE_LOST_AFTER_SECONDS", 60)

@@ -3,12 +3,16 @@ PostgreSQL; test_worker.py proves the same through a real worker and beat)."""
 
 from __future__ import annotations
 
+import json
+import os
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from apimethods.hosts import redis_client
 from console.apps import services as app_services
 from console.apps.models import App
 from console.schedules import scheduler, services
@@ -284,3 +288,82 @@ def test_one_tick_works_through_every_due_schedule_a_batch_at_a_time(
     assert len(queued) == 5
     assert sorted(ScheduleRun.objects.values_list("schedule_id", flat=True)) == sorted(s.pk for s in schedules)
     assert set(Schedule.objects.values_list("next_due_at", flat=True)) == {MINUTE + timedelta(minutes=1)}
+
+
+def test_runs_due_at_once_go_out_as_a_few_messages_sharing_their_ids(
+    kapp: App, make_kscript: Callable, make_schedule: Callable, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # A queue nobody listens to: the messages stay there for the test to read.
+    settings.KILN_SCHEDULE_QUEUE = queue = f"kiln-test-nobody-{uuid.uuid4().hex}"
+    settings.KILN_SCHEDULE_FANOUT = 3
+    make_kscript(kapp, "Job")
+    for i in range(5):
+        due_at(make_schedule(kapp, "job", name=f"Job {i}"), MINUTE)
+    alone = make_schedule(kapp, "job", name="Alone", kind="hour")  # due within the lead time
+    due_at(alone, MINUTE + timedelta(seconds=30))
+    try:
+        with django_capture_on_commit_callbacks(execute=True):  # sent as the tick commits
+            queued = scheduler.tick(MINUTE + timedelta(seconds=29))
+        messages = [json.loads(m) for m in redis_client().lrange(queue, 0, -1)]
+    finally:
+        redis_client().delete(queue)
+    tasks = sorted((m["headers"]["task"], m["headers"]["argsrepr"], m["headers"]["eta"]) for m in messages)
+    together = sorted(ScheduleRun.objects.filter(due_at=MINUTE).values_list("id", flat=True))
+    (lone,) = ScheduleRun.objects.filter(schedule=alone).values_list("id", flat=True)
+    assert sorted(queued) == sorted([*together, lone])
+    assert tasks == [("console.schedules.run_schedule_batch_task", f"[{together!r}]", None)] * 3 + [
+        ("console.schedules.run_schedule_task", f"[{lone}]", (MINUTE + timedelta(seconds=30)).isoformat())
+    ]
+
+
+def test_a_batch_runs_each_queued_run_once_earliest_first_and_a_second_delivery_runs_nothing(
+    kapp: App, make_kscript: Callable, make_schedule: Callable, deploy_app: Callable
+) -> None:
+    make_kscript(kapp, "Job", "K.setResponse(K.params.n);", params=[{"name": "n", "type": "integer"}])
+    deploy_app(kapp)
+    runs = [queued_run(make_schedule(kapp, "job", name=f"Job {n}", params={"n": n}), MINUTE) for n in range(3)]
+    taken = queued_run(make_schedule(kapp, "job", name="Taken", params={"n": 9}), MINUTE - timedelta(minutes=1))
+    ScheduleRun.objects.filter(pk=taken.pk).update(status="ok")  # another process ran it already
+    ids = [taken.id, *(r.id for r in reversed(runs))]
+
+    assert scheduler.execute_runs(ids) == 3
+    done = list(ScheduleRun.objects.filter(pk__in=[r.id for r in runs]).order_by("started_at"))
+    assert [(r.id, r.status, r.result) for r in done] == [(r.id, "ok", n) for n, r in enumerate(runs)]
+    assert all(r.worker.endswith(f":{os.getpid()}") and r.deadline_at is not None for r in done)
+    assert scheduler.execute_runs(ids) == 0  # delivered again: nothing left to claim
+    assert ScheduleRun.objects.get(pk=taken.pk).status == "ok"
+
+
+def test_a_batch_records_skips_as_it_goes_and_hands_on_what_is_left_after_its_budget(
+    kapp: App, make_kscript: Callable, make_schedule: Callable, deploy_app: Callable, settings: Any
+) -> None:
+    settings.KILN_SCHEDULE_QUEUE = queue = f"kiln-test-nobody-{uuid.uuid4().hex}"
+    make_kscript(kapp, "Job")
+    deploy_app(kapp)
+    going = make_schedule(kapp, "job", name="Going")
+    ScheduleRun.objects.create(schedule=going, due_at=MINUTE - timedelta(minutes=1), status="running")
+    overlapping = queued_run(going)
+    off = make_schedule(kapp, "job", name="Off")
+    switched_off = queued_run(off)
+    Schedule.objects.filter(pk=off.pk).update(enabled=False)
+    rest = [queued_run(make_schedule(kapp, "job", name=f"Job {i}")) for i in range(2)]
+    ids = [overlapping.id, switched_off.id, *(r.id for r in rest)]
+    try:
+        # A budget of nothing: one run, then the rest goes on in a new message.
+        assert scheduler.execute_runs(ids, budget_s=0) == 1
+        (message,) = [json.loads(m) for m in redis_client().lrange(queue, 0, -1)]
+    finally:
+        redis_client().delete(queue)
+    assert (message["headers"]["task"], message["headers"]["argsrepr"]) == (
+        "console.schedules.run_schedule_batch_task",
+        f"[{ids!r}]",
+    )
+    assert message["headers"]["timelimit"][0] == scheduler.BATCH_BUDGET_SECONDS + kapp.script_timeout_seconds + 30
+    assert scheduler.execute_runs(ids) == 3
+    statuses = {r.pk: (r.status, r.error and r.error["type"]) for r in ScheduleRun.objects.filter(pk__in=ids)}
+    assert statuses == {
+        overlapping.id: ("skipped", "StillRunning"),
+        switched_off.id: ("skipped", "ScheduleOff"),
+        rest[0].id: ("ok", None),
+        rest[1].id: ("ok", None),
+    }

@@ -331,3 +331,71 @@ def _nothing_in_flight() -> bool:
     """Nothing waits in the queue and no message is taken but unacknowledged (kombu's
     Redis transport keeps those in the `unacked` hash until the task is acknowledged)."""
     return redis_client().llen(SCHEDULE_QUEUE) == 0 and redis_client().hlen("unacked") == 0
+
+
+def test_a_batch_whose_worker_is_killed_loses_only_the_run_it_was_in(
+    kapp: App,
+    slow: Any,
+    record: Any,
+    pings: Table,
+    make_schedule: Callable,
+    schedule_worker: Any,
+    settings: Any,
+) -> None:
+    # Three runs due at once in one message (one process takes them in turn), the slow
+    # one first.
+    settings.KILN_SCHEDULE_FANOUT = 1
+    stuck = make_schedule(kapp, "slow", name="Stuck", params={"ms": 20000})
+    others = [make_schedule(kapp, "record", name=f"Record {i}", params={"note": f"r{i}"}) for i in range(2)]
+    minute = a_past_minute()
+    Schedule.objects.filter(pk__in=[stuck.pk, *(s.pk for s in others)]).update(next_due_at=minute)
+    assert len(scheduler.tick(minute + timedelta(seconds=1))) == 3
+    run = wait_for(lambda: ScheduleRun.objects.filter(schedule=stuck, status="running").first(), what="the slow run")
+    wait_for(lambda: _app_transaction_open(), what="the script's open transaction")
+    assert ScheduleRun.objects.filter(schedule__in=others, status="queued").count() == 2
+
+    pid = int(run.worker.rsplit(":", 1)[1])
+    psutil.Process(pid).kill()
+
+    # The message comes back and the pool's new process runs the two still queued.
+    for schedule in others:
+        (done,) = finished(schedule)
+        assert (done.status, done.result) == ("ok", {"note": schedule.params["note"]})
+        assert done.worker != run.worker
+    wait_for(_nothing_in_flight, what="the message to be acknowledged")
+    run.refresh_from_db()
+    assert run.status == "running"
+    assert sorted(note for (note,) in _notes(pings)) == ["r0", "r1"]  # the killed run's row rolled back
+    assert scheduler.sweep(run.deadline_at + timedelta(seconds=61)) == 1
+    assert ScheduleRun.objects.get(pk=run.pk).status == "lost"
+
+
+def test_the_worker_keeps_its_database_connection_from_task_to_task(schedule_worker: Any) -> None:
+    # Celery's Django fixup would close it after each task (a new connection per run).
+    def backends() -> set[int]:
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = current_user "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+            return {pid for (pid,) in cur.fetchall()}
+
+    def some_tasks() -> None:
+        for _ in range(6):
+            sweep_schedule_runs_task.apply_async(queue=SCHEDULE_QUEUE, ignore_result=False).get(timeout=60)
+
+    some_tasks()
+    kept = wait_for(backends, what="the worker's connections")
+    some_tasks()
+    assert backends() == kept
+    assert len(kept) <= 2  # one per pool process
+
+
+def _notes(table: Table) -> list[tuple[str]]:
+    from console.tables.isolation import app_cursor
+
+    with app_cursor(table.app_id, atomic=False) as cur:
+        cur.execute(f'SELECT note FROM "{table.schema}"."{table.name}"')  # noqa: S608 - the test's own table
+        return list(cur.fetchall())
