@@ -1,10 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { cardSection, h, loadingStatus, pageHead } from "./dom";
+import { ApiError } from "./api";
+import { cardSection, errorAlert, h, loadingStatus, pageHead } from "./dom";
 
 describe("loadingStatus", () => {
   it("is a status line with a spinner", () => {
     expect(loadingStatus("Loading apps…").outerHTML).toBe(
       '<div class="loading" role="status"><span class="spinner"></span>Loading apps…</div>',
+    );
+  });
+});
+
+describe("errorAlert", () => {
+  it("is an announced error line with the thrown value's message", () => {
+    expect(errorAlert(new ApiError(403, "Not allowed.")).outerHTML).toBe(
+      '<p class="form-error" role="alert">Not allowed.</p>',
+    );
+    expect(errorAlert("offline").outerHTML).toBe(
+      '<p class="form-error" role="alert">offline</p>',
     );
   });
 });

@@ -1,4 +1,5 @@
 /** Small DOM helpers: a hyperscript `h()` and form-field builders. */
+import { errorText } from "./format";
 
 export type Child = Node | string | number | null | undefined | false | Child[];
 type AttrValue = string | number | boolean | null | undefined;
@@ -233,6 +234,11 @@ export function badge(
 }
 
 /** The spinner line a page or section shows while its data loads. */
+/** A thrown value's message as an error line that screen readers announce. */
+export function errorAlert(error: unknown): HTMLParagraphElement {
+  return h("p", { class: "form-error", role: "alert" }, errorText(error));
+}
+
 export function loadingStatus(text: string): HTMLDivElement {
   return h(
     "div",

@@ -4,7 +4,7 @@
  */
 import type { Id } from "./api";
 import { openDialog } from "./dialog";
-import { append, button, clear, h, uniqueId, type Child } from "./dom";
+import { append, button, clear, errorAlert, h, uniqueId, type Child } from "./dom";
 import { icon } from "./icons";
 import {
   type Table,
@@ -31,7 +31,6 @@ import {
   typeLabel,
 } from "./tableValues";
 import { ApiError } from "./api";
-import { errorText } from "./format";
 
 export interface Editor {
   name: string;
@@ -626,9 +625,7 @@ export function pickRecord(
       void load();
     },
     (error: unknown) => {
-      body.replaceChildren(
-        h("p", { class: "form-error", role: "alert" }, errorText(error)),
-      );
+      body.replaceChildren(errorAlert(error));
     },
   );
   return dialog.closed.then(() => result);

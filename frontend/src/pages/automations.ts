@@ -10,6 +10,7 @@ import {
   button,
   cardSection,
   checkboxField,
+  errorAlert,
   h,
   inputField,
   loadingStatus,
@@ -406,9 +407,7 @@ export async function automationsPage(ctx: PageContext): Promise<void> {
     ]);
   } catch (err: unknown) {
     if (ctx.signal.aborted) return;
-    ctx.main.replaceChildren(
-      h("p", { class: "form-error", role: "alert" }, errorText(err)),
-    );
+    ctx.main.replaceChildren(errorAlert(err));
     return;
   }
   if (ctx.signal.aborted) return;

@@ -5,7 +5,7 @@
  */
 import type { App } from "../api";
 import { openDialog } from "../dialog";
-import { append, button, clear, h, withBusy, type Child } from "../dom";
+import { append, button, clear, errorAlert, h, withBusy, type Child } from "../dom";
 import { errorText } from "../format";
 import { icon } from "../icons";
 import {
@@ -265,7 +265,7 @@ export function csvImportDialog(app: App, table: Table, onImported: () => void):
       void withBusy(start, () => tablesApi.startImport(app.id, table.id, text)).then(
         (job) => follow(job),
         (error: unknown) => {
-          stage.prepend(h("p", { class: "form-error", role: "alert" }, errorText(error)));
+          stage.prepend(errorAlert(error));
         },
       );
     });

@@ -4,7 +4,15 @@ import "./schedules.css";
 import "./events.css";
 import type { Id } from "../api";
 import type { PageContext } from "../context";
-import { button, cardSection, h, inputField, loadingStatus, pageHead } from "../dom";
+import {
+  button,
+  cardSection,
+  errorAlert,
+  h,
+  inputField,
+  loadingStatus,
+  pageHead,
+} from "../dom";
 import { chartSeries, type ChartSeries } from "../eventLogic";
 import { eventsApi, type ClientEvent, type EventFilter } from "../eventsApi";
 import { errorText, formatDateTime } from "../format";
@@ -222,9 +230,7 @@ export async function eventsPage(ctx: PageContext): Promise<void> {
     counts = await eventsApi.counts(appId, DAYS);
   } catch (err: unknown) {
     if (ctx.signal.aborted) return;
-    ctx.main.replaceChildren(
-      h("p", { class: "form-error", role: "alert" }, errorText(err)),
-    );
+    ctx.main.replaceChildren(errorAlert(err));
     return;
   }
   if (ctx.signal.aborted) return;

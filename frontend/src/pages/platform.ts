@@ -18,13 +18,14 @@ import {
   button,
   cardSection,
   checkboxField,
+  errorAlert,
   h,
   inputField,
   loadingStatus,
   pageHead,
   withBusy,
 } from "../dom";
-import { errorText, formatDate } from "../format";
+import { formatDate } from "../format";
 import { icon } from "../icons";
 import { ACTIONS_COLUMN, dataTable } from "../tableMarkup";
 import { toast, toastError } from "../toast";
@@ -468,18 +469,16 @@ export async function platformPage(ctx: PageContext): Promise<void> {
     api.platformUsers(),
   ]);
   if (ctx.signal.aborted) return;
-  const failed = (reason: unknown): HTMLElement =>
-    h("p", { class: "form-error", role: "alert" }, errorText(reason));
 
   appsBody.replaceWith(
     appsResult.status === "fulfilled"
       ? appsTable(appsResult.value)
-      : failed(appsResult.reason),
+      : errorAlert(appsResult.reason),
   );
   if (usersResult.status === "fulfilled") {
     users = usersResult.value;
     paintUsers();
   } else {
-    usersBody.replaceWith(failed(usersResult.reason));
+    usersBody.replaceWith(errorAlert(usersResult.reason));
   }
 }

@@ -3,8 +3,8 @@
 import "./schedules.css";
 import { ApiError } from "../api";
 import type { PageContext } from "../context";
-import { badge, cardSection, h, loadingStatus, pageHead } from "../dom";
-import { errorText, formatRelative } from "../format";
+import { badge, cardSection, errorAlert, h, loadingStatus, pageHead } from "../dom";
+import { formatRelative } from "../format";
 import { formatDue } from "../scheduleLogic";
 import { schedulesApi, type PlatformSchedulingApp } from "../schedulesApi";
 import { dataTable } from "../tableMarkup";
@@ -154,9 +154,7 @@ export async function platformSchedulesPage(ctx: PageContext): Promise<void> {
     apps = await schedulesApi.platformList();
   } catch (err: unknown) {
     if (ctx.signal.aborted) return;
-    ctx.main.replaceChildren(
-      h("p", { class: "form-error", role: "alert" }, errorText(err)),
-    );
+    ctx.main.replaceChildren(errorAlert(err));
     return;
   }
   if (ctx.signal.aborted) return;
