@@ -5,6 +5,7 @@
  * page renders from the result and never reads the truth back from the DOM.
  */
 import type { ParamType } from "./kscriptApi";
+import type { FieldType } from "./tablesApi";
 import { isParamName, methodName } from "./kscriptLogic";
 
 export type ActionType = "create" | "select" | "update" | "delete" | "aggregate";
@@ -22,15 +23,6 @@ export type Operator =
   | "is_not_empty";
 export type AggregateFunction =
   "count" | "count_distinct" | "sum" | "avg" | "min" | "max";
-export type FieldType =
-  | "string"
-  | "text"
-  | "integer"
-  | "float"
-  | "boolean"
-  | "datetime"
-  | "data"
-  | "belongs_to";
 
 /** A value: an input parameter, or a field of an enclosing select's row / create's record. */
 export interface ValueRef {
