@@ -85,22 +85,6 @@ export function runPanel(options: RunPanelOptions): RunPanel {
     );
   };
 
-  const logLine = (entry: LogEntry): HTMLElement => {
-    const text = entry.args
-      .map((a) => (typeof a === "string" ? a : JSON.stringify(a)))
-      .join(" ");
-    const where =
-      entry.line !== null
-        ? `${entry.script && entry.script !== options.methodName() ? `${entry.script}:` : ""}${entry.line}`
-        : "";
-    return h(
-      "li",
-      { class: `ks-log ks-log-${entry.level}`, testid: "run-log" },
-      h("span", { class: "ks-log-where" }, where),
-      h("span", { class: "ks-log-text" }, text),
-    );
-  };
-
   const showResult = (result: RunResult, ms: number): void => {
     const parts: HTMLElement[] = [];
     if (result.ok) {
@@ -166,7 +150,11 @@ export function runPanel(options: RunPanelOptions): RunPanel {
     parts.push(h("h3", { class: "ks-run-heading" }, `Logs (${result.logs.length})`));
     parts.push(
       result.logs.length
-        ? h("ol", { class: "ks-logs", testid: "run-logs" }, result.logs.map(logLine))
+        ? h(
+            "ol",
+            { class: "ks-logs", testid: "run-logs" },
+            result.logs.map((entry) => logLine(entry, options.methodName())),
+          )
         : h(
             "p",
             { class: "muted small", testid: "run-logs" },
@@ -222,7 +210,8 @@ export function runPanel(options: RunPanelOptions): RunPanel {
     liveHeading.textContent = `Logs (${live.lines.length})`;
     const atBottom =
       liveLines.scrollTop + liveLines.clientHeight >= liveLines.scrollHeight - 4;
-    for (const entry of live.lines.slice(shownLines)) liveLines.append(logLine(entry));
+    for (const entry of live.lines.slice(shownLines))
+      liveLines.append(logLine(entry, options.methodName()));
     shownLines = live.lines.length;
     liveEmpty.hidden = shownLines > 0;
     liveLines.hidden = shownLines === 0;
@@ -325,6 +314,27 @@ export function runPanel(options: RunPanelOptions): RunPanel {
     }
   });
   return { el, setParams, trigger, stop };
+}
+
+/**
+ * One log line of a run, as Run It! and the run histories (schedules, automations, the
+ * log) show it: where it was logged (`script:line` when another method than `method`
+ * logged it), then its values.
+ */
+export function logLine(entry: LogEntry, method: string): HTMLElement {
+  const text = entry.args
+    .map((a) => (typeof a === "string" ? a : JSON.stringify(a)))
+    .join(" ");
+  const where =
+    entry.line !== null
+      ? `${entry.script && entry.script !== method ? `${entry.script}:` : ""}${entry.line}`
+      : "";
+  return h(
+    "li",
+    { class: `ks-log ks-log-${entry.level}`, testid: "run-log" },
+    h("span", { class: "ks-log-where" }, where),
+    h("span", { class: "ks-log-text" }, text),
+  );
 }
 
 /**

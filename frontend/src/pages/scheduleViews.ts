@@ -2,7 +2,6 @@
  * details (logs, error with its place, result) and the enable switch. */
 import { ApiError, type Id } from "../api";
 import { h } from "../dom";
-import type { LogEntry } from "../kscriptApi";
 import { formatDuration, sparkBars, statusLabel, statusTone } from "../scheduleLogic";
 import {
   schedulesApi,
@@ -12,6 +11,7 @@ import {
   type Schedule,
 } from "../schedulesApi";
 import { toast, toastError } from "../toast";
+import { logLine } from "./kscriptRun";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -73,22 +73,6 @@ export function sparkline(runs: readonly RecentRun[]): Element {
     svg.append(rect);
   }
   return svg;
-}
-
-function logLine(entry: LogEntry, method: string): HTMLElement {
-  const text = entry.args
-    .map((a) => (typeof a === "string" ? a : JSON.stringify(a)))
-    .join(" ");
-  const where =
-    entry.line !== null
-      ? `${entry.script && entry.script !== method ? `${entry.script}:` : ""}${entry.line}`
-      : "";
-  return h(
-    "li",
-    { class: `ks-log ks-log-${entry.level}`, testid: "run-log" },
-    h("span", { class: "ks-log-where" }, where),
-    h("span", { class: "ks-log-text" }, text),
-  );
 }
 
 /** Everything about one run: why it failed (with line and column), logs, result. */
