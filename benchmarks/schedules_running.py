@@ -24,7 +24,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.kscript_serving import RESULTS, ROOT, bench_database_url, prepare
+from console.launcher.workers import celery_command
 
 DUE_AT_ONCE = 100
 MINUTES = int(os.environ.get("KILN_BENCH_MINUTES", "3"))
@@ -45,7 +45,7 @@ os.environ["KILN_SCHEDULE_QUEUE"] = QUEUE
 def celery(command: str, *args: str, log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "console", command, "-l", "warning", *args],
+        celery_command(command, *args, level="warning"),
         cwd=ROOT,
         env={**os.environ, "KILN_LOG_LEVEL": "WARNING"},
         stdout=handle,
@@ -110,16 +110,7 @@ def start_delay(app: Any, logs: Path) -> dict[str, object]:
         Schedule.objects.filter(pk__in=ids).update(next_due_at=first_due)
     worker = celery("worker", "--concurrency", os.environ.get("KILN_WORKER_CONCURRENCY", "2"), log=logs / "worker.log")
     with tempfile.TemporaryDirectory() as beat_dir:
-        beat = celery(
-            "beat",
-            "--scheduler",
-            "django_celery_beat.schedulers:DatabaseScheduler",
-            "--pidfile",
-            "",
-            "-s",
-            str(Path(beat_dir) / "schedule"),
-            log=logs / "beat.log",
-        )
+        beat = celery("beat", "-s", str(Path(beat_dir) / "schedule"), log=logs / "beat.log")
         try:
             last_due = first_due + timedelta(minutes=MINUTES - 1)
             finished = ScheduleRun.objects.filter(schedule_id__in=ids, due_at__lte=last_due).exclude(

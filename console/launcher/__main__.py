@@ -13,6 +13,7 @@ from typing import Any
 
 from console.launcher.embedded import EmbeddedPostgres, EmbeddedRedis, redis_config_warnings
 from console.launcher.web import gunicorn_command
+from console.launcher.workers import celery_command
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var"
@@ -169,39 +170,10 @@ def command_run(args: argparse.Namespace) -> int:
         children.append(
             spawn(
                 "worker",
-                [
-                    PY,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "console",
-                    "worker",
-                    "-l",
-                    "info",
-                    "--concurrency",
-                    os.environ.get("KILN_WORKER_CONCURRENCY", "2"),
-                ],
+                celery_command("worker", "--concurrency", os.environ.get("KILN_WORKER_CONCURRENCY", "2"), python=PY),
             )
         )
-        children.append(
-            spawn(
-                "beat",
-                [
-                    PY,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "console",
-                    "beat",
-                    "-l",
-                    "info",
-                    "--scheduler",
-                    "django_celery_beat.schedulers:DatabaseScheduler",
-                    "--pidfile",
-                    "",
-                ],
-            )
-        )
+        children.append(spawn("beat", celery_command("beat", python=PY)))
         say(f"console: http://{host}:{port}/   (Ctrl-C stops everything)")
         while not stop:
             for name, proc in children:
