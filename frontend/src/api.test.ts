@@ -38,6 +38,16 @@ describe("errorFromBody", () => {
     expect(err.message).toContain("name: This field may not be blank.");
   });
 
+  it("names the messages of the fields a form does not show", () => {
+    const err = errorFromBody(400, {
+      name: ["Too long."],
+      code: ["x", "y"],
+      when: ["Bad."],
+    });
+    expect(err.otherFieldMessages(["name"])).toBe("code: x y when: Bad.");
+    expect(err.otherFieldMessages(["name", "code", "when"])).toBe("");
+  });
+
   it("uses non_field_errors without a prefix", () => {
     const err = errorFromBody(400, { non_field_errors: ["Bad combination."] });
     expect(err.message).toBe("Bad combination.");

@@ -128,6 +128,14 @@ export class ApiError extends Error {
   fieldMessage(field: string): string {
     return (this.fields[field] ?? []).join(" ");
   }
+
+  /** The messages of the fields a form does not show, as "field: message" each; "" when none. */
+  otherFieldMessages(shown: readonly string[]): string {
+    return Object.keys(this.fields)
+      .filter((k) => !shown.includes(k))
+      .map((k) => `${k}: ${this.fieldMessage(k)}`)
+      .join(" ");
+  }
 }
 
 /** Turns a DRF error body into an ApiError. Exported for tests. */

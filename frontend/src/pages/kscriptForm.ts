@@ -196,12 +196,8 @@ export function definitionDialog(options: DefinitionDialogOptions): Promise<bool
             title.setError(err.fieldMessage("title"));
             returnType.setError(err.fieldMessage("return_type"));
             setParamsError(err.fieldMessage("params"));
-            const other = Object.keys(err.fields).filter(
-              (k) => !["title", "return_type", "params"].includes(k),
-            );
-            if (other.length) {
-              showError(other.map((k) => `${k}: ${err.fieldMessage(k)}`).join(" "));
-            }
+            const other = err.otherFieldMessages(["title", "return_type", "params"]);
+            if (other) showError(other);
           } else {
             showError(errorText(err));
           }

@@ -149,14 +149,9 @@ export function recordDialog(
               shown = true;
             }
           }
-          const others = Object.keys(err.fields).filter(
-            (k) => !editors.some((e) => e.name === k),
-          );
-          if (others.length || !shown) {
-            error.textContent =
-              others.length && !err.detail
-                ? others.map((k) => `${k}: ${err.fieldMessage(k)}`).join(" ")
-                : err.message;
+          const others = err.otherFieldMessages(editors.map((e) => e.name));
+          if (others || !shown) {
+            error.textContent = others && !err.detail ? others : err.message;
             error.hidden = false;
           }
         } else {

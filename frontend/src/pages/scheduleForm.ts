@@ -309,12 +309,8 @@ export function scheduleDialog(options: ScheduleDialogOptions): Promise<boolean>
               field.setError(err.fieldMessage(key));
             paramsError.textContent = err.fieldMessage("params");
             paramsError.hidden = paramsError.textContent === "";
-            const other = Object.keys(err.fields).filter(
-              (k) => !(k in known) && k !== "params",
-            );
-            if (other.length) {
-              showError(other.map((k) => `${k}: ${err.fieldMessage(k)}`).join(" "));
-            }
+            const other = err.otherFieldMessages([...Object.keys(known), "params"]);
+            if (other) showError(other);
           } else {
             showError(errorText(err));
           }
