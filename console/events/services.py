@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -96,7 +97,12 @@ def store_events(app_id: int, install_id: str, events: list[IncomingEvent], now:
     if not events:
         return Stored(0, 0, [])
     associations = [association(e) for e in events]
-    with connection.cursor() as cursor:
+    with connection.wrap_database_errors:
+        # TRICKY: a prepared statement, straight on the psycopg connection (Django's cursors
+        # bind client-side and never prepare): planning the upload's CTEs cost about a
+        # quarter of its database time, now paid once per connection.
+        connection.ensure_connection()
+        cursor = psycopg.Cursor(connection.connection)
         cursor.execute(
             _store_upload_sql(),
             {
@@ -111,6 +117,7 @@ def store_events(app_id: int, install_id: str, events: list[IncomingEvent], now:
                 "associates": [a[0] if a else None for a in associations],
                 "attributes": [_compact(a[1]) if a else None for a in associations],
             },
+            prepare=True,
         )
         inserted = cursor.fetchall()
     event_ids = sorted(row[0] for row in inserted)

@@ -76,3 +76,28 @@ def test_a_retried_upload_counts_only_its_new_events(app: App) -> None:
     # Nothing new at all: nothing is written, not even the install's last_seen_at.
     assert services.store_events(app.pk, "install-1", [new], now=T0 + timedelta(days=2)).accepted == 0
     assert Install.objects.get(app=app, install_id="install-1").last_seen_at == T0 + timedelta(hours=1)
+
+
+@pytest.mark.django_db(transaction=True)  # closes its connection
+def test_the_upload_is_planned_once_per_connection_and_survives_a_reconnect(app: App) -> None:
+    from django.db import connection
+
+    def plans() -> list[tuple[int, int]]:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT generic_plans + custom_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE 'WITH x AS (SELECT * FROM unnest(%%'"
+            )
+            return list(cur.fetchall())
+
+    for n in range(7):
+        stored = services.store_events(app.pk, "install-1", [incoming("k.fg", T0 + timedelta(seconds=n))])
+        assert stored.accepted == 1
+    ((runs, custom),) = plans()  # one prepared statement, run seven times
+    assert runs == 7 and custom < 7  # PostgreSQL moved to its generic plan: no planning per upload
+
+    # A new connection (Django reconnects after an error or CONN_MAX_AGE) prepares it anew.
+    connection.close()
+    assert services.store_events(app.pk, "install-1", [incoming("k.fg", T0 + timedelta(minutes=1))]).accepted == 1
+    assert plans() == [(1, 1)]
+    assert Event.objects.filter(app=app, install_id="install-1").count() == 8
