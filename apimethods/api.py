@@ -299,15 +299,12 @@ class DeploymentRollbackView(AppScopedAPIView):
 def _deployment_data(deployment: Deployment, *, live: bool) -> dict[str, Any]:
     methods = deployment.snapshot.get("methods", {})
     return {
-        "number": deployment.number,
-        "created_at": deployment.created_at.isoformat(),
-        "created_by": deployment.created_by.username if deployment.created_by else None,
+        **deploys.deployment_summary(deployment),
         "methods": sorted(methods),
         # name -> revision (KScripts and API methods), so the console can tell drafts from live code.
         "revisions": {
             name: m.get("revision") for name, m in sorted(methods.items()) if m.get("kind") in ("kscript", "apimethod")
         },
         "kinds": {name: m.get("kind") for name, m in sorted(methods.items())},
-        "restored_from": deployment.restored_from,
         "live": live,
     }

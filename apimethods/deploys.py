@@ -61,9 +61,8 @@ def snapshot_changes(
     return {"added": added, "removed": removed, "changed": changed, "unchanged": unchanged}
 
 
-def deployment_summary(deployment: Deployment | None) -> dict[str, Any] | None:
-    if deployment is None:
-        return None
+def deployment_summary(deployment: Deployment) -> dict[str, Any]:
+    """Which deployment, by whom and when: how every answer names one."""
     return {
         "number": deployment.number,
         "created_at": deployment.created_at.isoformat(),
@@ -119,9 +118,10 @@ def preview(app: App, restore: int | None = None) -> dict[str, Any]:
         problems = services.api_method_problems(app, after)
         if live is not None and live.pk == old.pk:
             problems.insert(0, f"Deployment #{restore} is already live.")
-        target = {"kind": "rollback", **(deployment_summary(old) or {})}
+        target = {"kind": "rollback", **deployment_summary(old)}
     problems += services.kscript_syntax_problems(after)
-    return {"live": deployment_summary(live), "target": target, **snapshot_changes(before, after), "problems": problems}
+    live_summary = deployment_summary(live) if live is not None else None
+    return {"live": live_summary, "target": target, **snapshot_changes(before, after), "problems": problems}
 
 
 def _side(app: App, ref: str) -> tuple[dict[str, dict[str, Any]], str]:
