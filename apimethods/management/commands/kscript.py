@@ -15,8 +15,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apimethods import drafts
 from apimethods.models import KScriptMethod
 from apimethods.wire import WireError
+from console.apps.management.arguments import add_app_argument, app_argument
 from console.apps.models import App
-from console.apps.queries import app_by_reference
 
 
 class Command(BaseCommand):
@@ -25,18 +25,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
         run = actions.add_parser("run", help="run a method's latest draft and print its result and logs")
-        run.add_argument("app", help="the app's id or API key")
+        add_app_argument(run)
         run.add_argument("method", help="the method's name (lowerCamelCase) or title")
         run.add_argument("--params", default="{}", help="parameter values as a JSON object, e.g. '{\"userID\": 4}'")
         run.add_argument("--session-token", help="run as this client session (K.session)")
         run.add_argument("--json", action="store_true", help="print the whole answer as one JSON object")
         listing = actions.add_parser("list", help="list the app's KScript methods")
-        listing.add_argument("app", help="the app's id or API key")
+        add_app_argument(listing)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        app = app_by_reference(options["app"])
-        if app is None:
-            raise CommandError(f"No app with id or API key {options['app']!r}.")
+        app = app_argument(options)
         if options["action"] == "list":
             for method in KScriptMethod.objects.filter(app=app).order_by("name"):
                 self.stdout.write(f"{method.name}\t{method.title}\trevision {method.latest_revision}")

@@ -12,21 +12,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.exceptions import ValidationError
 
 from console.apps import services
-from console.apps.queries import app_by_reference
+from console.apps.management.arguments import add_app_argument, app_argument
 
 
 class Command(BaseCommand):
     help = "Print an app's API key and secret key, or set them to an existing Kumulos app's keys."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("app", help="the app's id or API key")
+        add_app_argument(parser)
         parser.add_argument("--api-key", help="the API key the clients were built with")
         parser.add_argument("--secret-key", help="the secret key the clients were built with")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        app = app_by_reference(options["app"])
-        if app is None:
-            raise CommandError(f"No app with id or API key {options['app']!r}.")
+        app = app_argument(options)
         if options["api_key"] is not None or options["secret_key"] is not None:
             try:
                 app = services.set_keys(app, api_key=options["api_key"], secret_key=options["secret_key"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from console.apps.queries import app_by_reference
+from console.apps.management.arguments import add_app_argument, app_argument
 from console.tables.appformat import export_app
 
 
@@ -15,10 +15,8 @@ class Command(BaseCommand):
     help = "Print an app's definition (tables, fields, relations, indexes, KScripts) as JSON (docs/app-format.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("app", help="the app's id or API key")
+        add_app_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        app = app_by_reference(options["app"])
-        if app is None:
-            raise CommandError(f"No app with id or API key {options['app']!r}.")
+        app = app_argument(options)
         self.stdout.write(json.dumps(export_app(app), indent=2))

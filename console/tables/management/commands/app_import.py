@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.exceptions import APIException
 
-from console.apps.queries import app_by_reference
+from console.apps.management.arguments import add_app_argument, app_argument
 from console.tables.appformat import import_app
 
 
@@ -17,16 +17,14 @@ class Command(BaseCommand):
     help = "Create or alter an app's tables and KScripts to match a definition written by app_export."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("app", help="the app's id or API key")
+        add_app_argument(parser)
         parser.add_argument("file", help="the JSON document ('-' for standard input)")
         parser.add_argument(
             "--drop-missing", action="store_true", help="also drop tables, fields, indexes and KScripts the file lacks"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        app = app_by_reference(options["app"])
-        if app is None:
-            raise CommandError(f"No app with id or API key {options['app']!r}.")
+        app = app_argument(options)
         try:
             if options["file"] == "-":
                 document = json.load(sys.stdin)
