@@ -12,18 +12,18 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apimethods import deploys, drafts, ide, liveruns, services
+from apimethods import deploys, drafts, ide, services
 from apimethods.models import Deployment, KScriptDraft, KScriptMethod, KScriptRevision, LiveDeployment
 from apimethods.revisions import (
     MethodDetailView,
     MethodListView,
+    MethodRunView,
     MethodScopedView,
     RevisionDetailView,
     RevisionListView,
 )
-from apimethods.wire import PARAM_TYPES, WireError
+from apimethods.wire import PARAM_TYPES
 from console.api import AppScopedAPIView
-from console.apps.queries import ensure_not_suspended
 
 
 class ParamSerializer(serializers.Serializer):
@@ -208,35 +208,11 @@ class KScriptRevisionDetailView(KScriptScopedView, RevisionDetailView):
     pass
 
 
-class RunSerializer(serializers.Serializer):
-    params = serializers.DictField(default=dict)
-    session_token = serializers.CharField(required=False, max_length=200)
-    # Chosen by the console, which watches the run by it over the runs WebSocket (live
-    # log lines, Stop) before it starts the run (apimethods.liveruns).
-    run_id = serializers.RegexField(
-        liveruns.RUN_ID, required=False, error_messages={"invalid": "A run id is 8 to 64 letters, digits, - or _."}
-    )
+class KScriptRunView(KScriptScopedView, MethodRunView):
+    """Run It! of a KScript, as a client session (`session_token`) and watched live by `run_id`."""
 
-
-class KScriptRunView(KScriptScopedView):
-    """Run It!: run the latest draft revision with the given parameter values."""
-
-    @extend_schema(request=RunSerializer)
-    def post(self, request: Request, app_id: int, method_id: int) -> Response:
-        method = self.method(method_id)
-        ensure_not_suspended(self.app)
-        data = RunSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            answer = drafts.run_draft(
-                self.app,
-                method,
-                data.validated_data["params"],
-                data.validated_data.get("session_token"),
-                data.validated_data.get("run_id"),
-            )
-        except WireError as exc:
-            return Response({"params": [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+    def run(self, method: KScriptMethod, values: dict[str, Any]) -> Response:
+        answer = drafts.run_draft(self.app, method, values["params"], values.get("session_token"), values.get("run_id"))
         return Response(answer)
 
 

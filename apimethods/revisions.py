@@ -10,13 +10,17 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.shortcuts import get_object_or_404
-from rest_framework import status
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apimethods import liveruns
 from apimethods.models import MethodBase, RevisionBase
 from apimethods.services import live_deployment
+from apimethods.wire import WireError
 from console.api import AppScopedAPIView
+from console.apps.queries import ensure_not_suspended
 
 
 def revision_heading(revision: RevisionBase) -> dict[str, Any]:
@@ -124,3 +128,32 @@ class RevisionDetailView(MethodScopedView):
         method = self.method(method_id)
         revisions = self.revision_model.objects.select_related("author", "method")
         return Response(self.revision_data(get_object_or_404(revisions, method=method, number=number)))
+
+
+class RunSerializer(serializers.Serializer):
+    params = serializers.DictField(default=dict)
+    session_token = serializers.CharField(required=False, max_length=200)
+    # Chosen by the console, which watches the run by it over the runs WebSocket (live
+    # log lines, Stop) before it starts the run (apimethods.liveruns).
+    run_id = serializers.RegexField(
+        liveruns.RUN_ID, required=False, error_messages={"invalid": "A run id is 8 to 64 letters, digits, - or _."}
+    )
+
+
+class MethodRunView(MethodScopedView):
+    """Run It!: the latest draft revision with the given parameter values. A suspended app
+    runs nothing; values that do not convert to the declared types are a 400 on `params`."""
+
+    @extend_schema(request=RunSerializer)
+    def post(self, request: Request, app_id: int, method_id: int) -> Response:
+        method = self.method(method_id)
+        ensure_not_suspended(self.app)
+        data = RunSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            return self.run(method, data.validated_data)
+        except WireError as exc:
+            return Response({"params": [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+
+    def run(self, method: Any, values: dict[str, Any]) -> Response:
+        raise NotImplementedError

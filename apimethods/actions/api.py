@@ -16,18 +16,16 @@ from rest_framework.response import Response
 
 from apimethods.actions import model, services
 from apimethods.actions.execute import load_schema, run_draft
-from apimethods.api import RunSerializer
 from apimethods.models import ApiMethod, ApiMethodRevision
 from apimethods.revisions import (
     MethodDetailView,
     MethodListView,
+    MethodRunView,
     MethodScopedView,
     RevisionDetailView,
     RevisionListView,
 )
-from apimethods.wire import WireError
 from console.api import AppScopedAPIView
-from console.apps.queries import ensure_not_suspended
 
 _CONTROL_KEYS = ("title", "base_revision", "overwrite")
 
@@ -143,23 +141,16 @@ class ApiMethodRevisionDetailView(ApiMethodScopedView, RevisionDetailView):
     pass
 
 
-class ApiMethodRunView(ApiMethodScopedView):
-    """Run: the latest draft revision with the given parameter values (it writes, as a
-    client call would), answering the result, the time and the SQL that ran."""
+class ApiMethodRunView(ApiMethodScopedView, MethodRunView):
+    """Run (it writes, as a client call would), answering the result, the time and the SQL
+    that ran."""
 
-    @extend_schema(request=RunSerializer)
-    def post(self, request: Request, app_id: int, method_id: int) -> Response:
-        method = self.method(method_id)
-        ensure_not_suspended(self.app)
-        data = RunSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+    def run(self, method: ApiMethod, values: dict[str, Any]) -> Response:
         revision = method.revisions.get(number=method.latest_revision)
         try:
-            answer = run_draft(self.app.pk, revision.definition, data.validated_data["params"])
+            answer = run_draft(self.app.pk, revision.definition, values["params"])
         except model.DefinitionError as exc:
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
-        except WireError as exc:
-            return Response({"params": [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
         return Response(answer)
 
 
