@@ -2,7 +2,8 @@
 (apimethods.actions.api). Each kind's views subclass these with a class naming its models
 and saying how its revisions are shown and written; listing, reading the latest revision,
 saving it (a save on top of an older revision is the 409 of services.RevisionConflict),
-deleting and reading earlier revisions are written once, here.
+deleting, reading earlier revisions and Run It! (each kind says how its draft runs) are
+written once, here.
 """
 
 from __future__ import annotations
