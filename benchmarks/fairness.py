@@ -23,6 +23,7 @@ Run with the embedded servers up (`./kiln services`) or DATABASE_URL / REDIS_URL
 Quiet and attacked phases (KILN_BENCH_DURATION, default 10s) alternate KILN_BENCH_ROUNDS
 times (default 3); each phase reported is the round with the median req/s, and "x" is the
 median of the rounds' attacked/quiet p99 ratios. KILN_BENCH_ATTACKS picks attacks.
+Meanwhile a probe calls the console API every 50 ms (console_p50_ms / console_max_ms).
 Needs wrk. Writes benchmarks/results/fairness.json; prints p50/p99 quiet vs attacked.
 """
 
@@ -179,6 +180,43 @@ def slow_sockets(port: int, api_key: str, kind: str, count: int = 64) -> Iterato
 
 
 @contextmanager
+def console_probe(port: int) -> Iterator[dict[str, float]]:
+    """The console's responsiveness meanwhile: a console API call (`/api/auth/me/`, signed
+    out: Django and DRF on the console lane) every 50 ms, on a kept-alive connection.
+    Fills in console_p50_ms / console_max_ms when the block ends."""
+    import http.client
+
+    figures: dict[str, float] = {}
+    stop = threading.Event()
+    samples: list[float] = []
+
+    def probe() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while not stop.wait(0.05):
+            started = time.perf_counter()
+            try:
+                conn.request("GET", "/api/auth/me/")
+                conn.getresponse().read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            samples.append((time.perf_counter() - started) * 1000)
+        conn.close()
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    try:
+        yield figures
+    finally:
+        stop.set()
+        thread.join(35)
+        if samples:
+            figures["console_p50_ms"] = round(statistics.median(samples), 2)
+            figures["console_max_ms"] = round(max(samples), 2)
+
+
+@contextmanager
 def idle_cpu() -> Iterator[None]:
     loop = "import os; os.setpriority(os.PRIO_PROCESS, 0, 19); os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\nwhile True: pass"
     procs = [subprocess.Popen([sys.executable, "-c", loop]) for _ in range(os.cpu_count() or 1)]
@@ -200,7 +238,9 @@ def measure(worker: str, setup: dict[str, str], attackers: dict[str, Any]) -> di
     seconds = int(DURATION.rstrip("s"))
 
     def victim() -> dict[str, float]:
-        return wrk(victim_url, "params%5Bcategory%5D=c3", victim_headers, VICTIM_CONNECTIONS, DURATION)
+        with console_probe(port) as console:
+            figures = wrk(victim_url, "params%5Bcategory%5D=c3", victim_headers, VICTIM_CONNECTIONS, DURATION)
+        return {**figures, **console}
 
     attacks: dict[str, Callable[[], Any]] = {
         "spin": lambda: flood(port, attackers["spin"], seconds + 5),
@@ -256,7 +296,8 @@ def main() -> None:
                 continue
             print(
                 f"{name:>18}: {figures['rps']:8.0f} req/s  p50 {figures['p50_ms']:8.1f} ms  "
-                f"p99 {figures['p99_ms']:8.1f} ms  x{figures.get('p99_vs_quiet', 1)}",
+                f"p99 {figures['p99_ms']:8.1f} ms  x{figures.get('p99_vs_quiet', 1)}  "
+                f"console p50 {figures.get('console_p50_ms', 0):6.1f} ms max {figures.get('console_max_ms', 0):7.1f} ms",
                 file=sys.stderr,
             )
     RESULTS.mkdir(parents=True, exist_ok=True)
