@@ -30,6 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from apimethods import drafts, kscript
@@ -89,83 +90,182 @@ def tick(now: datetime | None = None) -> list[int]:
                 .order_by("next_due_at", "id")[:TICK_BATCH]
             )
             seen.update(schedule.pk for schedule in due)
-            batch: list[tuple[int, datetime | None, int]] = []
-            for schedule in due:
-                run = _handle_due_apart(schedule, now)
-                if run is not None:
-                    eta = run.due_at if run.due_at > now else None
-                    batch.append((run.id, eta, schedule.app.script_timeout_seconds))
+            batch = [
+                (run_id, due_at if due_at > now else None, timeout_s)
+                for run_id, due_at, timeout_s in _handle_due_batch(due, now)
+            ]
             dispatch_after_commit(batch)
         queued += [run_id for run_id, _, _ in batch]
         if len(due) < TICK_BATCH:
             return queued
 
 
-def _handle_due_apart(schedule: Schedule, now: datetime) -> ScheduleRun | None:
-    """_handle_due in a savepoint of its own: one schedule that cannot be handled never
-    stops the others (nor every later tick)."""
+# (schedule, its entries to insert, its next due time)
+Plan = tuple[Schedule, list[dict[str, Any]], datetime]
+
+
+def _handle_due_batch(due: list[Schedule], now: datetime) -> list[tuple[int, datetime, int]]:
+    """Work out what each due schedule gets (pure, but for the runs still queued, read for
+    all of them at once), then write every entry in one INSERT and move every schedule on
+    in one UPDATE. Returns (run id, due time, time limit) of the runs queued. Should the
+    batch's statements fail, each schedule is written on its own, so one that cannot be
+    handled never stops the others (nor every later tick)."""
+    earliest_queued = dict(
+        ScheduleRun.objects.filter(schedule__in=due, status=RunStatus.QUEUED)
+        .order_by()
+        .values_list("schedule_id")
+        .annotate(Min("due_at"))
+    )
+    plans: list[Plan] = []
+    for schedule in due:
+        try:
+            plans.append(_plan(schedule, now, earliest_queued.get(schedule.pk)))
+        except cron.CronError as exc:
+            _stop(schedule, now, exc)
+        except Exception:
+            logger.exception("schedule %s could not be handled; trying again at the next tick", schedule.pk)
     try:
         with transaction.atomic():
-            return _handle_due(schedule, now)
-    except cron.CronError as exc:
-        # Its timing no longer reads (a time zone gone from the system's database, say):
-        # say so in its history and stop it until someone edits it.
-        logger.warning("schedule %s stopped: %s", schedule.pk, exc)
-        assert schedule.next_due_at is not None
-        _insert(
-            schedule,
-            schedule.next_due_at,
-            RunStatus.FAILED,
-            finished_at=now,
-            error=_error("BadTiming", f"{exc} The schedule is stopped until it is edited."),
-        )
-        Schedule.objects.filter(pk=schedule.pk).update(next_due_at=None)
+            return _write(plans)
     except Exception:
-        logger.exception("schedule %s could not be handled; trying again at the next tick", schedule.pk)
-    return None
+        logger.exception("a tick's batch could not be written at once; writing it one schedule at a time")
+    runs: list[tuple[int, datetime, int]] = []
+    for plan in plans:
+        try:
+            with transaction.atomic():
+                runs += _write([plan])
+        except Exception:
+            logger.exception("schedule %s could not be handled; trying again at the next tick", plan[0].pk)
+    return runs
 
 
-def _handle_due(schedule: Schedule, now: datetime) -> ScheduleRun | None:
+def _stop(schedule: Schedule, now: datetime, exc: cron.CronError) -> None:
+    """Its timing no longer reads (a time zone gone from the system's database, say): say
+    so in its history and stop it until someone edits it."""
+    logger.warning("schedule %s stopped: %s", schedule.pk, exc)
+    assert schedule.next_due_at is not None
+    try:
+        with transaction.atomic():
+            _insert(
+                schedule,
+                schedule.next_due_at,
+                RunStatus.FAILED,
+                finished_at=now,
+                error=_error("BadTiming", f"{exc} The schedule is stopped until it is edited."),
+            )
+            Schedule.objects.filter(pk=schedule.pk).update(next_due_at=None)
+    except Exception:
+        logger.exception("schedule %s could not be stopped; trying again at the next tick", schedule.pk)
+
+
+def _plan(schedule: Schedule, now: datetime, earliest_queued: datetime | None) -> Plan:
+    """What the due schedule gets: a "missed" entry for the due times nothing ticked for,
+    then its latest due time queued (or skipped while an earlier run has not started)."""
     rule, zone = timing_of(schedule)
     first = schedule.next_due_at
     assert first is not None
     latest = first
     if first < now:
         latest = max(first, cron.latest_at_or_before(rule, zone, now))
+    entries: list[dict[str, Any]] = []
     if latest > first:
         # Nothing ticked while these were due (scheduler down, app suspended): one entry
         # for all of them instead of a burst of runs now.
         count, until = _missed_between(rule, zone, first, latest)
         more = "+" if count >= MISSED_COUNT_LIMIT else ""
-        _insert(
-            schedule,
-            first,
-            RunStatus.MISSED,
-            missed_count=count,
-            missed_until=until,
-            finished_at=now,
-            error=_error(
-                "Missed",
-                f"{count:,}{more} due time{'s' if count != 1 else ''} from {_when(first)} to {_when(until)} "
-                "passed while nothing ticked (the scheduler was down or the app suspended).",
-            ),
+        entries.append(
+            _entry(
+                first,
+                RunStatus.MISSED,
+                now,
+                _error(
+                    "Missed",
+                    f"{count:,}{more} due time{'s' if count != 1 else ''} from {_when(first)} to {_when(until)} "
+                    "passed while nothing ticked (the scheduler was down or the app suspended).",
+                ),
+                missed_count=count,
+                missed_until=until,
+            )
         )
-    run: ScheduleRun | None
-    waiting = schedule.runs.filter(status=RunStatus.QUEUED, due_at__lt=latest).order_by("due_at").first()
-    if waiting is not None:
-        _insert(
-            schedule,
-            latest,
-            RunStatus.SKIPPED,
-            finished_at=now,
-            error=_error("StillQueued", f"The run due at {_when(waiting.due_at)} had not started yet."),
-        )
-        run = None
+    if earliest_queued is not None and earliest_queued < latest:
+        message = f"The run due at {_when(earliest_queued)} had not started yet."
+        entries.append(_entry(latest, RunStatus.SKIPPED, now, _error("StillQueued", message)))
     else:
-        run = _insert(schedule, latest, RunStatus.QUEUED)
-    schedule.next_due_at = cron.next_after(rule, zone, latest)
-    schedule.save(update_fields=["next_due_at"])
-    return run
+        entries.append(_entry(latest, RunStatus.QUEUED))
+    return schedule, entries, cron.next_after(rule, zone, latest)
+
+
+def _entry(
+    due_at: datetime,
+    status: str,
+    finished_at: datetime | None = None,
+    error: dict[str, Any] | None = None,
+    *,
+    missed_count: int = 0,
+    missed_until: datetime | None = None,
+) -> dict[str, Any]:
+    return {
+        "due_at": due_at,
+        "status": status,
+        "finished_at": finished_at,
+        "error": None if error is None else json.dumps(error),
+        "missed_count": missed_count,
+        "missed_until": missed_until,
+    }
+
+
+def _write_sql() -> str:
+    """The tick's entries in one INSERT; ON CONFLICT DO NOTHING with RETURNING names the
+    ones that were new (see _insert's TRICKY: the idempotency key)."""
+    run, schedule = ScheduleRun._meta.db_table, Schedule._meta.db_table
+    return f"""
+    WITH e AS (SELECT * FROM unnest(%(schedules)s::bigint[], %(due)s::timestamptz[], %(statuses)s::text[],
+        %(finished)s::timestamptz[], %(errors)s::text[], %(missed_counts)s::int[], %(missed_until)s::timestamptz[])
+        WITH ORDINALITY AS e(schedule_id, due_at, status, finished_at, error, missed_count, missed_until, n)),
+    moved AS (UPDATE "{schedule}" s SET next_due_at = m.next_due_at
+        FROM unnest(%(moved)s::bigint[], %(next)s::timestamptz[]) AS m(id, next_due_at) WHERE s.id = m.id)
+    INSERT INTO "{run}" (schedule_id, due_at, trigger, status, queued_at, finished_at, worker, logs, logs_dropped,
+        error, missed_count, missed_until)
+    SELECT e.schedule_id, e.due_at, 'schedule', e.status, %(queued_at)s, e.finished_at, '', '[]'::jsonb, 0,
+        e.error::jsonb, e.missed_count, e.missed_until FROM e ORDER BY e.n
+    ON CONFLICT (schedule_id, due_at) DO NOTHING
+    RETURNING id, schedule_id, due_at, status
+    """  # noqa: S608 - our own table names
+
+
+def _write(plans: list[Plan]) -> list[tuple[int, datetime, int]]:
+    """Insert the plans' entries and move their schedules on, in one statement; returns
+    (run id, due time, time limit) of the runs queued."""
+    if not plans:
+        return []
+    entries = [(schedule, entry) for schedule, planned, _ in plans for entry in planned]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _write_sql(),
+            {
+                "schedules": [schedule.pk for schedule, _ in entries],
+                "due": [entry["due_at"] for _, entry in entries],
+                "statuses": [entry["status"] for _, entry in entries],
+                "finished": [entry["finished_at"] for _, entry in entries],
+                "errors": [entry["error"] for _, entry in entries],
+                "missed_counts": [entry["missed_count"] for _, entry in entries],
+                "missed_until": [entry["missed_until"] for _, entry in entries],
+                "moved": [schedule.pk for schedule, _, _ in plans],
+                "next": [next_due for _, _, next_due in plans],
+                "queued_at": timezone.now(),
+            },
+        )
+        written = cursor.fetchall()
+    if len(written) < len(entries):
+        # TRICKY: the unique (schedule, due_at) is the idempotency key. A tick that read a
+        # stale next_due_at (another scheduler, a restored backup) inserts nothing.
+        logger.info("%s due time(s) were handled already", len(entries) - len(written))
+    timeouts = {schedule.pk: schedule.app.script_timeout_seconds for schedule, _, _ in plans}
+    return [
+        (run_id, due_at, timeouts[schedule_id])
+        for run_id, schedule_id, due_at, status in written
+        if status == RunStatus.QUEUED
+    ]
 
 
 def _missed_between(rule: cron.Cron, zone: Any, first: datetime, latest: datetime) -> tuple[int, datetime]:

@@ -367,3 +367,32 @@ def test_a_batch_records_skips_as_it_goes_and_hands_on_what_is_left_after_its_bu
         rest[0].id: ("ok", None),
         rest[1].id: ("ok", None),
     }
+
+
+def test_a_batch_the_tick_cannot_write_at_once_is_written_schedule_by_schedule(
+    kapp: App, make_kscript: Callable, make_schedule: Callable, capture: Callable, monkeypatch: Any
+) -> None:
+    make_kscript(kapp, "Job")
+    first, bad, last = (make_schedule(kapp, "job", name=name) for name in ("First", "Bad", "Last"))
+    Schedule.objects.update(next_due_at=MINUTE)
+    write = scheduler._write
+
+    def failing_for_bad(plans: list[Any]) -> Any:
+        if any(schedule.pk == bad.pk for schedule, _, _ in plans):
+            raise RuntimeError("cannot write this one")
+        return write(plans)
+
+    monkeypatch.setattr(scheduler, "_write", failing_for_bad)
+    with capture():
+        queued = scheduler.tick(MINUTE + timedelta(seconds=1))
+    runs = {r.schedule_id: r for r in ScheduleRun.objects.all()}
+    assert sorted(queued) == sorted(r.id for r in runs.values())
+    assert sorted(runs) == sorted([first.pk, last.pk])
+    assert all((r.status, r.due_at) == ("queued", MINUTE) for r in runs.values())
+    # The one that failed stays due: the next tick tries it again.
+    next_due = dict(Schedule.objects.values_list("pk", "next_due_at"))
+    assert next_due == {first.pk: MINUTE + timedelta(minutes=1), bad.pk: MINUTE, last.pk: MINUTE + timedelta(minutes=1)}
+    monkeypatch.setattr(scheduler, "_write", write)
+    with capture():
+        (again,) = scheduler.tick(MINUTE + timedelta(seconds=2))
+    assert ScheduleRun.objects.get(pk=again).schedule_id == bad.pk
