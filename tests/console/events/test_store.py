@@ -86,7 +86,7 @@ def test_the_upload_is_planned_once_per_connection_and_survives_a_reconnect(app:
         with connection.cursor() as cur:
             cur.execute(
                 "SELECT generic_plans + custom_plans, custom_plans FROM pg_prepared_statements "
-                "WHERE statement LIKE 'WITH x AS (SELECT * FROM unnest(%%'"
+                "WHERE statement LIKE 'WITH x AS (SELECT %% FROM unnest(%%'"
             )
             return list(cur.fetchall())
 
@@ -101,3 +101,22 @@ def test_the_upload_is_planned_once_per_connection_and_survives_a_reconnect(app:
     assert services.store_events(app.pk, "install-1", [incoming("k.fg", T0 + timedelta(minutes=1))]).accepted == 1
     assert plans() == [(1, 1)]
     assert Event.objects.filter(app=app, install_id="install-1").count() == 8
+
+
+def test_an_upload_naming_no_user_keeps_the_installs_association_and_moves_its_times(app: App) -> None:
+    # The statement without the users' steps (no event names a user) beside the full one.
+    services.store_events(app.pk, "install-1", [associate("ann", T0, plan="gold")])
+    later = T0 + timedelta(hours=1)
+    stored = services.store_events(app.pk, "install-1", [incoming("k.fg", later), incoming("k.bg", T0 - timedelta(1))])
+    assert (stored.accepted, stored.duplicates) == (2, 0)
+    install = Install.objects.get(app=app, install_id="install-1")
+    assert (install.user_identifier, install.associated_at) == ("ann", T0)
+    assert (install.first_seen_at, install.last_seen_at) == (T0 - timedelta(1), later)
+    assert list(AppUser.objects.filter(app=app).values_list("identifier", "last_seen_at")) == [("ann", T0)]
+    assert set(Event.objects.filter(app=app, type__in=["k.fg", "k.bg"]).values_list("user_identifier", flat=True)) == {
+        None
+    }
+    # A new install named by plain events only: no association.
+    services.store_events(app.pk, "install-2", [incoming("k.fg", later)])
+    fresh = Install.objects.get(app=app, install_id="install-2")
+    assert (fresh.user_identifier, fresh.associated_at, fresh.first_seen_at) == (None, None, later)
