@@ -54,6 +54,7 @@ const reflectDefine = R.defineProperty, reflectDelete = R.deleteProperty;
 const gOPD = O.getOwnPropertyDescriptor, getProto = O.getPrototypeOf, setProto = R.setPrototypeOf;
 const isExtensible = O.isExtensible, isFrozen = O.isFrozen, freeze = O.freeze, create = O.create;
 const hasOwn = O.hasOwn, objectIs = O.is, keysOf = O.keys, ownSymbols = O.getOwnPropertySymbols;
+const assign = O.assign, FunctionCtor = Function;
 const I32 = Int32Array, U16 = Uint16Array;
 const SAB = G.SharedArrayBuffer;
 const JSONparse = JSON.parse, JSONstringify = JSON.stringify;
@@ -69,7 +70,7 @@ const charCodeAt = uncurry(String.prototype.charCodeAt);
 const strIndexOf = uncurry(String.prototype.indexOf);
 const strSlice = uncurry(String.prototype.slice);
 const regexpExec = uncurry(RegExp.prototype.exec);
-const arrayPush = uncurry(Array.prototype.push);
+const arrayPush = uncurry(Array.prototype.push), arrayJoin = Array.prototype.join;
 const MapCtor = Map, mapGet = uncurry(Map.prototype.get), mapSet = uncurry(Map.prototype.set);
 const mapHas = uncurry(Map.prototype.has);
 const WeakSetCtor = WeakSet, wsHas = uncurry(WeakSet.prototype.has), wsAdd = uncurry(WeakSet.prototype.add);
@@ -312,9 +313,13 @@ function hiddenIntrinsics() {
 // array entries (5 per key: is-data, value|get, writable|set, enumerable, configurable),
 // because reading fields of null-prototype objects is slow and cleanup() compares every key.
 const OBJS = [], PROTOS = [], EXTS = [], KEYS = [], DESCS = [], FLAT = [];
-// The fast compare, per object: the keys and values of its mutable data properties, its
-// accessor keys, and how many enumerable string keys and symbol keys it has.
-const MKEYS = [], MVALS = [], ACCESSORS = [], ENUMS = [], SYMS = [];
+// The cheap compare, per object: how many enumerable string keys and symbol keys it has,
+// whether cleanup() counts them on every run (COUNTED) or leaves additions to one
+// Object.assign (ASSIGN_ARGS), and its generated check of values and own keys (CHECKS).
+const ENUMS = [], SYMS = [], COUNTED = [], CHECKS = [];
+const ASSIGN_ARGS = [freeze(create(null))];
+// Objects are listed after every object on their prototype chain, so a prototype is
+// restored before the objects that inherit from it are compared (see unchanged()).
 function snapshot() {
   const seen = new WeakSetCtor();
   const stack = [G];
@@ -323,36 +328,107 @@ function snapshot() {
   const push = (v) => {
     if (v !== null && (typeof v === 'object' || typeof v === 'function') && !wsHas(seen, v)) arrayPush(stack, v);
   };
+  const byDepth = [];
   while (stack.length) {
     const o = stack[stack.length - 1];
     stack.length = stack.length - 1;
     if (wsHas(seen, o)) continue;
     wsAdd(seen, o);
     const keys = ownKeys(o);
-    const descs = [], flat = [];
     for (let i = 0; i < keys.length; i++) {
       const d = gOPD(o, keys[i]);
-      const isData = hasOwn(d, 'value');
-      arrayPush(flat, isData, isData ? d.value : d.get, isData ? d.writable : d.set, d.enumerable, d.configurable);
-      setProto(d, null);
-      arrayPush(descs, d);
-      if (isData) push(d.value); else { push(d.get); push(d.set); }
+      if (hasOwn(d, 'value')) push(d.value); else { push(d.get); push(d.set); }
     }
     push(getProto(o));
     if (isFrozen(o) && o !== G) continue;  // cannot change; nothing to restore
-    arrayPush(OBJS, o); arrayPush(PROTOS, getProto(o)); arrayPush(EXTS, isExtensible(o));
-    arrayPush(KEYS, keys); arrayPush(DESCS, descs); arrayPush(FLAT, flat);
-    const mkeys = [], mvals = [], accessors = [];
-    for (let i = 0; i < keys.length; i++) {
-      // Data properties that are writable or configurable; the rest cannot change.
-      if (flat[5 * i] && (flat[5 * i + 2] || flat[5 * i + 4])) { arrayPush(mkeys, keys[i]); arrayPush(mvals, flat[5 * i + 1]); }
-      if (!flat[5 * i]) arrayPush(accessors, keys[i]);
-    }
-    arrayPush(MKEYS, mkeys); arrayPush(MVALS, mvals); arrayPush(ACCESSORS, accessors);
-    arrayPush(ENUMS, keysOf(o).length); arrayPush(SYMS, ownSymbols(o).length);
+    let depth = 0;
+    for (let p = getProto(o); p !== null; p = getProto(p)) depth++;
+    while (byDepth.length <= depth) arrayPush(byDepth, []);
+    arrayPush(byDepth[depth], o);
   }
+  const sources = [];
+  for (let d = 0; d < byDepth.length; d++) {
+    for (let j = 0; j < byDepth[d].length; j++) arrayPush(sources, recordObject(byDepth[d][j]));
+  }
+  const make = new FunctionCtor('A', 'hasOwn', 'isExtensible', 'objectIs',
+                                "'use strict';\nreturn [\n" + apply(arrayJoin, sources, [',\n']) + '];');
+  const checks = make(CHECK_ARGS, hasOwn, isExtensible, objectIs);
+  for (let i = 0; i < checks.length; i++) arrayPush(CHECKS, checks[i]);
 }
 
+// What a read of key k finds on o's prototype chain once o's own k is gone.
+const ACCESSOR = {};
+function inherited(o, k) {
+  for (let p = getProto(o); p !== null; p = getProto(p)) {
+    const d = gOPD(p, k);
+    if (d !== undefined) return hasOwn(d, 'value') ? d.value : ACCESSOR;
+  }
+  return undefined;
+}
+
+// Snapshot object o; returns the source of its check (a function of o, true when the
+// values and own keys the cheap compare looks at are as now). Values are read by name
+// (`o["push"]`, a symbol key as `A[n][k]`) so every read site sees one object: cheaper
+// than one loop of keyed reads over objects of a hundred shapes.
+const CHECK_ARGS = [];
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+function recordObject(o) {
+  const i = OBJS.length;
+  const keys = ownKeys(o);
+  const descs = [], flat = [];
+  for (let j = 0; j < keys.length; j++) {
+    const d = gOPD(o, keys[j]);
+    const isData = hasOwn(d, 'value');
+    arrayPush(flat, isData, isData ? d.value : d.get, isData ? d.writable : d.set, d.enumerable, d.configurable);
+    setProto(d, null);
+    arrayPush(descs, d);
+  }
+  arrayPush(OBJS, o); arrayPush(PROTOS, getProto(o)); arrayPush(EXTS, isExtensible(o));
+  arrayPush(KEYS, keys); arrayPush(DESCS, descs); arrayPush(FLAT, flat);
+  const enums = keysOf(o).length;
+  arrayPush(ENUMS, enums); arrayPush(SYMS, ownSymbols(o).length);
+  // Object.assign into a frozen null-prototype object throws at the first enumerable own
+  // key, string or symbol, of any object after it: one call checks most objects for added
+  // keys. Objects with enumerable keys of their own, and those V8 copies slowly (the global
+  // object and String.prototype are exotic, Date.prototype is in dictionary mode), have
+  // their keys counted instead.
+  const counted = enums !== 0 || o === G || o === StringCtor.prototype || o === G.Date.prototype;
+  arrayPush(COUNTED, counted);
+  if (!counted) arrayPush(ASSIGN_ARGS, o);
+  const vals = [], keyArgs = [], owns = [], reads = [];
+  const key = (k) => {
+    if (typeof k === 'string') return JSONstringify(k);
+    arrayPush(keyArgs, k);
+    return 'A[' + i + '][1][' + (keyArgs.length - 1) + ']';
+  };
+  for (let j = 0; j < keys.length; j++) {
+    const isData = flat[5 * j], value = flat[5 * j + 1];
+    if (!isData) { arrayPush(owns, 'hasOwn(o, ' + key(keys[j]) + ')'); continue; }
+    // Data properties that are writable or configurable; the rest cannot change.
+    if (!flat[5 * j + 2] && !flat[5 * j + 4]) continue;
+    // A deleted data property reads differently, unless the chain holds the same value
+    // (Map.length is 0 like Function.prototype.length) or a getter: then ask hasOwn.
+    const below = inherited(o, keys[j]);
+    const k = key(keys[j]);
+    if (below === ACCESSOR || objectIs(below, value)) arrayPush(owns, 'hasOwn(o, ' + k + ')');
+    arrayPush(vals, value);
+    // The global object's bindings are read as bare names (global loads that stay cheap
+    // when a run adds and deletes other globals, unlike reads of globalThis[...]); a deleted
+    // one throws, and the check then fails. No other scope can hold those names: user code
+    // runs by eval, whose `let`/`const` stay inside it, and never as a script of its own.
+    const bare = o === G && typeof keys[j] === 'string' && regexpExec(IDENTIFIER, keys[j]) !== null;
+    const read = bare ? keys[j] : 'o[' + k + ']', want = 'A[' + i + '][0][' + (vals.length - 1) + ']';
+    const exact = typeof value === 'number' && (value !== value || value === 0);
+    arrayPush(reads, exact ? 'objectIs(' + read + ', ' + want + ')' : read + ' === ' + want);
+  }
+  arrayPush(CHECK_ARGS, [vals, keyArgs]);
+  const tests = [];
+  if (EXTS[i]) arrayPush(tests, 'isExtensible(o)');
+  for (let j = 0; j < owns.length; j++) arrayPush(tests, owns[j]);
+  for (let j = 0; j < reads.length; j++) arrayPush(tests, reads[j]);
+  const body = 'return ' + (tests.length ? apply(arrayJoin, tests, [' && ']) : 'true') + ';';
+  return 'function (o) { ' + (o === G ? 'try { ' + body + ' } catch (e) { return false; }' : body) + ' }';
+}
 // Set when a run called a built-in that can change property attributes or accessors
 // (on any object: a Proxy can forward the change to a built-in): cleanup() then compares
 // every descriptor. The wrappers are installed before the snapshot, so they are what
@@ -373,24 +449,41 @@ function sameDescriptor(d, flat, at) {
   return hasOwn(d, 'get') && d.get === flat[at + 1] && d.set === flat[at + 2];
 }
 
-// Object i as the snapshot saw it, judged without descriptor objects or key lists. Only
-// valid for a run that was not `touched`, where the only changes possible are by plain
-// assignment and `delete`: an added key is enumerable (so the string-key or symbol count
-// grows; a re-added deleted key too, as built-in keys are not enumerable), a deleted
-// accessor is no longer own, and a changed or deleted data property reads differently
-// (reading o[k] is a plain data read: no getter runs).
-function unchanged(i) {
+// Object i as the snapshot saw it, judged without descriptor objects or key lists; keys
+// a script added by assignment are deleted on the way (a global `var`, a polyfill: the
+// common change, and the global object's full compare is dear). Only valid for a run that
+// was not `touched`, where the only changes possible are by assignment and `delete` (or
+// CreateDataProperty: class fields, eval'd declarations): a key added or redefined that
+// way is enumerable (a re-added deleted key too, as built-in keys are not enumerable), so
+// Object.assign or the counts see it; a deleted accessor is no longer own; a changed or
+// deleted data property reads differently (reading o[k] is a plain data read: no getter
+// runs), or is checked with hasOwn where it would not. `counts`: the Object.assign check
+// found an added key somewhere, so every object counts its keys.
+function unchanged(i, counts) {
   const o = OBJS[i];
-  if (EXTS[i] && !isExtensible(o)) return false;
-  if (keysOf(o).length !== ENUMS[i] || ownSymbols(o).length !== SYMS[i]) return false;
-  const accessors = ACCESSORS[i];
-  for (let j = 0; j < accessors.length; j++) if (!hasOwn(o, accessors[j])) return false;
-  const mkeys = MKEYS[i], mvals = MVALS[i];
-  for (let j = 0; j < mkeys.length; j++) {
-    const v = o[mkeys[j]];
-    if (v !== mvals[j] && !objectIs(v, mvals[j])) return false;
+  if (counts || COUNTED[i]) {
+    if (ownSymbols(o).length !== SYMS[i]) return false;
+    const keys = keysOf(o);
+    if (keys.length !== ENUMS[i]) {
+      // With no enumerable key in the snapshot, each key listed was added, or is a built-in
+      // one redefined (the full compare puts that back).
+      if (ENUMS[i] !== 0) return false;
+      for (let j = 0; j < keys.length; j++) {
+        if (isKnown(i, keys[j]) || !reflectDelete(o, keys[j])) return false;
+      }
+    }
   }
-  return true;
+  return CHECKS[i](o);
+}
+
+// Whether key k is one object i had in the snapshot.
+const KNOWN = [];
+function isKnown(i, k) {
+  if (KNOWN[i] === undefined) {
+    KNOWN[i] = new MapCtor();
+    for (let j = 0; j < KEYS[i].length; j++) mapSet(KNOWN[i], KEYS[i][j], true);
+  }
+  return mapHas(KNOWN[i], k);
 }
 
 // Put object i back as the snapshot saw it; false when that is impossible.
@@ -431,8 +524,14 @@ function cleanup() {
       if (!setProto(OBJS[i], PROTOS[i])) clean = false;
     }
   }
+  // One call looks for added keys on most objects (see recordObject()).
+  let counts = false;
+  if (!full) {
+    try { apply(assign, null, ASSIGN_ARGS); } catch (e) { counts = true; }
+  }
+  // In chain order: an object is compared once its prototypes are as the snapshot saw them.
   for (let i = 0; i < OBJS.length; i++) {
-    if ((full || !unchanged(i)) && !restore(i)) clean = false;
+    if ((full || !unchanged(i, counts)) && !restore(i)) clean = false;
   }
   touched = false;
   regexpExec(RESET_REGEXP, '');  // forget RegExp.lastMatch / $1 of the previous run

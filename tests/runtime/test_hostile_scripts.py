@@ -118,6 +118,39 @@ def test_huge_response_is_refused(run) -> None:  # type: ignore[no-untyped-def]
             "[typeof Object.getOwnPropertyDescriptor(Array, Symbol.species), Array[Symbol.for('y')] === undefined]",
         ),
         ("globalThis.NaN2 = NaN; Number.prototype.toFixed = 1;", "[typeof NaN2, typeof (1).toFixed]"),
+        # A deleted property that reads the same through the prototype chain (Function.prototype.length
+        # is 0 too), or whose prototype was given the same value, is still missed.
+        ("delete Map.length;", "Object.getOwnPropertyNames(Map).includes('length')"),
+        (
+            "var TA = Object.getPrototypeOf(Int8Array.prototype);"
+            " delete Int8Array.prototype.constructor; TA.constructor = Int8Array;",
+            "[Object.getOwnPropertyNames(Int8Array.prototype).includes('constructor'),"
+            " Object.getPrototypeOf(Int8Array.prototype).constructor.name]",
+        ),
+        # Keys added without assignment (class fields define them), with the value they had
+        (
+            "class B { constructor(o) { return o; } } class F extends B { push = Array.prototype.push; } new F(Array.prototype);",
+            "Object.keys(Array.prototype)",
+        ),
+        (
+            "class B { constructor(o) { return o; } } class F extends B { trim = String.prototype.trim; } new F(String.prototype);",
+            "Object.keys(String.prototype)",
+        ),
+        (
+            "class B { constructor(o) { return o; } } class F extends B { ['__proto__'] = 1; } new F(JSON);",
+            "Object.getOwnPropertyNames(JSON).includes('__proto__')",
+        ),
+        # Index keys and symbol keys on objects Object.assign checks, and on exotic ones
+        ("Math[0] = 1; Array.prototype[0] = 1; String.prototype[1] = 'x';", "[Math[0], [][0], ''[1]]"),
+        ("Math[Symbol.iterator] = function* () {};", "Object.getOwnPropertySymbols(Math).length"),
+        ("Array.prototype.extra = 1; Array.prototype.map = null;", "[typeof [].map, [].extra]"),
+        # The global object: a built-in redeclared, deleted, or shadowed from Object.prototype
+        ("function Array() { return 'hacked'; }", "[typeof Array.from, Object.keys(globalThis).length]"),
+        ("delete globalThis.JSON;", "typeof JSON"),
+        (
+            "var k = K; delete globalThis.K; Object.prototype.K = k;",
+            "Object.getOwnPropertyNames(globalThis).includes('K')",
+        ),
     ],
 )
 def test_prototype_pollution_does_not_survive_the_run(run, polluter: str, probe: str) -> None:  # type: ignore[no-untyped-def]
