@@ -138,6 +138,16 @@ def thread_activity(tid: int) -> tuple[bool, int] | None:
         return None
 
 
+def thread_cpu_ns(tid: int) -> int | None:
+    """How long kernel thread `tid` of this process has run on a CPU so far, in ns (not
+    counting time spent waiting for one). Linux only; None elsewhere or if it is gone."""
+    try:
+        with open(f"/proc/self/task/{tid}/schedstat", "rb") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _nice(tid: int) -> int:
     """The nice value of kernel thread `tid` (0: the calling thread); 0 where unknown."""
     try:
@@ -549,6 +559,12 @@ class Engine:
                 pass
         self.deprioritized = True
         return True
+
+    def cpu_ns(self) -> int | None:
+        """The isolate thread's thread_cpu_ns."""
+        if self.native_tid is None or self._ctx is None:
+            return None
+        return thread_cpu_ns(self.native_tid)
 
     def activity(self) -> tuple[bool, int] | None:
         """The isolate thread's thread_activity: (runnable now, ns run or waited to run)."""

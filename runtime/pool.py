@@ -15,7 +15,7 @@ RUNAWAY_MEMORY_S: each of its checkouts meanwhile lowers the context it hands ou
 the script starts (and that context is closed at checkin like any lowered one). A flood
 of `while (true) {}` therefore runs at idle priority from its first instant instead of
 taking 0.1 s at normal priority per run; other apps are never lowered, and an app whose
-runs stay quick for RUNAWAY_MEMORY_S is back at normal priority. Lowered contexts are
+runs stay under 0.1 s of CPU for RUNAWAY_MEMORY_S is back at normal priority. Lowered contexts are
 never kept idle: freeing a V8 context is done at checkin, on the thread that ran it.
 
 The job watch: V8 runs a script's promise jobs after its result went back (see
@@ -57,9 +57,10 @@ WATCH_PERIOD_S = 0.01
 _BUSY_SHARE = 0.5
 # How long an app's runs start at low priority after its last long run (see above).
 RUNAWAY_MEMORY_S = 30.0
-# A run that started low counts as long (and keeps its app remembered) after this long:
-# the default RunLimits.deprioritize_after_s.
-_LONG_RUN_S = 0.1
+# A run that started low counts as long (and keeps its app remembered) once its isolate
+# thread has used this much CPU (the default RunLimits.deprioritize_after_s). CPU, not
+# time: on a busy machine a quick run at idle priority can wait long for a CPU.
+_LONG_RUN_NS = 100_000_000
 
 
 @dataclass(eq=False)  # compared and hashed by identity (the job watch keeps a set)
@@ -79,8 +80,8 @@ class Context:
     measured_at: float = 0.0
     busy_ns: int | None = None
     runnable: bool = False
-    checked_out: float = 0.0  # when its current run took it
-    started_low: bool = False  # lowered at that checkout (its app was remembered as runaway)
+    started_low: bool = False  # lowered at its checkout (its app was remembered as runaway)
+    cpu_at_checkout: int | None = None  # then: its isolate thread's CPU time (ns)
 
     def source(self, code: str, script: str) -> tuple[int, bool]:
         """The id of this source on the context, and whether JS still has to be sent it."""
@@ -149,13 +150,19 @@ class Pool:
         """An idle context of the app, or a new one; lowered before its run when the app
         is remembered as runaway (see the module docstring) and `may_lower`."""
         context = self._checkout(app_id)
-        context.checked_out = time.monotonic()
         context.started_low = False
         if may_lower and self.runs_low(app_id) and context.engine.deprioritize():
             context.started_low = True
+            context.cpu_at_checkout = context.engine.cpu_ns()
             with self._lock:
                 self.started_low += 1
         return context
+
+    @staticmethod
+    def _used_long(context: Context) -> bool:
+        """Whether a run that started low used _LONG_RUN_NS of CPU (unknown: it did not)."""
+        before, after = context.cpu_at_checkout, context.engine.cpu_ns()
+        return before is not None and after is not None and after - before >= _LONG_RUN_NS
 
     def _checkout(self, app_id: str) -> Context:
         while True:
@@ -180,7 +187,7 @@ class Pool:
             # new context (about 15 ms), quick runs never do. Lowered during its run, or
             # long on a context lowered at checkout: its app's runs start low for a while.
             now = time.monotonic()
-            long_run = not context.started_low or now - context.checked_out >= _LONG_RUN_S
+            long_run = not context.started_low or self._used_long(context)
             with self._lock:
                 if not context.started_low:
                     self.retired += 1

@@ -139,15 +139,20 @@ def test_a_runaway_app_timing_out_is_remembered_too(pool: Pool) -> None:
     assert (pool.created, pool.retired, pool.started_low) == (2, 1, 1)
 
 
+# About 0.2 s of CPU here, however long it waits for a CPU at idle priority.
+BUSY_CPU = "var x = 0; for (var i = 0; i < 3e7; i++) { x = (x + i) | 0; } K.setResponse(x);"
+
+
 def test_quick_runs_bring_an_app_back_to_normal_priority_after_a_while(pool: Pool) -> None:
     limits = RunLimits(timeout_s=5.0, deprioritize_after_s=0.1)
     run_script("app1", BUSY_300_MS, pool=pool, limits=limits)
-    # A quick run lowered at its start does not extend the app's low time...
+    # A quick run lowered at its start does not extend the app's low time, however long
+    # it waited for a CPU...
     until = pool._low_until["app1"]
     assert _isolate_nice(pool, "app1") == LOW_PRIORITY_NICE
     assert pool._low_until["app1"] == until
-    # ...a long one does (a flood of runaway runs keeps its app low)
-    run_script("app1", BUSY_300_MS, pool=pool, limits=limits)
+    # ...one that uses 0.1 s of CPU does (a flood of runaway runs keeps its app low)
+    run_script("app1", BUSY_CPU, pool=pool, limits=RunLimits(timeout_s=60.0, deprioritize_after_s=0.1))
     assert pool._low_until["app1"] > until
     # Once the time is up, runs are back on normal contexts, kept warm again
     pool._low_until["app1"] = time.monotonic() - 1
