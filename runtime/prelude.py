@@ -17,15 +17,19 @@ Isolation between runs:
   deletes added ones and reports `false` when something cannot be restored (a new
   non-configurable property, a frozen prototype...) — the run then returns `false`
   and the pool recycles the context. One task per run: no second thread hand-off.
-- cleanup() is cheap when a run left the built-ins alone, which is nearly always: per
-  object it compares the prototype, extensibility, the counts of enumerable string keys
-  and of symbol keys, whether each accessor is still own, and the *values* of the
-  mutable data properties (no descriptor objects, no key lists; see unchanged()). What
-  that cannot see — attributes, a data property turned accessor — can only be changed
-  through the descriptor-changing built-ins (`Object.defineProperty` and kin, `freeze`,
-  `__defineGetter__`, `Error.captureStackTrace`...). Those are wrapped to flag the run,
-  and a flagged run (or an object that fails the cheap check) gets the full descriptor
-  compare.
+- cleanup() is cheap when a run left the built-ins alone, which is nearly always. One
+  `Object.assign` into a frozen object looks for added keys (string or symbol) on most
+  objects at once; the global object, String.prototype, Date.prototype and objects with
+  enumerable keys of their own count their keys instead. Keys a run added (a global
+  `var`, a polyfill) are deleted without the full compare. Per object a function generated at snapshot time
+  checks extensibility, that each accessor (and each data property that would read the
+  same once deleted) is still own, and the *values* of the mutable data properties, read
+  by name (no descriptor objects, no key lists; see unchanged()). Objects are compared
+  in prototype-chain order. What that cannot see — attributes, a data property turned
+  accessor — can only be changed through the descriptor-changing built-ins
+  (`Object.defineProperty` and kin, `freeze`, `__defineGetter__`,
+  `Error.captureStackTrace`...). Those are wrapped to flag the run, and a flagged run (or
+  an object that fails the cheap check) gets the full descriptor compare.
 """
 
 from __future__ import annotations
@@ -317,7 +321,7 @@ const OBJS = [], PROTOS = [], EXTS = [], KEYS = [], DESCS = [], FLAT = [];
 // whether cleanup() counts them on every run (COUNTED) or leaves additions to one
 // Object.assign (ASSIGN_ARGS), and its generated check of values and own keys (CHECKS).
 const ENUMS = [], SYMS = [], COUNTED = [], CHECKS = [];
-const ASSIGN_ARGS = [freeze(create(null))];
+const ASSIGN_ARGS = [null], ASSIGNED = [-1];  // [target, ...objects]; ASSIGNED: their indexes
 // Objects are listed after every object on their prototype chain, so a prototype is
 // restored before the objects that inherit from it are compared (see unchanged()).
 function snapshot() {
@@ -368,7 +372,7 @@ function inherited(o, k) {
 
 // Snapshot object o; returns the source of its check (a function of o, true when the
 // values and own keys the cheap compare looks at are as now). Values are read by name
-// (`o["push"]`, a symbol key as `A[n][k]`) so every read site sees one object: cheaper
+// (`o["push"]`; a symbol key from CHECK_ARGS) so every read site sees one object: cheaper
 // than one loop of keyed reads over objects of a hundred shapes.
 const CHECK_ARGS = [];
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -387,15 +391,15 @@ function recordObject(o) {
   arrayPush(KEYS, keys); arrayPush(DESCS, descs); arrayPush(FLAT, flat);
   const enums = keysOf(o).length;
   arrayPush(ENUMS, enums); arrayPush(SYMS, ownSymbols(o).length);
-  // Object.assign into a frozen null-prototype object throws at the first enumerable own
-  // key, string or symbol, of any object after it: one call checks most objects for added
+  // Object.assign into an empty null-prototype object copies every enumerable own key,
+  // string or symbol, of the objects after it: one call checks most objects for added
   // keys. Objects with enumerable keys of their own, and those V8 copies slowly (the global
   // object and String.prototype are exotic, Date.prototype is in dictionary mode), have
   // their keys counted instead.
   const counted = enums !== 0 || o === G || o === StringCtor.prototype || o === G.Date.prototype;
   arrayPush(COUNTED, counted);
-  if (!counted) arrayPush(ASSIGN_ARGS, o);
-  const vals = [], keyArgs = [], owns = [], reads = [];
+  if (!counted) { arrayPush(ASSIGN_ARGS, o); arrayPush(ASSIGNED, i); }
+  const vals = [], keyArgs = [], owns = [], reads = [], valKeys = [], mustOwn = [];
   const key = (k) => {
     if (typeof k === 'string') return JSONstringify(k);
     arrayPush(keyArgs, k);
@@ -403,15 +407,15 @@ function recordObject(o) {
   };
   for (let j = 0; j < keys.length; j++) {
     const isData = flat[5 * j], value = flat[5 * j + 1];
-    if (!isData) { arrayPush(owns, 'hasOwn(o, ' + key(keys[j]) + ')'); continue; }
+    if (!isData) { arrayPush(owns, 'hasOwn(o, ' + key(keys[j]) + ')'); arrayPush(mustOwn, keys[j]); continue; }
     // Data properties that are writable or configurable; the rest cannot change.
     if (!flat[5 * j + 2] && !flat[5 * j + 4]) continue;
     // A deleted data property reads differently, unless the chain holds the same value
     // (Map.length is 0 like Function.prototype.length) or a getter: then ask hasOwn.
     const below = inherited(o, keys[j]);
     const k = key(keys[j]);
-    if (below === ACCESSOR || objectIs(below, value)) arrayPush(owns, 'hasOwn(o, ' + k + ')');
-    arrayPush(vals, value);
+    if (below === ACCESSOR || objectIs(below, value)) { arrayPush(owns, 'hasOwn(o, ' + k + ')'); arrayPush(mustOwn, keys[j]); }
+    arrayPush(vals, value); arrayPush(valKeys, keys[j]);
     // The global object's bindings are read as bare names (global loads that stay cheap
     // when a run adds and deletes other globals, unlike reads of globalThis[...]); a deleted
     // one throws, and the check then fails. No other scope can hold those names: user code
@@ -421,7 +425,7 @@ function recordObject(o) {
     const exact = typeof value === 'number' && (value !== value || value === 0);
     arrayPush(reads, exact ? 'objectIs(' + read + ', ' + want + ')' : read + ' === ' + want);
   }
-  arrayPush(CHECK_ARGS, [vals, keyArgs]);
+  arrayPush(CHECK_ARGS, [vals, keyArgs, valKeys, mustOwn]);
   const tests = [];
   if (EXTS[i]) arrayPush(tests, 'isExtensible(o)');
   for (let j = 0; j < owns.length; j++) arrayPush(tests, owns[j]);
@@ -457,11 +461,11 @@ function sameDescriptor(d, flat, at) {
 // way is enumerable (a re-added deleted key too, as built-in keys are not enumerable), so
 // Object.assign or the counts see it; a deleted accessor is no longer own; a changed or
 // deleted data property reads differently (reading o[k] is a plain data read: no getter
-// runs), or is checked with hasOwn where it would not. `counts`: the Object.assign check
-// found an added key somewhere, so every object counts its keys.
-function unchanged(i, counts) {
+// runs), or is checked with hasOwn where it would not. `added`: the objects Object.assign
+// found added keys on (see addedKeys()), which count their keys too.
+function unchanged(i, added) {
   const o = OBJS[i];
-  if (counts || COUNTED[i]) {
+  if (COUNTED[i] || added[i] === true) {
     if (ownSymbols(o).length !== SYMS[i]) return false;
     const keys = keysOf(o);
     if (keys.length !== ENUMS[i]) {
@@ -471,6 +475,7 @@ function unchanged(i, counts) {
       for (let j = 0; j < keys.length; j++) {
         if (isKnown(i, keys[j]) || !reflectDelete(o, keys[j])) return false;
       }
+      if (o !== G) CHECKS[i] = byKeys(i);  // the global's bare-name reads do not mind
     }
   }
   return CHECKS[i](o);
@@ -510,6 +515,37 @@ function restore(i) {
   return clean;
 }
 
+// The same check as object i's generated one, by keyed reads: for an object a run changed.
+// Scripts that patch a built-in tend to do it on every run, and each restore gives the
+// object a new shape, which the generated check's named reads would miss every time.
+function checkByKeys(i, o) {
+  const a = CHECK_ARGS[i], vals = a[0], keys = a[2], mustOwn = a[3];
+  if (EXTS[i] && !isExtensible(o)) return false;
+  for (let j = 0; j < mustOwn.length; j++) if (!hasOwn(o, mustOwn[j])) return false;
+  for (let j = 0; j < keys.length; j++) {
+    const v = o[keys[j]], w = vals[j];
+    if (v === w ? v === 0 && 1 / v !== 1 / w : v === v || w === w) return false;
+  }
+  return true;
+}
+function byKeys(i) {
+  return (o) => checkByKeys(i, o);
+}
+
+// Which objects hold the keys the Object.assign check copied (a polyfill adds keys to one
+// or two objects; counting the keys of every object costs more). An object that has such
+// a key as a built-in one of its own is only counted for nothing.
+const NONE = [];
+function addedKeys(copy) {
+  const keys = ownKeys(copy), found = [];
+  for (let j = 1; j < ASSIGN_ARGS.length; j++) {
+    for (let k = 0; k < keys.length; k++) {
+      if (hasOwn(ASSIGN_ARGS[j], keys[k])) { found[ASSIGNED[j]] = true; break; }
+    }
+  }
+  return found;
+}
+
 const RESET_REGEXP = /(?:)/;
 function cleanup() {
   let clean = true;
@@ -525,13 +561,22 @@ function cleanup() {
     }
   }
   // One call looks for added keys on most objects (see recordObject()).
-  let counts = false;
+  let added = NONE;
   if (!full) {
-    try { apply(assign, null, ASSIGN_ARGS); } catch (e) { counts = true; }
+    const copy = create(null);
+    ASSIGN_ARGS[0] = copy;
+    apply(assign, null, ASSIGN_ARGS);
+    ASSIGN_ARGS[0] = null;
+    if (keysOf(copy).length !== 0 || ownSymbols(copy).length !== 0) added = addedKeys(copy);
   }
   // In chain order: an object is compared once its prototypes are as the snapshot saw them.
   for (let i = 0; i < OBJS.length; i++) {
-    if ((full || !unchanged(i, counts)) && !restore(i)) clean = false;
+    if (full) {
+      if (!restore(i)) clean = false;
+    } else if (!unchanged(i, added)) {
+      if (!restore(i)) clean = false;
+      if (OBJS[i] !== G) CHECKS[i] = byKeys(i);
+    }
   }
   touched = false;
   regexpExec(RESET_REGEXP, '');  // forget RegExp.lastMatch / $1 of the previous run

@@ -162,6 +162,27 @@ def test_prototype_pollution_does_not_survive_the_run(run, polluter: str, probe:
     assert run(f"K.setResponse({probe})").value == clean
 
 
+def test_built_ins_patched_on_every_run_are_restored_every_time(run) -> None:  # type: ignore[no-untyped-def]
+    # Given a probe of built-ins that runs patch one after another (once restored, a changed
+    # object is compared by keyed reads instead of its generated check)
+    probe = (
+        "K.setResponse([typeof [].map, [].total, Math.extra, typeof Math.max,"
+        " Object.getOwnPropertyNames(Map).includes('length'), [][Symbol.for('t')], [].constructor === Array])"
+    )
+    clean = run(probe).value
+    for polluter in (
+        "Array.prototype.total = 1; Math.extra = 2;",
+        "Array.prototype.map = null; delete Math.max;",
+        "delete Map.length; Array.prototype[Symbol.for('t')] = 1;",
+        "Array.prototype.constructor = Object; Math.extra = 3;",
+        "Array.prototype.total = 1; Math.extra = 2;",
+    ):
+        # When a run patches them
+        run(polluter)
+        # Then the next run sees them as before
+        assert run(probe).value == clean, polluter
+
+
 def test_a_trap_on_a_built_in_prototype_chain_never_runs_during_the_restore(run, pool) -> None:  # type: ignore[no-untyped-def]
     # Given a run that deletes built-in methods (so reading them walks the prototype chain)
     # and puts a Proxy under every built-in prototype it can, armed once the run is over
