@@ -69,6 +69,9 @@ _GARBAGE_LIMIT = 1024
 # callback into Python from that (non-Python) thread creates a thread state and deletes
 # it again, with a fresh frame-stack chunk each time (an mmap, page faults and a munmap
 # that interrupts the other CPUs): 8 µs of a 13 µs host call, measured here.
+# How long closing a context waits for the isolate thread to let go of its Python thread
+# state (see Engine._let_thread_state_go).
+_UNHOLD_WAIT_S = 0.05
 # A look that finds the isolate thread runnable is confirmed by a second one this soon.
 _RECHECK_RUNNABLE_S = 0.01
 # A run that outlasts RunLimits.deprioritize_after_s gets this nice value on its isolate
@@ -607,10 +610,10 @@ class Engine:
 
     def _let_thread_state_go(self) -> None:
         """Have the isolate thread drop the Python thread state it keeps, through the result
-        callback of one last task, posted just before the context is freed. Nothing waits
-        for it: on an idle isolate it runs at once; on one still busy with a script's jobs,
-        freeing the context stops them and the task then fails — its callback comes either
-        way, before mr_free_context returns."""
+        callback of one last task, posted just before the context is freed, and wait (at
+        most _UNHOLD_WAIT_S) for that callback: on an idle isolate it runs at once; on one
+        still busy with a script's jobs, freeing the context stops them and the task then
+        fails — its callback comes either way, before mr_free_context returns."""
         if self._thread_hold is None or sys.is_finalizing():
             return  # (while Python exits, the isolate thread could not call back into it)
         task = _Task(next(self._callback_ids), Deadline(0.0), None, serving=False)
@@ -619,6 +622,20 @@ class Engine:
         code = self._string("0")
         self._dll.mr_eval(self._ctx, code, task.callback_id)
         self._free(code)
+        # TRICKY: freeing the context while the isolate thread is still inside that
+        # callback (dropping its thread state) crashed the process now and then (a loop
+        # closing pools of idle contexts: a segfault on the isolate thread within seconds).
+        # On an idle isolate the callback comes at once; on one busy with jobs it comes only
+        # as the context is freed, so that wait is short.
+        until = time.monotonic() + _UNHOLD_WAIT_S
+        while (left := until - time.monotonic()) > 0:
+            try:
+                cid, raw = self._messages.get(timeout=left)
+            except queue.Empty:
+                return
+            if cid == task.callback_id:
+                self._free(raw)
+                return
 
     def __del__(self) -> None:
         try:
