@@ -4,11 +4,8 @@ automations (checked here once for every caller)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import logging
 import math
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -26,8 +23,6 @@ from console.apps.models import App
 from console.events.intake import IncomingEvent, association
 from console.events.models import AppUser, Automation, AutomationRule, Event, Install, LateEvents
 from console.schedules import cron
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -117,19 +112,12 @@ def _compact(value: Any) -> str | None:
 
 def store_events(app_id: int, install_id: str, events: list[IncomingEvent], now: datetime | None = None) -> Stored:
     """Store an upload in one statement: the new events, then the users and the install
-    they name (from the new events only, so a retried upload changes nothing). Uploads
-    naming no user share their statement with the others in flight (_UploadBatcher),
-    except inside a transaction (whose writes must stay its own)."""
+    they name (from the new events only, so a retried upload changes nothing)."""
     now = now or timezone.now()
     if not events:
         return Stored(0, 0, [])
-    with_users = any(e.user_identifier is not None or association(e) is not None for e in events)
-    if not with_users and not connection.in_atomic_block:
-        return _batcher.store(app_id, install_id, events, now)
-    return _write_upload(app_id, install_id, events, now, with_users)
-
-
-def _write_upload(app_id: int, install_id: str, events: list[IncomingEvent], now: datetime, with_users: bool) -> Stored:
+    associations = [association(e) for e in events]
+    with_users = any(a is not None or e.user_identifier is not None for e, a in zip(events, associations, strict=True))
     params: dict[str, Any] = {
         "app": app_id,
         "now": now,
@@ -140,7 +128,6 @@ def _write_upload(app_id: int, install_id: str, events: list[IncomingEvent], now
         "data": [_compact(e.data) for e in events],
     }
     if with_users:
-        associations = [association(e) for e in events]
         params["users"] = [e.user_identifier for e in events]
         params["associates"] = [a[0] if a else None for a in associations]
         params["attributes"] = [_compact(a[1]) if a else None for a in associations]
@@ -155,162 +142,12 @@ def _write_upload(app_id: int, install_id: str, events: list[IncomingEvent], now
         inserted = cursor.fetchall()
     event_ids = sorted(row[0] for row in inserted)
     if event_ids and inserted[0][2]:
-        _after_commit_match(app_id, event_ids)
+        # Automations match on a worker, never in the upload's request (after the commit,
+        # when an outer transaction holds this one).
+        from console.events import triggers
+
+        transaction.on_commit(lambda: triggers.queue_matching(app_id, event_ids))
     return Stored(len(inserted), len(events) - len(inserted), event_ids)
-
-
-@cache
-def _store_uploads_sql() -> str:
-    """Several uploads naming no user in one statement (`_UploadBatcher`): the rules of
-    `_store_upload_sql` without users, each row carrying its app, install and upload (`k`).
-
-    TRICKY: rows go in in arrival order, so an event uuid two of the uploads share is
-    stored (and counted) for the first; each new event is credited to the first row that
-    names it. Installs are written in (app, install id) order, so two statements lock
-    them in the same order."""
-    events, installs, automations = Event._meta.db_table, Install._meta.db_table, Automation._meta.db_table
-    return (
-        "WITH x AS (SELECT * FROM unnest(%(apps)b::bigint[], %(installs)b::text[], %(uploads)b::int[],"
-        " %(uuids)b::text[], %(types)b::text[], %(times)b::timestamptz[], %(data)b::text[])"
-        " WITH ORDINALITY AS x(app, install, k, u, t, h, d, n)),"
-        f' new AS (INSERT INTO "{events}" ("app_id", "uuid", "type", "happened_at", "received_at", "install_id",'
-        ' "user_identifier", "data")'
-        " SELECT x.app, x.u::uuid, x.t, x.h, %(now)s, x.install, NULL, x.d::jsonb FROM x ORDER BY x.n"
-        ' ON CONFLICT ("app_id", "uuid") DO NOTHING RETURNING "id", "app_id", "uuid"),'
-        " fresh AS (SELECT DISTINCT ON (new.id) new.id, x.app, x.install, x.k, x.h FROM new"
-        " JOIN x ON x.app = new.app_id AND x.u::uuid = new.uuid ORDER BY new.id, x.n),"
-        f' install_rows AS (INSERT INTO "{installs}" AS i ("app_id", "install_id", "user_identifier",'
-        ' "associated_at", "first_seen_at", "last_seen_at")'
-        " SELECT app, install, NULL, NULL::timestamptz, min(h), max(h) FROM fresh"
-        " GROUP BY app, install ORDER BY app, install"
-        ' ON CONFLICT ("app_id", "install_id") DO UPDATE SET'
-        ' "first_seen_at" = LEAST(i."first_seen_at", EXCLUDED."first_seen_at"),'
-        ' "last_seen_at" = GREATEST(i."last_seen_at", EXCLUDED."last_seen_at"))'
-        f' SELECT fresh.id, fresh.k, EXISTS (SELECT 1 FROM "{automations}" a'
-        ' WHERE a."app_id" = fresh.app AND a."enabled") FROM fresh'
-    )
-
-
-@dataclass
-class _Upload:
-    app_id: int
-    install_id: str
-    events: list[IncomingEvent]
-    now: datetime
-    ready: threading.Event = dataclasses.field(default_factory=threading.Event)
-    stored: Stored | None = None
-    error: BaseException | None = None
-
-
-class _UploadBatcher:
-    """The uploads naming no user a process has in flight at once go to PostgreSQL as one
-    statement: its fixed cost (executing the steps, the commit) is most of PostgreSQL's
-    CPU for an upload of 10 events.
-
-    The first upload to arrive leads: it takes every upload waiting (its own among them),
-    writes them on its own connection, wakes their threads with their answers, and hands
-    the lead to the oldest upload still waiting, if any. Uploads that arrive meanwhile
-    wait for the next batch; nothing waits for a timer, and an upload alone is written
-    at once. Should a batch fail, each of its uploads is written on its own, so one
-    upload never fails the others."""
-
-    MAX_UPLOADS = 32
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._waiting: list[_Upload] = []
-        self._leading = False
-
-    def store(self, app_id: int, install_id: str, events: list[IncomingEvent], now: datetime) -> Stored:
-        mine = _Upload(app_id, install_id, events, now)
-        with self._lock:
-            self._waiting.append(mine)
-            leading = not self._leading
-            self._leading = True
-        if not leading:
-            mine.ready.wait()  # answered, or handed the lead
-            leading = mine.stored is None and mine.error is None
-        if leading:
-            try:
-                while mine.stored is None and mine.error is None:
-                    with self._lock:
-                        batch = self._waiting[: self.MAX_UPLOADS]
-                        del self._waiting[: self.MAX_UPLOADS]
-                    _write_batch(batch)
-            finally:
-                with self._lock:
-                    if self._waiting:
-                        self._waiting[0].ready.set()  # the oldest one waiting leads next
-                    else:
-                        self._leading = False
-        if mine.error is not None:
-            raise mine.error
-        assert mine.stored is not None
-        return mine.stored
-
-
-_batcher = _UploadBatcher()
-
-
-def _write_batch(batch: list[_Upload]) -> None:
-    """Write the uploads and give each its answer (or error); every one is woken."""
-    try:
-        if len(batch) > 1:
-            try:
-                for upload, stored in zip(batch, _write_together(batch), strict=True):
-                    upload.stored = stored
-                return
-            except Exception:
-                logger.exception("%s uploads could not be stored together; storing them one by one", len(batch))
-        for upload in batch:
-            try:
-                upload.stored = _write_upload(upload.app_id, upload.install_id, upload.events, upload.now, False)
-            except Exception as exc:
-                upload.error = exc
-    except BaseException as exc:
-        for upload in batch:
-            if upload.stored is None and upload.error is None:
-                upload.error = exc
-        raise
-    finally:
-        for upload in batch:
-            upload.ready.set()
-
-
-def _write_together(batch: list[_Upload]) -> list[Stored]:
-    params: dict[str, Any] = {key: [] for key in ("apps", "installs", "uploads", "uuids", "types", "times", "data")}
-    params["now"] = max(upload.now for upload in batch)
-    for k, upload in enumerate(batch):
-        for event in upload.events:
-            params["apps"].append(upload.app_id)
-            params["installs"].append(upload.install_id)
-            params["uploads"].append(k)
-            params["uuids"].append(event.uuid)
-            params["types"].append(event.type)
-            params["times"].append(event.happened_at)
-            params["data"].append(_compact(event.data))
-    with connection.wrap_database_errors:
-        connection.ensure_connection()
-        rows = psycopg.Cursor(connection.connection).execute(_store_uploads_sql(), params, prepare=True).fetchall()
-    new: list[list[int]] = [[] for _ in batch]
-    triggered: dict[int, list[int]] = {}
-    for event_id, k, automations_on in rows:
-        new[k].append(event_id)
-        if automations_on:
-            triggered.setdefault(batch[k].app_id, []).append(event_id)
-    for app_id, event_ids in triggered.items():
-        _after_commit_match(app_id, sorted(event_ids))
-    return [
-        Stored(len(ids), len(upload.events) - len(ids), sorted(ids)) for upload, ids in zip(batch, new, strict=True)
-    ]
-
-
-def _after_commit_match(app_id: int, event_ids: list[int]) -> None:
-    # Automations match on a worker, never in the upload's request (after the commit,
-    # when an outer transaction holds this one).
-    from console.events import triggers
-
-    transaction.on_commit(lambda: triggers.queue_matching(app_id, event_ids))
 
 
 def _prune_batch_sql() -> str:

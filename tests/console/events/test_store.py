@@ -4,7 +4,6 @@ with a few new events changes only what those name."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -121,95 +120,3 @@ def test_an_upload_naming_no_user_keeps_the_installs_association_and_moves_its_t
     services.store_events(app.pk, "install-2", [incoming("k.fg", later)])
     fresh = Install.objects.get(app=app, install_id="install-2")
     assert (fresh.user_identifier, fresh.associated_at, fresh.first_seen_at) == (None, None, later)
-
-
-@pytest.mark.django_db(transaction=True)  # uploads from threads, each on its own connection
-def test_uploads_in_flight_together_share_one_statement_and_keep_their_own_answers(app: App, monkeypatch: Any) -> None:
-    import threading
-
-    from django.db import connection
-
-    batches: list[int] = []
-    first_written = threading.Event()
-    release = threading.Event()
-    write_upload, write_together = services._write_upload, services._write_together
-
-    def slow_first(*args: Any) -> Any:  # the first upload (alone) holds the lead a while
-        stored = write_upload(*args)
-        first_written.set()
-        release.wait(10)
-        return stored
-
-    def counted(batch: list[Any]) -> Any:
-        batches.append(len(batch))
-        return write_together(batch)
-
-    monkeypatch.setattr(services, "_write_upload", slow_first)
-    monkeypatch.setattr(services, "_write_together", counted)
-    shared = incoming("k.fg", T0)
-    uploads = {
-        "first": ("install-0", [incoming("k.fg", T0)]),
-        "a": ("install-1", [shared, incoming("k.bg", T0 + timedelta(minutes=1))]),
-        "b": ("install-2", [shared, incoming("k.fg", T0 - timedelta(minutes=1))]),  # shares an event with a
-        "c": ("install-1", [incoming("k.fg", T0 + timedelta(minutes=5))]),
-    }
-    answers: dict[str, Any] = {}
-
-    def upload(name: str) -> None:
-        try:
-            answers[name] = services.store_events(app.pk, *uploads[name])
-        except Exception as exc:
-            answers[name] = exc
-        finally:
-            connection.close()
-
-    threads = {name: threading.Thread(target=upload, args=(name,)) for name in uploads}
-    threads["first"].start()
-    assert first_written.wait(10)
-    for name in "abc":
-        threads[name].start()
-    time.sleep(0.3)  # all three waiting behind the first
-    release.set()
-    for thread in threads.values():
-        thread.join(10)
-
-    assert batches == [3]
-    counts = {name: (s.accepted, s.duplicates) for name, s in answers.items()}
-    assert counts["first"] == (1, 0) and counts["c"] == (1, 0)
-    assert sorted([counts["a"], counts["b"]]) == [(1, 1), (2, 0)]  # the shared event is stored once
-    assert Event.objects.filter(app=app).count() == 5
-    seen = {i.install_id: (i.first_seen_at, i.last_seen_at) for i in Install.objects.filter(app=app)}
-    assert seen["install-1"] == (T0 + timedelta(minutes=1) if counts["a"] == (1, 1) else T0, T0 + timedelta(minutes=5))
-    assert seen["install-2"][0] == T0 - timedelta(minutes=1)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_batch_that_fails_together_is_stored_upload_by_upload_and_one_error_stays_its_own(
-    app: App, monkeypatch: Any
-) -> None:
-    from django.db import connection
-
-    def failing_together(batch: list[Any]) -> Any:
-        raise RuntimeError("not together")
-
-    write_upload = services._write_upload
-
-    def failing_for_bad(app_id: int, install_id: str, *args: Any) -> Any:
-        if install_id == "bad":
-            raise RuntimeError("not this one")
-        return write_upload(app_id, install_id, *args)
-
-    monkeypatch.setattr(services, "_write_together", failing_together)
-    monkeypatch.setattr(services, "_write_upload", failing_for_bad)
-    batch = [
-        services._Upload(app.pk, install, [incoming("k.fg", T0)], T0) for install in ("install-1", "bad", "install-2")
-    ]
-    services._write_batch(batch)
-    connection.close()
-    assert [(u.stored and u.stored.accepted, str(u.error) if u.error else None) for u in batch] == [
-        (1, None),
-        (None, "not this one"),
-        (1, None),
-    ]
-    assert all(u.ready.is_set() for u in batch)
-    assert sorted(Install.objects.filter(app=app).values_list("install_id", flat=True)) == ["install-1", "install-2"]
