@@ -116,3 +116,37 @@ def test_a_script_that_throws_keeps_its_context_and_leaves_nothing_behind(pool: 
         assert clean.value == ["undefined", "undefined", "function", None, "function"]
     # a new context costs ~15 ms; a failed script must not cost one
     assert pool.created == 1 and pool.discarded == 0
+
+
+_CLOSING_LOOP = """
+import threading
+from runtime import Pool, run_script
+
+for _ in range(150):
+    pool = Pool()
+
+    def work(app):
+        for _ in range(3):
+            run_script(app, "K.setResponse([1, 2, 3].length)", pool=pool)
+
+    threads = [threading.Thread(target=work, args=(f"app{k}",)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    pool.close()
+print("closed")
+"""
+
+
+def test_closing_many_pools_of_idle_contexts_never_crashes() -> None:
+    # Freeing a context while its isolate thread was still dropping its Python thread
+    # state segfaulted this loop within seconds (runtime/engine.py, _let_thread_state_go).
+    # A process of its own: a crash must fail this test, not take the test run down.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", _CLOSING_LOOP], capture_output=True, text=True, timeout=300
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "closed"), done.stderr[-3000:]
