@@ -376,6 +376,9 @@ function inherited(o, k) {
 // than one loop of keyed reads over objects of a hundred shapes.
 const CHECK_ARGS = [];
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+// Names the generated checks bind themselves (a global of that name is read as o[...]).
+const CHECK_NAMES = new MapCtor([['A', 1], ['hasOwn', 1], ['isExtensible', 1], ['objectIs', 1], ['o', 1], ['e', 1],
+                                 ['arguments', 1]]);
 function recordObject(o) {
   const i = OBJS.length;
   const keys = ownKeys(o);
@@ -420,7 +423,8 @@ function recordObject(o) {
     // when a run adds and deletes other globals, unlike reads of globalThis[...]); a deleted
     // one throws, and the check then fails. No other scope can hold those names: user code
     // runs by eval, whose `let`/`const` stay inside it, and never as a script of its own.
-    const bare = o === G && typeof keys[j] === 'string' && regexpExec(IDENTIFIER, keys[j]) !== null;
+    const bare = o === G && typeof keys[j] === 'string' && regexpExec(IDENTIFIER, keys[j]) !== null &&
+                 !mapHas(CHECK_NAMES, keys[j]);
     const read = bare ? keys[j] : 'o[' + k + ']', want = 'A[' + i + '][0][' + (vals.length - 1) + ']';
     const exact = typeof value === 'number' && (value !== value || value === 0);
     arrayPush(reads, exact ? 'objectIs(' + read + ', ' + want + ')' : read + ' === ' + want);
