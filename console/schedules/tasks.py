@@ -31,9 +31,15 @@ def run_schedule_task(run_id: int) -> str | None:
 
 # Runs due at the same moment: several messages share the ids, each takes the next run
 # nobody has claimed (scheduler.execute_runs). Delivered again, it runs only what is
-# still queued; the run its dead process was running is left to the sweeper.
+# still queued; the run its dead process was running is left to the sweeper. A process
+# killed by the hard time limit is not "lost" to Celery, which acknowledges the message
+# unless acks_on_timeout is off: the message comes back for the rest of the batch.
 @shared_task(
-    name="console.schedules.run_schedule_batch_task", ignore_result=True, acks_late=True, reject_on_worker_lost=True
+    name="console.schedules.run_schedule_batch_task",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    acks_on_timeout=False,
 )
 def run_schedule_batch_task(run_ids: list[int]) -> int:
     return scheduler.execute_runs(run_ids)
