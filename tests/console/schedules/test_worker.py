@@ -334,72 +334,26 @@ def _nothing_in_flight() -> bool:
     return redis_client().llen(SCHEDULE_QUEUE) == 0 and redis_client().hlen("unacked") == 0
 
 
-def test_a_batch_whose_worker_is_killed_loses_only_the_run_it_was_in(
-    kapp: App,
-    slow: Any,
-    record: Any,
-    pings: Table,
-    make_schedule: Callable,
-    schedule_worker: Any,
-    settings: Any,
-) -> None:
-    # Three runs due at once in one message (one process takes them in turn), the slow
-    # one first.
-    settings.KILN_SCHEDULE_FANOUT = 1
+@pytest.fixture
+def stuck_and_others(kapp: App, slow: Any, record: Any, make_schedule: Callable) -> tuple[Schedule, list[Schedule]]:
+    """A slow schedule (20 s) and two quick ones writing r0 and r1, to be due at once."""
     stuck = make_schedule(kapp, "slow", name="Stuck", params={"ms": 20000})
     others = [make_schedule(kapp, "record", name=f"Record {i}", params={"note": f"r{i}"}) for i in range(2)]
-    minute = a_past_minute()
-    Schedule.objects.filter(pk__in=[stuck.pk, *(s.pk for s in others)]).update(next_due_at=minute)
-    assert len(scheduler.tick(minute + timedelta(seconds=1))) == 3
+    return stuck, others
+
+
+def _the_slow_run_going(stuck: Schedule, others: list[Schedule]) -> ScheduleRun:
     run = wait_for(lambda: ScheduleRun.objects.filter(schedule=stuck, status="running").first(), what="the slow run")
     wait_for(lambda: _app_transaction_open(), what="the script's open transaction")
     assert ScheduleRun.objects.filter(schedule__in=others, status="queued").count() == 2
+    return run
 
-    pid = int(run.worker.rsplit(":", 1)[1])
-    psutil.Process(pid).kill()
 
-    # The message comes back and the pool's new process runs the two still queued.
+def _the_others_ran_once_and_the_killed_run_is_lost(run: ScheduleRun, others: list[Schedule], pings: Table) -> None:
     for schedule in others:
         (done,) = finished(schedule)
         assert (done.status, done.result) == ("ok", {"note": schedule.params["note"]})
         assert done.worker != run.worker
-    wait_for(_nothing_in_flight, what="the message to be acknowledged")
-    run.refresh_from_db()
-    assert run.status == "running"
-    assert sorted(note for (note,) in _notes(pings)) == ["r0", "r1"]  # the killed run's row rolled back
-    assert scheduler.sweep(run.deadline_at + timedelta(seconds=61)) == 1
-    assert ScheduleRun.objects.get(pk=run.pk).status == "lost"
-
-
-def test_a_batch_stopped_by_its_hard_time_limit_comes_back_for_the_runs_still_queued(
-    kapp: App,
-    slow: Any,
-    record: Any,
-    pings: Table,
-    make_schedule: Callable,
-    schedule_worker: Any,
-) -> None:
-    # Three runs due at once in one message, the slow one first. The message's hard time
-    # limit (3 s) is shorter than the script's, so Celery kills the process in the middle
-    # of the run, as it does one wedged outside V8. Celery does not count that as a lost
-    # worker: by default it acknowledged the message and the rest stayed queued.
-    stuck = make_schedule(kapp, "slow", name="Stuck", params={"ms": 20000})
-    others = [make_schedule(kapp, "record", name=f"Record {i}", params={"note": f"r{i}"}) for i in range(2)]
-    minute = a_past_minute()
-    runs = [ScheduleRun.objects.create(schedule=s, due_at=minute) for s in (stuck, *others)]
-    run_schedule_batch_task.apply_async(args=[[r.pk for r in runs]], queue=SCHEDULE_QUEUE, time_limit=3)
-    run = wait_for(lambda: ScheduleRun.objects.filter(schedule=stuck, status="running").first(), what="the slow run")
-    wait_for(lambda: _app_transaction_open(), what="the script's open transaction")
-    assert ScheduleRun.objects.filter(schedule__in=others, status="queued").count() == 2
-    pid = int(run.worker.rsplit(":", 1)[1])
-
-    # The time limit kills the process and the message comes back for the two still
-    # queued, each run once.
-    for schedule in others:
-        (done,) = finished(schedule)
-        assert (done.status, done.result) == ("ok", {"note": schedule.params["note"]})
-        assert done.worker != run.worker
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     wait_for(_nothing_in_flight, what="the message to be acknowledged")
     run.refresh_from_db()
     assert run.status == "running"
@@ -407,7 +361,46 @@ def test_a_batch_stopped_by_its_hard_time_limit_comes_back_for_the_runs_still_qu
     assert scheduler.sweep(run.deadline_at + timedelta(seconds=61)) == 1
     lost = ScheduleRun.objects.get(pk=run.pk)
     assert (lost.status, lost.error["type"]) == ("lost", "Lost")
-    assert [r.status for r in runs_of(stuck)] == ["lost"]
+    assert [r.pk for r in runs_of(run.schedule)] == [run.pk]
+
+
+def test_a_batch_whose_worker_is_killed_loses_only_the_run_it_was_in(
+    stuck_and_others: tuple[Schedule, list[Schedule]], pings: Table, schedule_worker: Any, settings: Any
+) -> None:
+    # Three runs due at once in one message (one process takes them in turn), the slow
+    # one first.
+    settings.KILN_SCHEDULE_FANOUT = 1
+    stuck, others = stuck_and_others
+    minute = a_past_minute()
+    Schedule.objects.filter(pk__in=[stuck.pk, *(s.pk for s in others)]).update(next_due_at=minute)
+    assert len(scheduler.tick(minute + timedelta(seconds=1))) == 3
+    run = _the_slow_run_going(stuck, others)
+
+    pid = int(run.worker.rsplit(":", 1)[1])
+    psutil.Process(pid).kill()
+
+    # The message comes back and the pool's new process runs the two still queued.
+    _the_others_ran_once_and_the_killed_run_is_lost(run, others, pings)
+
+
+def test_a_batch_stopped_by_its_hard_time_limit_comes_back_for_the_runs_still_queued(
+    stuck_and_others: tuple[Schedule, list[Schedule]], pings: Table, schedule_worker: Any
+) -> None:
+    # Three runs due at once in one message, the slow one first. The message's hard time
+    # limit (3 s) is shorter than the script's, so Celery kills the process in the middle
+    # of the run, as it does one wedged outside V8. Celery does not count that as a lost
+    # worker: by default it acknowledged the message and the rest stayed queued.
+    stuck, others = stuck_and_others
+    minute = a_past_minute()
+    runs = [ScheduleRun.objects.create(schedule=s, due_at=minute) for s in (stuck, *others)]
+    run_schedule_batch_task.apply_async(args=[[r.pk for r in runs]], queue=SCHEDULE_QUEUE, time_limit=3)
+    run = _the_slow_run_going(stuck, others)
+    pid = int(run.worker.rsplit(":", 1)[1])
+
+    # The time limit kills the process and the message comes back for the two still
+    # queued, each run once.
+    _the_others_ran_once_and_the_killed_run_is_lost(run, others, pings)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
 def test_the_worker_keeps_its_database_connection_from_task_to_task(schedule_worker: Any) -> None:
