@@ -11,9 +11,7 @@ under a row lock, so a message delivered again finds it claimed and does nothing
 from __future__ import annotations
 
 import logging
-import os
 import re
-import socket
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -26,16 +24,12 @@ from django.utils import timezone
 
 from console.events import queries
 from console.events.models import AppUser, Automation, AutomationRule, AutomationRun, Event, LateEvents
-from console.schedules import cron
-from console.schedules.models import UNFINISHED, RunStatus
+from console.schedules import cron, history
+from console.schedules.models import RunStatus
 from console.schedules.scheduler import HARD_LIMIT_EXTRA_SECONDS, run_deployed
 from console.schedules.services import scheduling_enabled
 
 logger = logging.getLogger(__name__)
-
-
-def _error(kind: str, message: str) -> dict[str, Any]:
-    return {"type": kind, "message": message}
 
 
 # Matching ------------------------------------------------------------------------
@@ -212,12 +206,7 @@ def execute_run(run_id: int) -> str | None:
     outcome = run_deployed(
         run.automation.app, run.method, _params(run), f"automation-run-{run.pk}", keep_undeclared=True
     )
-    outcome.setdefault("duration_ms", round((time.perf_counter() - started) * 1000, 3))
-    outcome["finished_at"] = timezone.now()
-    if not AutomationRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**outcome):
-        logger.warning("automation run %s finished after it was marked lost or deleted", run.pk)
-        return None
-    return str(outcome["status"])
+    return history.finish(AutomationRun, run.pk, outcome, started)
 
 
 def _params(run: AutomationRun) -> dict[str, Any]:
@@ -254,16 +243,16 @@ def _claim(run_id: int) -> AutomationRun | None:
         app = run.automation.app
         reason = None
         if app.suspended:
-            reason = _error("AppSuspended", "The app is suspended.")
+            reason = history.error("AppSuspended", "The app is suspended.")
         elif not scheduling_enabled(app):
-            reason = _error("SchedulingOff", "A platform admin switched scheduled runs off for this app.")
+            reason = history.error("SchedulingOff", "A platform admin switched scheduled runs off for this app.")
         elif not run.automation.enabled:
-            reason = _error("AutomationOff", "The automation was switched off before this run started.")
+            reason = history.error("AutomationOff", "The automation was switched off before this run started.")
         if reason is None:
             run.status = RunStatus.RUNNING
             run.started_at = now
             run.deadline_at = now + timedelta(seconds=app.script_timeout_seconds)
-            run.worker = f"{socket.gethostname()}:{os.getpid()}"
+            run.worker = history.worker_name()
             run.save(update_fields=["status", "started_at", "deadline_at", "worker"])
         else:
             run.status = RunStatus.SKIPPED
@@ -278,34 +267,12 @@ def _claim(run_id: int) -> AutomationRun | None:
 
 def sweep(now: datetime | None = None) -> int:
     """Runs whose worker died, and runs no worker started in time, are marked lost."""
-    now = now or timezone.now()
-    grace = timedelta(seconds=settings.KILN_SCHEDULE_LOST_AFTER_SECONDS)
-    died = AutomationRun.objects.filter(status=RunStatus.RUNNING, deadline_at__lt=now - grace).update(
-        status=RunStatus.LOST,
-        finished_at=now,
-        error=_error(
-            "Lost",
-            "The worker running it stopped (killed or crashed) before it finished; whatever it wrote was rolled back.",
-        ),
-    )
-    limit = settings.KILN_SCHEDULE_QUEUE_LIMIT_SECONDS
-    never = AutomationRun.objects.filter(status=RunStatus.QUEUED, queued_at__lt=now - timedelta(seconds=limit)).update(
-        status=RunStatus.LOST,
-        finished_at=now,
-        error=_error("Lost", f"No worker started it within {limit} seconds of the event's arrival."),
+    died, never = history.mark_lost(
+        AutomationRun, now or timezone.now(), waiting_since="queued_at", since_what="the event's arrival"
     )
     return died + never
 
 
 def prune(now: datetime | None = None, *, batch: int = 5_000) -> int:
     """Finished runs older than KILN_SCHEDULE_HISTORY_DAYS go, a batch per statement."""
-    now = now or timezone.now()
-    old = AutomationRun.objects.filter(queued_at__lt=now - timedelta(days=settings.KILN_SCHEDULE_HISTORY_DAYS)).exclude(
-        status__in=UNFINISHED
-    )
-    deleted = 0
-    while True:
-        ids = list(old.order_by().values_list("id", flat=True)[:batch])
-        if not ids:
-            return deleted
-        deleted += AutomationRun.objects.filter(id__in=ids).delete()[0]
+    return history.prune_runs(AutomationRun, now or timezone.now(), by="queued_at", batch=batch)

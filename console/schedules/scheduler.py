@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import time
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -37,8 +35,8 @@ from apimethods import drafts, kscript
 from apimethods.models import Deployment, LiveDeployment
 from apimethods.wire import WireError, coerce_params
 from console.apps.models import App
-from console.schedules import cron
-from console.schedules.models import UNFINISHED, AppScheduling, RunStatus, Schedule, ScheduleRun, Trigger
+from console.schedules import cron, history
+from console.schedules.models import AppScheduling, RunStatus, Schedule, ScheduleRun, Trigger
 from console.schedules.services import timing_of
 from console.tables.models import TableSequence
 from console.tables.scripting import NO_TABLES_YET
@@ -59,10 +57,6 @@ HARD_LIMIT_EXTRA_SECONDS = 30
 BATCH_BUDGET_SECONDS = 10
 # run_deployed's "not read yet".
 UNKNOWN: Any = object()
-
-
-def _error(kind: str, message: str) -> dict[str, Any]:
-    return {"type": kind, "message": message}
 
 
 def _when(moment: datetime) -> str:
@@ -151,7 +145,7 @@ def _stop(schedule: Schedule, now: datetime, exc: cron.CronError) -> None:
                 schedule.next_due_at,
                 RunStatus.FAILED,
                 finished_at=now,
-                error=_error("BadTiming", f"{exc} The schedule is stopped until it is edited."),
+                error=history.error("BadTiming", f"{exc} The schedule is stopped until it is edited."),
             )
             Schedule.objects.filter(pk=schedule.pk).update(next_due_at=None)
     except Exception:
@@ -178,7 +172,7 @@ def _plan(schedule: Schedule, now: datetime, earliest_queued: datetime | None) -
                 first,
                 RunStatus.MISSED,
                 now,
-                _error(
+                history.error(
                     "Missed",
                     f"{count:,}{more} due time{'s' if count != 1 else ''} from {_when(first)} to {_when(until)} "
                     "passed while nothing ticked (the scheduler was down or the app suspended).",
@@ -189,7 +183,7 @@ def _plan(schedule: Schedule, now: datetime, earliest_queued: datetime | None) -
         )
     if earliest_queued is not None and earliest_queued < latest:
         message = f"The run due at {_when(earliest_queued)} had not started yet."
-        entries.append(_entry(latest, RunStatus.SKIPPED, now, _error("StillQueued", message)))
+        entries.append(_entry(latest, RunStatus.SKIPPED, now, history.error("StillQueued", message)))
     else:
         entries.append(_entry(latest, RunStatus.QUEUED))
     return schedule, entries, cron.next_after(rule, zone, latest)
@@ -383,14 +377,7 @@ def _execute(claimed: Claimed) -> str | None:
     if claimed.status != RunStatus.RUNNING:
         return claimed.status
     started = time.perf_counter()
-    outcome = _outcome(claimed)
-    outcome.setdefault("duration_ms", round((time.perf_counter() - started) * 1000, 3))
-    outcome["finished_at"] = timezone.now()
-    updated = ScheduleRun.objects.filter(pk=claimed.run_id, status=RunStatus.RUNNING).update(**outcome)
-    if not updated:
-        logger.warning("schedule run %s finished after it was marked lost or deleted", claimed.run_id)
-        return None
-    return str(outcome["status"])
+    return history.finish(ScheduleRun, claimed.run_id, _outcome(claimed), started)
 
 
 @dataclass(frozen=True)
@@ -457,7 +444,7 @@ def _claim(run_ids: list[int]) -> Claimed | None:
     """Claim the earliest queued run of `run_ids` (running, or skipped with the reason
     recorded); None when none is left to claim (a message delivered twice, runs another
     process took, finished, or the sweeper gave up on). Two round trips only for a skip."""
-    worker = f"{socket.gethostname()}:{os.getpid()}"  # a forked pool process has its own pid
+    worker = history.worker_name()
     for _ in range(3):
         now = timezone.now()
         try:
@@ -497,13 +484,13 @@ def _reason_to_skip(
     trigger: str, schedule_on: bool, suspended: bool, scheduling_on: bool, going_due_at: datetime | None
 ) -> dict[str, Any]:
     if suspended:
-        return _error("AppSuspended", "The app is suspended.")
+        return history.error("AppSuspended", "The app is suspended.")
     if not scheduling_on:
-        return _error("SchedulingOff", "A platform admin switched scheduling off for this app.")
+        return history.error("SchedulingOff", "A platform admin switched scheduling off for this app.")
     if trigger == Trigger.SCHEDULE and not schedule_on:
-        return _error("ScheduleOff", "The schedule was switched off before this run started.")
+        return history.error("ScheduleOff", "The schedule was switched off before this run started.")
     assert going_due_at is not None
-    return _error("StillRunning", f"The run due at {_when(going_due_at)} was still going at this due time.")
+    return history.error("StillRunning", f"The run due at {_when(going_due_at)} was still going at this due time.")
 
 
 def _outcome(claimed: Claimed) -> dict[str, Any]:
@@ -547,13 +534,15 @@ def run_deployed(
     if spec is None:
         return {
             "status": RunStatus.FAILED,
-            "error": _error("NotDeployed", f"No KScript method called {method} is deployed; deploy the app first."),
+            "error": history.error(
+                "NotDeployed", f"No KScript method called {method} is deployed; deploy the app first."
+            ),
         }
     revision = methods[method].get("revision")
     try:
         params = coerce_params(raw_params, spec.params, keep_undeclared=keep_undeclared)
     except WireError as exc:
-        return {"status": RunStatus.FAILED, "revision": revision, "error": _error("ParamError", exc.message)}
+        return {"status": RunStatus.FAILED, "revision": revision, "error": history.error("ParamError", exc.message)}
     try:
         result = kscript.run_top_level(
             app_id, timeout_s, scripts, spec, params, label, schema_version, api_methods=api_methods
@@ -563,15 +552,15 @@ def run_deployed(
         return {"status": status, "revision": revision, "error": drafts.error_data(exc), "logs": _logs(exc.logs)}
     except RecursionError:
         message = f"A logged value is nested more than {drafts.MAX_DEPTH} levels deep."
-        return {"status": RunStatus.FAILED, "revision": revision, "error": _error("ResponseTooDeep", message)}
+        return {"status": RunStatus.FAILED, "revision": revision, "error": history.error("ResponseTooDeep", message)}
     except DatabaseError as exc:
         logger.exception("database error in %s", label)
-        return {"status": RunStatus.FAILED, "revision": revision, "error": _error("DatabaseError", str(exc))}
+        return {"status": RunStatus.FAILED, "revision": revision, "error": history.error("DatabaseError", str(exc))}
     except Exception as exc:
         # Recorded rather than left "running" until the sweeper calls it lost.
         logger.exception("unexpected error in %s", label)
         message = f"Kiln could not run it ({type(exc).__name__}); the error is in the worker's log."
-        return {"status": RunStatus.FAILED, "revision": revision, "error": _error("InternalError", message)}
+        return {"status": RunStatus.FAILED, "revision": revision, "error": history.error("InternalError", message)}
     fields: dict[str, Any] = {
         "status": RunStatus.OK,
         "revision": revision,
@@ -616,11 +605,11 @@ def _result_fields(result: Any, return_type: str) -> dict[str, Any]:
     try:
         payload = drafts.jsonable(kscript.payload_of(result, return_type))
     except WireError as exc:
-        return {"status": RunStatus.FAILED, "error": _error("ReturnTypeError", exc.message)}
+        return {"status": RunStatus.FAILED, "error": history.error("ReturnTypeError", exc.message)}
     except RecursionError:
-        return {"error": _error("ResponseTooDeep", "The response is too deeply nested to keep.")}
+        return {"error": history.error("ResponseTooDeep", "The response is too deeply nested to keep.")}
     if drafts.nested_deeper_than(payload, drafts.MAX_DEPTH):
-        return {"error": _error("ResponseTooDeep", "The response is too deeply nested to keep.")}
+        return {"error": history.error("ResponseTooDeep", "The response is too deeply nested to keep.")}
     size = len(json.dumps(payload, separators=(",", ":")).encode())
     if size > RESULT_LIMIT_BYTES:
         return {"result": None, "result_bytes": size}
@@ -634,21 +623,8 @@ def sweep(now: datetime | None = None) -> int:
     """Mark runs whose worker died (still running well after their time limit) and runs
     no worker ever started as lost. Their transactions rolled back with their
     connections; a message for them delivered later does nothing."""
-    now = now or timezone.now()
-    grace = timedelta(seconds=settings.KILN_SCHEDULE_LOST_AFTER_SECONDS)
-    died = ScheduleRun.objects.filter(status=RunStatus.RUNNING, deadline_at__lt=now - grace).update(
-        status=RunStatus.LOST,
-        finished_at=now,
-        error=_error(
-            "Lost",
-            "The worker running it stopped (killed or crashed) before it finished; whatever it wrote was rolled back.",
-        ),
-    )
-    limit = settings.KILN_SCHEDULE_QUEUE_LIMIT_SECONDS
-    never = ScheduleRun.objects.filter(status=RunStatus.QUEUED, due_at__lt=now - timedelta(seconds=limit)).update(
-        status=RunStatus.LOST,
-        finished_at=now,
-        error=_error("Lost", f"No worker started it within {limit} seconds of its due time."),
+    died, never = history.mark_lost(
+        ScheduleRun, now or timezone.now(), waiting_since="due_at", since_what="its due time"
     )
     if died or never:
         logger.warning("schedule runs lost: %s stopped running, %s never started", died, never)
@@ -657,12 +633,4 @@ def sweep(now: datetime | None = None) -> int:
 
 def prune(now: datetime | None = None, *, batch: int = 5_000) -> int:
     """Delete finished runs older than KILN_SCHEDULE_HISTORY_DAYS, a batch per transaction."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.KILN_SCHEDULE_HISTORY_DAYS)
-    old = ScheduleRun.objects.filter(due_at__lt=cutoff).exclude(status__in=UNFINISHED)
-    deleted = 0
-    while True:
-        ids = list(old.order_by().values_list("id", flat=True)[:batch])
-        if not ids:
-            return deleted
-        deleted += ScheduleRun.objects.filter(id__in=ids).delete()[0]
+    return history.prune_runs(ScheduleRun, now or timezone.now(), by="due_at", batch=batch)
