@@ -8,10 +8,6 @@ by wrk with 8 connections. Its latency is measured quiet, then beside each attac
   the benchmark holds (an invocation that waits in SQL, using no CPU);
 - `slowloris`: 64 sockets sending request headers one byte at a time;
 - `slow-body`: 64 sockets declaring a body larger than what they send, held open.
-- `idle-cpu` (a control, not an attack on Kiln): one busy loop per CPU in processes of
-  their own at nice 19 / SCHED_IDLE, Kiln's priority for runaway scripts. What the victim
-  loses beside it is what any work at idle priority costs on this machine (shared caches,
-  sibling hyperthreads, a VM's vCPUs kept busy), the least the `spin` attack can cost.
 
 Each configuration is started with the gunicorn command `./kiln run` uses
 (console.launcher.web). `KILN_BENCH_WORKERS` picks the worker classes to compare:
@@ -216,19 +212,6 @@ def console_probe(port: int) -> Iterator[dict[str, float]]:
             figures["console_max_ms"] = round(max(samples), 2)
 
 
-@contextmanager
-def idle_cpu() -> Iterator[None]:
-    loop = "import os; os.setpriority(os.PRIO_PROCESS, 0, 19); os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\nwhile True: pass"
-    procs = [subprocess.Popen([sys.executable, "-c", loop]) for _ in range(os.cpu_count() or 1)]
-    time.sleep(0.5)
-    try:
-        yield
-    finally:
-        for proc in procs:
-            proc.kill()
-            proc.wait()
-
-
 def measure(worker: str, setup: dict[str, str], attackers: dict[str, Any]) -> dict[str, Any]:
     port = 18181
     proc = serve(port, worker)
@@ -247,7 +230,6 @@ def measure(worker: str, setup: dict[str, str], attackers: dict[str, Any]) -> di
         "sql-wait": lambda: _both(row_lock(attackers["lock_table"]), flood(port, attackers["sql-wait"], seconds + 5)),
         "slowloris": lambda: slow_sockets(port, setup["api_key"], "slowloris"),
         "slow-body": lambda: slow_sockets(port, setup["api_key"], "slow-body"),
-        "idle-cpu": idle_cpu,
     }
     chosen = [a.strip() for a in os.environ.get("KILN_BENCH_ATTACKS", ",".join(attacks)).split(",") if a.strip()]
     attacks = {name: attacks[name] for name in chosen}
