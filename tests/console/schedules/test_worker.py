@@ -424,8 +424,10 @@ def test_the_worker_keeps_its_database_connection_from_task_to_task(schedule_wor
     some_tasks()
     kept = wait_for(backends, what="the worker's connections")
     some_tasks()
+    # The same backends serve the second batch: no connection was opened (or closed) per
+    # task. (How many there are is not checked: threads of this test process, like an
+    # earlier test's HTTP server, may hold unnamed connections of their own.)
     assert backends() == kept
-    assert len(kept) <= 2  # one per pool process
 
 
 def _notes(table: Table) -> list[tuple[str]]:
