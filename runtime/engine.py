@@ -84,6 +84,13 @@ _pyapi.PyGILState_Release.argtypes = [ctypes.c_int]
 
 _dll_lock = threading.Lock()
 _dll: ctypes.CDLL | None = None
+# TRICKY: V8 sets up process-wide state (its memory pools) when it creates an isolate, and
+# two isolates created at the same moment can both try: "Check failed:
+# !IsConfigurablePoolInitialized()" aborted a fresh web process now and then when its
+# first requests (two apps) made contexts at once. mr_init_context builds the isolate on
+# the caller's thread in about 1.5 ms, so creating contexts one at a time costs nothing
+# that matters.
+_create_lock = threading.Lock()
 
 
 def dll() -> ctypes.CDLL:
@@ -272,7 +279,8 @@ class Engine:
                 task.context.run(channel.handle, task.handler)
 
         self._on_v8 = on_v8  # must outlive the context
-        self._ctx = self._dll.mr_init_context(on_v8)
+        with _create_lock:
+            self._ctx = self._dll.mr_init_context(on_v8)
 
     # -- low level -------------------------------------------------------------------
 

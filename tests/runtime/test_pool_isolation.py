@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
+from typing import Any
+
+import pytest
 
 from runtime import Pool, run_script
+from runtime.limits import Deadline
 
 
 def test_contexts_are_reused_per_app_and_never_shared(pool: Pool) -> None:
@@ -150,3 +155,90 @@ def test_closing_many_pools_of_idle_contexts_never_crashes() -> None:
         [sys.executable, "-X", "faulthandler", "-c", _CLOSING_LOOP], capture_output=True, text=True, timeout=300
     )
     assert (done.returncode, done.stdout.strip()) == (0, "closed"), done.stderr[-3000:]
+
+
+class _OverlapWatch:
+    """The real mini-racer library, but mr_init_context records how many threads are in it
+    at once (and lingers there, to widen the window)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self._lock = threading.Lock()
+        self.inside = 0
+        self.most = 0
+
+    def mr_init_context(self, callback: Any) -> Any:
+        with self._lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        try:
+            time.sleep(0.01)
+            return self._real.mr_init_context(callback)
+        finally:
+            with self._lock:
+                self.inside -= 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def test_contexts_are_created_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two isolates created at the same moment could both set up V8's process-wide memory
+    # pools: a fresh web process aborted ("Check failed: !IsConfigurablePoolInitialized()")
+    # when its first requests, for two apps, made contexts at once.
+    from runtime import engine as engine_module
+
+    watch = _OverlapWatch(engine_module.dll())
+    monkeypatch.setattr(engine_module, "dll", lambda: watch)
+    barrier = threading.Barrier(6)
+    made: list[engine_module.Engine] = []
+
+    def make() -> None:
+        barrier.wait()
+        made.append(engine_module.Engine("overlap"))
+
+    threads = [threading.Thread(target=make) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(made) == 6
+        assert watch.most == 1
+        assert all(e.eval("6 * 7", Deadline(5)) == 42 for e in made)
+    finally:
+        for e in made:
+            e.close()
+
+
+_FIRST_CONTEXTS_AT_ONCE = """
+import threading
+from runtime.engine import Engine
+
+barrier = threading.Barrier(8)
+made = []
+
+def make():
+    barrier.wait()
+    made.append(Engine("first"))
+
+threads = [threading.Thread(target=make) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+for engine in made:
+    engine.close()
+print(len(made))
+"""
+
+
+def test_a_fresh_process_making_its_first_contexts_at_once_survives() -> None:
+    import subprocess
+    import sys
+
+    for _ in range(4):
+        done = subprocess.run(
+            [sys.executable, "-c", _FIRST_CONTEXTS_AT_ONCE], capture_output=True, text=True, timeout=60
+        )
+        assert (done.returncode, done.stdout.strip()) == (0, "8"), done.stderr[-3000:]
