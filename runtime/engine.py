@@ -72,8 +72,10 @@ _GARBAGE_LIMIT = 1024
 # How long closing a context waits for the isolate thread to let go of its Python thread
 # state (see Engine._let_thread_state_go).
 _UNHOLD_WAIT_S = 0.05
-# A look that finds the isolate thread runnable is confirmed by a second one this soon.
-_RECHECK_RUNNABLE_S = 0.01
+# The share of a CPU a run's isolate thread must have used between two looks to be
+# lowered (Engine._maybe_deprioritize): a CPU-bound script uses all it is given, a quick
+# one a few ms in all, however long it waited for a CPU.
+_LOWER_SHARE = 0.25
 # A run that outlasts RunLimits.deprioritize_after_s gets this nice value on its isolate
 # thread (see Engine.deprioritize).
 LOW_PRIORITY_NICE = 19
@@ -201,8 +203,8 @@ class _Task:
     # (RunLimits.deprioritize_after_s), every `lower_every_s` from then on.
     lower_at: Deadline | None = None
     lower_every_s: float = 0.0
-    busy_ns: int | None = None  # the isolate thread's run+wait time at the last look
-    runnable_seen: bool = False  # the last look found it runnable (confirmed by the next)
+    busy_ns: int | None = None  # the isolate thread's CPU time at the last look
+    looked_at: float = 0.0
 
 
 class Engine:
@@ -413,7 +415,9 @@ class Engine:
         self._collect(at_least=_GARBAGE_BATCH)
         task = _Task(next(self._callback_ids), deadline, handler, interrupt=interrupt)
         if deprioritize_after_s is not None and not self.deprioritized:
-            task.lower_at, task.lower_every_s = Deadline(deprioritize_after_s), max(deprioritize_after_s, 0.01)
+            # The first look (half-way) notes the thread's CPU time, the next ones compare.
+            half = deprioritize_after_s / 2
+            task.lower_at, task.lower_every_s = Deadline(half), max(half, 0.005)
         self._task = task
         try:
             return self._wait(task, start(task.callback_id), started, start_deadline)
@@ -524,27 +528,23 @@ class Engine:
         self._no_args = (self.eval_handle("[]", deadline), self.eval_handle("undefined", deadline))
 
     def _maybe_deprioritize(self, task: _Task) -> None:
-        """A long task: lower the isolate thread's priority if it is using (or waiting for)
-        a CPU — it is runnable now, or was for most of the time since the last look. One
-        that waits for a host call (its SQL, a nested run) is looked at again later: it
-        takes no CPU, and its context would be retired for nothing."""
-        activity = self.activity()
-        if activity is not None:
-            runnable, busy_ns = activity
-            used = task.busy_ns is not None and busy_ns - task.busy_ns >= 0.5 * task.lower_every_s * 1e9
-            if runnable and not used and not task.runnable_seen:
-                # One look can catch a waiting thread just as it wakes (its SQL answered) on
-                # a loaded machine: runnable twice in a row, or busy between looks, counts.
-                task.runnable_seen = True
-                task.lower_at = Deadline(_RECHECK_RUNNABLE_S)
-                return
-            if not (runnable or used):
-                task.runnable_seen = False
-                task.busy_ns = busy_ns
-                task.lower_at = Deadline(task.lower_every_s)
-                return
+        """A long task: lower the isolate thread's priority if it ran on a CPU for at least
+        _LOWER_SHARE of the time since the last look. Waiting for a CPU does not count:
+        on a loaded machine a quick run can wait in the run queue for longer than
+        deprioritize_after_s, and lowering it for that made its whole app run at idle
+        priority for RUNAWAY_MEMORY_S (runtime/pool.py), which loaded the machine more.
+        One that waits for a host call (its SQL, a nested run) takes no CPU either, and is
+        looked at again later."""
+        used_ns = self.cpu_ns()
+        now = time.monotonic()
+        if used_ns is not None and (
+            task.busy_ns is None or used_ns - task.busy_ns < _LOWER_SHARE * (now - task.looked_at) * 1e9
+        ):
+            task.busy_ns, task.looked_at = used_ns, now
+            task.lower_at = Deadline(task.lower_every_s)
+            return
         task.lower_at = None
-        self.deprioritize()
+        self.deprioritize()  # (or no way to tell on this system: lowered as a long run)
 
     def deprioritize(self) -> bool:
         """Lower the isolate thread's CPU priority to LOW_PRIORITY_NICE (Linux keeps a nice

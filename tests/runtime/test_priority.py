@@ -240,3 +240,46 @@ def test_a_context_built_inside_a_deprioritized_run_is_retired_too() -> None:
         assert all(nice != LOW_PRIORITY_NICE for nice in _nice_by_thread().values())
     finally:
         pool.close()
+
+
+def _loop(iterations: int) -> str:
+    return f"var x = 0; for (var i = 0; i < {iterations}; i++) {{ x = (x + i) | 0; }} K.setResponse(x);"
+
+
+def test_a_quick_run_that_waits_for_a_cpu_keeps_its_priority_and_its_app_is_not_remembered(pool: Pool) -> None:
+    # On a loaded machine a quick run can wait in the run queue for longer than
+    # deprioritize_after_s. It used to be lowered for that (it was runnable), and its app
+    # then ran at idle priority for RUNAWAY_MEMORY_S: under load, ordinary apps were
+    # demoted. Here its isolate thread shares one CPU with six busy processes.
+    import subprocess
+    import sys
+
+    limits = RunLimits(timeout_s=10.0, deprioritize_after_s=0.1)
+    # About 40 ms of CPU (measured in the isolate thread's CPU time, then scaled).
+    unbounded = RunLimits(timeout_s=10.0, deprioritize_after_s=None)
+    run_script("app1", "K.setResponse(0)", pool=pool, limits=unbounded)
+    (context,) = pool._idle["app1"]
+    before = context.engine.cpu_ns()
+    run_script("app1", _loop(10_000_000), pool=pool, limits=unbounded)
+    after = context.engine.cpu_ns()
+    assert before is not None and after is not None
+    iterations = int(10_000_000 * 0.04e9 / max(after - before, 1))
+    cpu = min(os.sched_getaffinity(0))
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdout=subprocess.DEVNULL) for _ in range(6)]
+    try:
+        for process in busy:
+            os.sched_setaffinity(process.pid, {cpu})
+        assert context.engine.native_tid is not None
+        os.sched_setaffinity(context.engine.native_tid, {cpu})
+        time.sleep(0.2)
+        started = time.monotonic()
+        run_script("app1", _loop(iterations), pool=pool, limits=limits)
+        waited = time.monotonic() - started
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    assert waited > 0.15  # it did wait for the CPU past the first looks
+    assert pool.retired == 0
+    assert not pool.runs_low("app1")
+    assert os.getpriority(os.PRIO_PROCESS, context.engine.native_tid) == 0
