@@ -72,10 +72,12 @@ _GARBAGE_LIMIT = 1024
 # How long closing a context waits for the isolate thread to let go of its Python thread
 # state (see Engine._let_thread_state_go).
 _UNHOLD_WAIT_S = 0.05
-# The share of a CPU a run's isolate thread must have used between two looks to be
-# lowered (Engine._maybe_deprioritize): a CPU-bound script uses all it is given, a quick
-# one a few ms in all, however long it waited for a CPU.
-_LOWER_SHARE = 0.25
+# How much CPU time a long run's isolate thread must use after the first look to be
+# lowered, as a share of deprioritize_after_s (Engine._maybe_deprioritize): 12.5 ms for
+# the default 0.1 s. A quick script uses a few ms in all, however long it waited for a
+# CPU; a CPU-bound one is there by the next look alone on a CPU, and with 8 sharing it
+# (12.5 ms each in 100 ms) one look later.
+_LOWER_CPU_SHARE = 0.125
 # A run that outlasts RunLimits.deprioritize_after_s gets this nice value on its isolate
 # thread (see Engine.deprioritize).
 LOW_PRIORITY_NICE = 19
@@ -203,8 +205,8 @@ class _Task:
     # (RunLimits.deprioritize_after_s), every `lower_every_s` from then on.
     lower_at: Deadline | None = None
     lower_every_s: float = 0.0
-    busy_ns: int | None = None  # the isolate thread's CPU time at the last look
-    looked_at: float = 0.0
+    busy_ns: int | None = None  # the isolate thread's CPU time at the first look
+    lower_cpu_ns: float = 0.0  # CPU time after the first look that lowers it
 
 
 class Engine:
@@ -418,6 +420,7 @@ class Engine:
             # The first look (half-way) notes the thread's CPU time, the next ones compare.
             half = deprioritize_after_s / 2
             task.lower_at, task.lower_every_s = Deadline(half), max(half, 0.005)
+            task.lower_cpu_ns = _LOWER_CPU_SHARE * deprioritize_after_s * 1e9
         self._task = task
         try:
             return self._wait(task, start(task.callback_id), started, start_deadline)
@@ -528,19 +531,19 @@ class Engine:
         self._no_args = (self.eval_handle("[]", deadline), self.eval_handle("undefined", deadline))
 
     def _maybe_deprioritize(self, task: _Task) -> None:
-        """A long task: lower the isolate thread's priority if it ran on a CPU for at least
-        _LOWER_SHARE of the time since the last look. Waiting for a CPU does not count:
-        on a loaded machine a quick run can wait in the run queue for longer than
-        deprioritize_after_s, and lowering it for that made its whole app run at idle
-        priority for RUNAWAY_MEMORY_S (runtime/pool.py), which loaded the machine more.
-        One that waits for a host call (its SQL, a nested run) takes no CPU either, and is
-        looked at again later."""
+        """A long task: lower the isolate thread's priority once it has run on a CPU for
+        _LOWER_CPU_SHARE of deprioritize_after_s since the first look (made half-way
+        there). Waiting for a CPU does not count: on a loaded machine a quick run can wait
+        in the run queue for longer than deprioritize_after_s, and lowering it for that
+        made its whole app run at idle priority for RUNAWAY_MEMORY_S (runtime/pool.py),
+        which loaded the machine more. CPU time rather than a share of the time: runaway
+        scripts competing with each other for the CPUs each get a small share, and are
+        lowered all the same, a little later. One waiting for a host call (its SQL, a
+        nested run) uses no CPU and is looked at again later."""
         used_ns = self.cpu_ns()
-        now = time.monotonic()
-        if used_ns is not None and (
-            task.busy_ns is None or used_ns - task.busy_ns < _LOWER_SHARE * (now - task.looked_at) * 1e9
-        ):
-            task.busy_ns, task.looked_at = used_ns, now
+        if used_ns is not None and (task.busy_ns is None or used_ns - task.busy_ns < task.lower_cpu_ns):
+            if task.busy_ns is None:
+                task.busy_ns = used_ns
             task.lower_at = Deadline(task.lower_every_s)
             return
         task.lower_at = None

@@ -250,12 +250,12 @@ def test_a_quick_run_that_waits_for_a_cpu_keeps_its_priority_and_its_app_is_not_
     # On a loaded machine a quick run can wait in the run queue for longer than
     # deprioritize_after_s. It used to be lowered for that (it was runnable), and its app
     # then ran at idle priority for RUNAWAY_MEMORY_S: under load, ordinary apps were
-    # demoted. Here its isolate thread shares one CPU with six busy processes.
+    # demoted. Here its isolate thread shares one CPU with 24 busy processes.
     import subprocess
     import sys
 
     limits = RunLimits(timeout_s=10.0, deprioritize_after_s=0.1)
-    # About 40 ms of CPU (measured in the isolate thread's CPU time, then scaled).
+    # About 6 ms of CPU (measured in the isolate thread's CPU time, then scaled).
     unbounded = RunLimits(timeout_s=10.0, deprioritize_after_s=None)
     run_script("app1", "K.setResponse(0)", pool=pool, limits=unbounded)
     (context,) = pool._idle["app1"]
@@ -263,9 +263,9 @@ def test_a_quick_run_that_waits_for_a_cpu_keeps_its_priority_and_its_app_is_not_
     run_script("app1", _loop(10_000_000), pool=pool, limits=unbounded)
     after = context.engine.cpu_ns()
     assert before is not None and after is not None
-    iterations = int(10_000_000 * 0.04e9 / max(after - before, 1))
+    iterations = int(10_000_000 * 0.006e9 / max(after - before, 1))
     cpu = min(os.sched_getaffinity(0))
-    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdout=subprocess.DEVNULL) for _ in range(6)]
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdout=subprocess.DEVNULL) for _ in range(24)]
     try:
         for process in busy:
             os.sched_setaffinity(process.pid, {cpu})
@@ -279,7 +279,40 @@ def test_a_quick_run_that_waits_for_a_cpu_keeps_its_priority_and_its_app_is_not_
         for process in busy:
             process.kill()
             process.wait()
-    assert waited > 0.15  # it did wait for the CPU past the first looks
+    assert waited > 0.12  # it did wait for the CPU past the looks (at 50 and 100 ms)
     assert pool.retired == 0
     assert not pool.runs_low("app1")
     assert os.getpriority(os.PRIO_PROCESS, context.engine.native_tid) == 0
+
+
+def test_runaway_scripts_sharing_one_cpu_are_all_lowered() -> None:
+    # Lowering counts CPU time, not wall time: runaway scripts competing for a CPU each get
+    # a small share of it, and must still be lowered (a little later than one alone).
+    pool = Pool(idle_per_app=6, idle_total=12)
+    try:
+        pool.prewarm("app1", 6)
+        cpu = min(os.sched_getaffinity(0))
+        tids = [context.engine.native_tid for context in pool._idle["app1"]]
+        for tid in tids:
+            assert tid is not None
+            os.sched_setaffinity(tid, {cpu})
+        limits = RunLimits(timeout_s=1.5, deprioritize_after_s=0.1)
+        timeouts: list[bool] = []
+
+        def spin() -> None:
+            try:
+                run_script("app1", "while (true) {}", pool=pool, limits=limits)
+            except ScriptTimeout:
+                timeouts.append(True)
+
+        with NiceWatcher() as watcher:
+            threads = [threading.Thread(target=spin) for _ in tids]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        assert len(timeouts) == 6
+        assert watcher.low == set(tids)
+        assert pool.retired == 6
+    finally:
+        pool.close()
