@@ -8,8 +8,8 @@ run_script then replaces (runtime/__init__.py). Contexts are never shared betwee
 Idle contexts are capped per app and in total (least recently used app loses one
 first). Thread-safe.
 
-Runaway apps: a run that outlasts RunLimits.deprioritize_after_s has its isolate thread
-lowered to nice 19 / SCHED_IDLE (runtime/engine.py), which an unprivileged process cannot
+Runaway apps: a run that outlasts RunLimits.deprioritize_after_s while keeping a CPU busy
+has its isolate thread lowered to nice 19 / SCHED_IDLE (runtime/engine.py), which an unprivileged process cannot
 undo, so its context is closed at checkin. The pool also remembers the app for
 RUNAWAY_MEMORY_S: each of its checkouts meanwhile lowers the context it hands out before
 the script starts (and that context is closed at checkin like any lowered one). A flood
