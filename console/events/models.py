@@ -16,7 +16,7 @@ from console.schedules.models import UNFINISHED, RunRecord
 class AppUser(models.Model):
     """A user of an app as the SDKs name it (`associateUser(id, attributes)`)."""
 
-    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="event_users")
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="event_users", db_index=False)
     identifier = models.CharField(max_length=255)
     attributes = models.JSONField(default=dict)
     # When the association that set `attributes` happened: an older one uploaded late
@@ -36,7 +36,7 @@ class AppUser(models.Model):
 class Install(models.Model):
     """An install of the app that uploaded events, with the last user it was associated with."""
 
-    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="installs")
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="installs", db_index=False)
     install_id = models.CharField(max_length=255)
     # NULL, not "": no user at all, and the event stream's `user` is then null too.
     user_identifier = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
@@ -56,7 +56,10 @@ class Event(models.Model):
     device retries (it never saw the answer) stores nothing twice."""
 
     id = models.BigAutoField(primary_key=True)
-    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="events")
+    # No index of its own (on all three models here): the unique constraint and the other
+    # indexes lead with the app, so deleting an app finds its rows through those, and an
+    # index on the app alone cost every stored event one more index entry.
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="events", db_index=False)
     uuid = models.UUIDField()
     type = models.CharField(max_length=200)
     happened_at = models.DateTimeField()

@@ -120,3 +120,27 @@ def test_an_upload_naming_no_user_keeps_the_installs_association_and_moves_its_t
     services.store_events(app.pk, "install-2", [incoming("k.fg", later)])
     fresh = Install.objects.get(app=app, install_id="install-2")
     assert (fresh.user_identifier, fresh.associated_at, fresh.first_seen_at) == (None, None, later)
+
+
+def test_each_stored_row_costs_only_the_indexes_its_queries_use() -> None:
+    # The app alone had an index of its own on each events table, beside a unique
+    # constraint and indexes that lead with the app: one more entry per stored event.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename IN "
+            "('kiln_events_event', 'kiln_events_install', 'kiln_events_appuser')"
+        )
+        rows = cursor.fetchall()
+    by_table: dict[str, set[str]] = {}
+    for table, name, definition in rows:
+        by_table.setdefault(table, set()).add(name)
+        assert not definition.endswith("(app_id)"), definition
+    assert by_table["kiln_events_event"] == {
+        "kiln_events_event_pkey",
+        "one_event_per_uuid",
+        "event_app_type_time",
+        "event_app_time",
+    }
+    assert by_table["kiln_events_install"] == {"kiln_events_install_pkey", "one_install_per_id"}
