@@ -205,7 +205,7 @@ class _Task:
     # (RunLimits.deprioritize_after_s), every `lower_every_s` from then on.
     lower_at: Deadline | None = None
     lower_every_s: float = 0.0
-    busy_ns: int | None = None  # the isolate thread's CPU time at the first look
+    first_look_cpu_ns: int | None = None  # the isolate thread's CPU time at the first look
     lower_cpu_ns: float = 0.0  # CPU time after the first look that lowers it
 
 
@@ -541,9 +541,10 @@ class Engine:
         lowered all the same, a little later. One waiting for a host call (its SQL, a
         nested run) uses no CPU and is looked at again later."""
         used_ns = self.cpu_ns()
-        if used_ns is not None and (task.busy_ns is None or used_ns - task.busy_ns < task.lower_cpu_ns):
-            if task.busy_ns is None:
-                task.busy_ns = used_ns
+        first = task.first_look_cpu_ns
+        if used_ns is not None and (first is None or used_ns - first < task.lower_cpu_ns):
+            if first is None:
+                task.first_look_cpu_ns = used_ns
             task.lower_at = Deadline(task.lower_every_s)
             return
         task.lower_at = None

@@ -8,15 +8,16 @@ run_script then replaces (runtime/__init__.py). Contexts are never shared betwee
 Idle contexts are capped per app and in total (least recently used app loses one
 first). Thread-safe.
 
-Runaway apps: a run that outlasts RunLimits.deprioritize_after_s while keeping a CPU busy
-has its isolate thread lowered to nice 19 / SCHED_IDLE (runtime/engine.py), which an unprivileged process cannot
-undo, so its context is closed at checkin. The pool also remembers the app for
-RUNAWAY_MEMORY_S: each of its checkouts meanwhile lowers the context it hands out before
-the script starts (and that context is closed at checkin like any lowered one). A flood
-of `while (true) {}` therefore runs at idle priority from its first instant instead of
-taking 0.1 s at normal priority per run; other apps are never lowered, and an app whose
-runs stay under 0.1 s of CPU for RUNAWAY_MEMORY_S is back at normal priority. Lowered contexts are
-never kept idle: freeing a V8 context is done at checkin, on the thread that ran it.
+Runaway apps: a run that outlasts RunLimits.deprioritize_after_s while keeping a CPU
+busy has its isolate thread lowered to nice 19 / SCHED_IDLE (runtime/engine.py), which
+an unprivileged process cannot undo, so its context is closed at checkin. The pool also
+remembers the app for RUNAWAY_MEMORY_S: each of its checkouts meanwhile lowers the
+context it hands out before the script starts (and that context is closed at checkin
+like any lowered one). A flood of `while (true) {}` therefore runs at idle priority from
+its first instant instead of taking 0.1 s at normal priority per run; other apps are
+never lowered, and an app whose runs stay under 0.1 s of CPU for RUNAWAY_MEMORY_S is
+back at normal priority. Lowered contexts are never kept idle: freeing a V8 context is
+done at checkin, on the thread that ran it.
 
 The job watch: V8 runs a script's promise jobs after its result went back (see
 runtime/engine.py), and a job can queue the next one forever. Nothing on a run's own
