@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,19 @@ def page(browser: Browser, live_server: Any) -> Iterator[Page]:
     page.set_default_timeout(20_000)
     yield page
     context.close()
+    _wait_for_requests_to_end(live_server)
+
+
+def _wait_for_requests_to_end(live_server: Any, within_s: float = 10.0) -> None:
+    """Let the live server finish what the browser sent last (an autosave, a poll).
+
+    The server goes on with a request after the browser context is gone; the test database
+    is emptied right after this fixture, and its TRUNCATE beside that request's transaction
+    can deadlock, failing this test and leaving rows behind for the next.
+    """
+    deadline = time.monotonic() + within_s
+    for thread in list(getattr(live_server.thread.httpd, "_threads", ())):
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def snap(page: Page, name: str) -> None:

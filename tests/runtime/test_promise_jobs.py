@@ -107,8 +107,10 @@ def test_jobs_left_by_a_timed_out_script_stop_with_its_context(pool: Pool) -> No
             pool=pool,
             limits=RunLimits(timeout_s=0.3),
         )
-    # The context is freed at once (not after waiting on the jobs), which stops them
-    assert time.monotonic() - started < 0.45
+    # The context is freed at once, not left for the job watch (the jobs would never end on
+    # their own): the counters say which path freed it; the clock only rules out a long wait,
+    # with room for a loaded CI machine
+    assert time.monotonic() - started < 2.0
     assert (pool.discarded, pool.jobs_stopped, pool.idle_count()) == (1, 0, 0)
     _assert_no_thread_burns_cpu()
 
