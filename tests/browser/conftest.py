@@ -67,20 +67,41 @@ def page(browser: Browser, live_server: Any) -> Iterator[Page]:
     page = context.new_page()
     page.set_default_timeout(20_000)
     yield page
+    # Leaving the page first sends what its unload handlers send (the IDE saves its draft)
+    # while the browser is still there to send it.
+    try:
+        page.goto("about:blank", timeout=5_000)
+    except Exception:  # noqa: BLE001 - a page that will not leave is closed all the same
+        pass
+    _wait_for_requests_to_end(live_server)
     context.close()
     _wait_for_requests_to_end(live_server)
 
 
-def _wait_for_requests_to_end(live_server: Any, within_s: float = 10.0) -> None:
+def _wait_for_requests_to_end(live_server: Any, within_s: float = 10.0, quiet_s: float = 0.1) -> None:
     """Let the live server finish what the browser sent last (an autosave, a poll).
 
     The server goes on with a request after the browser context is gone; the test database
     is emptied right after this fixture, and its TRUNCATE beside that request's transaction
-    can deadlock, failing this test and leaving rows behind for the next.
+    can deadlock, failing this test and leaving rows behind for the next. A request on a
+    new connection may still be waiting to be accepted: the server must stay idle for
+    `quiet_s` before the test ends.
     """
+    httpd = live_server.thread.httpd
     deadline = time.monotonic() + within_s
-    for thread in list(getattr(live_server.thread.httpd, "_threads", ())):
-        thread.join(max(0.0, deadline - time.monotonic()))
+    quiet_since: float | None = None
+    while time.monotonic() < deadline:
+        busy = [thread for thread in list(getattr(httpd, "_threads", ())) if thread.is_alive()]
+        if busy:
+            quiet_since = None
+            for thread in busy:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            continue
+        if quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            return
+        time.sleep(0.02)
 
 
 def snap(page: Page, name: str) -> None:
