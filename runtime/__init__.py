@@ -128,6 +128,7 @@ def run_script(
                 start_timeout_s=limits.cleanup_timeout_s,
                 interrupt=host.interrupt,
                 deprioritize_after_s=limits.deprioritize_after_s,
+                slots=pool.run_slots,
             )
         except RawEngineError as error:
             if error.kind == "stuck":

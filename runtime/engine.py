@@ -78,6 +78,12 @@ _UNHOLD_WAIT_S = 0.05
 # CPU; a CPU-bound one is there by the next look alone on a CPU, and with 8 sharing it
 # (12.5 ms each in 100 ms) one look later.
 _LOWER_CPU_SHARE = 0.125
+# How often a run waiting for a run slot looks at its deadline again.
+_SLOT_POLL_S = 0.05
+# A run keeps its slot through a host call shorter than this (most SQL): giving it back
+# and waiting for it again on every call let more runs in at once, which is what slots are
+# there to stop. A longer call (a lock wait, a slow query) gives it back.
+_HOST_SLOT_S = 0.005
 # A run that outlasts RunLimits.deprioritize_after_s gets this nice value on its isolate
 # thread (see Engine.deprioritize).
 LOW_PRIORITY_NICE = 19
@@ -180,6 +186,20 @@ def _base_nice() -> int:
     return _base[0]
 
 
+# The run in a host call on this (isolate) thread, if it holds run slots: a nested run
+# started by that call takes its slot over.
+_on_isolate = threading.local()
+
+
+def _acquire_until(slots: threading.BoundedSemaphore, deadline: Deadline) -> bool:
+    """Wait for a run slot until the deadline, looking at it every _SLOT_POLL_S (Stop
+    brings a deadline forward)."""
+    while not deadline.expired():
+        if slots.acquire(timeout=min(_SLOT_POLL_S, max(deadline.remaining(), 0.0))):
+            return True
+    return False
+
+
 def _interrupt(interrupt: Callable[[], None]) -> None:
     try:
         interrupt()
@@ -207,6 +227,13 @@ class _Task:
     lower_every_s: float = 0.0
     first_look_cpu_ns: int | None = None  # the isolate thread's CPU time at the first look
     lower_cpu_ns: float = 0.0  # CPU time after the first look that lowers it
+    # The run slot (see Engine.call's `slots`): held while V8 runs the task's JavaScript,
+    # given back during host calls, for good once the run is lowered or over.
+    slots: threading.BoundedSemaphore | None = None
+    slot_held: bool = False
+    slot_done: bool = False
+    slot_lock: threading.Lock = field(default_factory=threading.Lock)
+    host_since: float | None = None  # when the host call in progress began
 
 
 class Engine:
@@ -279,8 +306,22 @@ class Engine:
                 # it: measured here, 4 runaway `md5()` loops in one process took the p99 of
                 # another app's quick calls from 5 ms to 50 ms without this, 10 ms with it.
                 time.sleep(0)
-            with self._hosting:
-                task.context.run(channel.handle, task.handler)
+            if task.slots is None:
+                with self._hosting:
+                    task.context.run(channel.handle, task.handler)
+                return
+            task.host_since = time.monotonic()
+            _on_isolate.task = task  # a nested run takes the slot over (see _run)
+            try:
+                with self._hosting:
+                    task.context.run(channel.handle, task.handler)
+            finally:
+                _on_isolate.task = None
+                with task.slot_lock:
+                    task.host_since = None
+                    retake = not task.slot_held and not task.slot_done
+            if retake:
+                self._retake_slot(task)
 
         self._on_v8 = on_v8  # must outlive the context
         with _create_lock:
@@ -337,9 +378,13 @@ class Engine:
                 timeout = min(timeout, start_deadline.remaining())
             if grace is not None and task.interrupt is not None and not interrupted:
                 timeout = min(timeout, _INTERRUPT_POLL_S)
+            if task.slot_held:
+                timeout = min(timeout, _HOST_SLOT_S)
             try:
                 cid, raw = self._messages.get(timeout=max(timeout, 0.0005))
             except queue.Empty:
+                if task.slot_held:
+                    self._free_slot_of_long_host_call(task)
                 if start_deadline is not None and start_deadline.expired():
                     assert started is not None
                     if started():
@@ -408,14 +453,24 @@ class Engine:
         deadline: Deadline,
         handler: Callable[[str], str] | None,
         started: Callable[[], bool] | None = None,
-        start_deadline: Deadline | None = None,
+        start_timeout_s: float | None = None,
         interrupt: Callable[[], None] | None = None,
         deprioritize_after_s: float | None = None,
+        slots: threading.BoundedSemaphore | None = None,
     ) -> Any:
         if self.broken:
             raise RawEngineError("broken", "context is broken")
         self._collect(at_least=_GARBAGE_BATCH)
         task = _Task(next(self._callback_ids), deadline, handler, interrupt=interrupt)
+        if slots is not None and not self.deprioritized:
+            # A lowered run takes none: it only gets CPU nobody else wants. A nested run
+            # (on the isolate thread of a run in a host call) takes over that run's slot.
+            outer = getattr(_on_isolate, "task", None)
+            if outer is not None:
+                self._give_slot(outer)
+            if not _acquire_until(slots, deadline):
+                raise RawEngineError("timeout", "script exceeded its time limit")
+            task.slots, task.slot_held = slots, True
         if deprioritize_after_s is not None and not self.deprioritized:
             # The first look (half-way) notes the thread's CPU time, the next ones compare.
             half = deprioritize_after_s / 2
@@ -423,9 +478,51 @@ class Engine:
             task.lower_cpu_ns = _LOWER_CPU_SHARE * deprioritize_after_s * 1e9
         self._task = task
         try:
+            # (counted from here: not the wait for a slot)
+            start_deadline = None if start_timeout_s is None else Deadline(start_timeout_s)
             return self._wait(task, start(task.callback_id), started, start_deadline)
         finally:
             task.serving = False
+            self._give_slot(task, done=True)
+
+    @staticmethod
+    def _give_slot(task: _Task, done: bool = False) -> None:
+        """Give the task's run slot back; `done`: and never take it again (the run is over
+        or lowered). From the waiting thread or the isolate thread (around a host call)."""
+        if task.slots is None:
+            return
+        with task.slot_lock:
+            held, task.slot_held = task.slot_held, False
+            task.slot_done = task.slot_done or done
+        if held:
+            task.slots.release()
+
+    @staticmethod
+    def _free_slot_of_long_host_call(task: _Task) -> None:
+        """On the waiting thread: give the slot back for a host call running longer than
+        _HOST_SLOT_S (the isolate thread takes one again when the call returns)."""
+        with task.slot_lock:
+            since = task.host_since
+            if not task.slot_held or since is None or time.monotonic() - since < _HOST_SLOT_S:
+                return
+            task.slot_held = False
+        assert task.slots is not None
+        task.slots.release()
+
+    @staticmethod
+    def _retake_slot(task: _Task) -> None:
+        """After a host call, on the isolate thread: wait for a run slot before the script
+        goes on. Given up once the run is over, lowered or out of time (V8 then stops it)."""
+        slots = task.slots
+        assert slots is not None
+        while not (task.slot_done or task.cancelled or task.deadline.expired()):
+            if slots.acquire(timeout=min(_SLOT_POLL_S, max(task.deadline.remaining(), 0.0))):
+                with task.slot_lock:
+                    if not task.slot_done:
+                        task.slot_held = True
+                        return
+                slots.release()  # the run ended meanwhile
+                return
 
     def _result(self, raw: Any) -> Any:
         try:
@@ -469,6 +566,7 @@ class Engine:
         start_timeout_s: float | None = None,
         interrupt: Callable[[], None] | None = None,
         deprioritize_after_s: float | None = None,
+        slots: threading.BoundedSemaphore | None = None,
     ) -> Any:
         """Call a JS function handle with no arguments.
 
@@ -477,21 +575,26 @@ class Engine:
         interrupt: called from this thread when the deadline passes during a host call
         (Host.interrupt); the run then ends within _CANCEL_GRACE_S.
         deprioritize_after_s: a call still running after this long gets its isolate
-        thread's priority lowered (see deprioritize)."""
+        thread's priority lowered (see deprioritize).
+        slots: the process's run slots (Pool.run_slots): the call's JavaScript runs only
+        while it holds one (waited for until the deadline), except during host calls and
+        once lowered."""
         argv, this = self._no_args
         started: Callable[[], bool] | None = None
-        start_deadline: Deadline | None = None
         if start_timeout_s is not None and self.channel is not None:
             channel, before = self.channel, self.channel.runs_started()
-            started, start_deadline = (lambda: channel.runs_started() != before), Deadline(start_timeout_s)
+            started = lambda: channel.runs_started() != before  # noqa: E731
+        else:
+            start_timeout_s = None
         raw = self._run(
             lambda cid: self._dll.mr_call_function(self._ctx, function, this, argv, cid),
             deadline,
             handler,
             started,
-            start_deadline,
+            start_timeout_s,
             interrupt,
             deprioritize_after_s,
+            slots,
         )
         return self._result(raw)
 
@@ -549,6 +652,7 @@ class Engine:
             return
         task.lower_at = None
         self.deprioritize()  # (or no way to tell on this system: lowered as a long run)
+        self._give_slot(task, done=True)
 
     def deprioritize(self) -> bool:
         """Lower the isolate thread's CPU priority to LOW_PRIORITY_NICE (Linux keeps a nice

@@ -28,11 +28,21 @@ context is idle, is running jobs, and the context is closed, which stops them. J
 therefore run two to three WATCH_PERIOD_S past their run (21–43 ms measured, on a busy
 machine); a context handed out again before the watch judged it waits for its jobs at
 the start of the next run, and is replaced after RunLimits.cleanup_timeout_s.
+
+Run slots: a run's JavaScript runs only while it holds one of the pool's `run_slots`
+(KILN_V8_RUNS_PER_PROCESS, default 1: one web process per CPU). More V8 isolates running
+at once than there are CPUs for them only thrash: at 32 connections, 16 runs at once per
+process served half the requests per second that 1 at a time did, and 4 at once (the
+per-app admission's default) about a fifth fewer. A run gives its slot back during each
+host call (its SQL, a nested run, which takes a slot of its own) and for good once it is
+lowered (a lowered run only gets CPU nobody else wants); a run of a remembered runaway app
+starts lowered and takes none. Waiting for a slot ends at the run's deadline.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 import threading
 import time
@@ -128,10 +138,19 @@ def create_context(app_id: str) -> Context:
         raise
 
 
+def default_run_slots() -> int:
+    """KILN_V8_RUNS_PER_PROCESS, 1 when unset: Kiln starts a web process per CPU."""
+    return max(0, int(os.environ.get("KILN_V8_RUNS_PER_PROCESS") or 1))
+
+
 class Pool:
-    def __init__(self, idle_per_app: int = 4, idle_total: int = 32) -> None:
+    def __init__(self, idle_per_app: int = 4, idle_total: int = 32, run_slots: int | None = None) -> None:
         self.idle_per_app = idle_per_app
         self.idle_total = idle_total
+        # How many runs' JavaScript may run at once in this process (0: no limit); see
+        # "Run slots" in the module docstring.
+        slots = default_run_slots() if run_slots is None else run_slots
+        self.run_slots = threading.BoundedSemaphore(slots) if slots > 0 else None
         self._idle: OrderedDict[str, list[Context]] = OrderedDict()
         self._lock = threading.Lock()
         self._watched: set[Context] = set()  # idle contexts the job watch has not judged

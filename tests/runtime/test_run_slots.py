@@ -1,0 +1,154 @@
+"""Run slots: a pool lets at most `run_slots` scripts' JavaScript run at once; a run keeps
+its slot through quick host calls, gives it back for a long one and for good once lowered,
+and a nested run takes its caller's over."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import MemoryMethods
+from test_deadlines import SleepingDatabase
+
+from runtime import Host, Pool, RunLimits, ScriptTimeout, run_script
+
+STEADY = RunLimits(timeout_s=5.0, deprioritize_after_s=None)  # never lowered: keeps its slot
+
+
+def _busy(ms: int) -> str:
+    return f"var t = Date.now(); while (Date.now() - t < {ms}) {{}} K.setResponse([t, Date.now()]);"
+
+
+def _in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    out: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            out["value"] = work()
+        except Exception as error:  # noqa: BLE001 - the test looks at it
+            out["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, out
+
+
+def _spans(pool: Pool, count: int) -> list[list[int]]:
+    """Run `count` 40 ms busy loops of different apps at once; their [start, end] in ms."""
+    runs = [
+        _in_thread(lambda i=i: run_script(f"app{i}", _busy(40), pool=pool, limits=STEADY).value) for i in range(count)
+    ]
+    for thread, _ in runs:
+        thread.join(10)
+    return sorted(out["value"] for _, out in runs)
+
+
+def _slot_free(pool: Pool) -> bool:
+    assert pool.run_slots is not None
+    if pool.run_slots.acquire(timeout=1.0):
+        pool.run_slots.release()
+        return True
+    return False
+
+
+def test_one_slot_runs_the_scripts_of_a_process_one_at_a_time() -> None:
+    pool = Pool(run_slots=1)
+    try:
+        spans = _spans(pool, 4)
+        assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:], strict=False)), spans
+        assert _slot_free(pool)
+    finally:
+        pool.close()
+    # Without slots, the same four overlap
+    unlimited = Pool(run_slots=0)
+    try:
+        spans = _spans(unlimited, 4)
+        assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False)), spans
+    finally:
+        unlimited.close()
+
+
+def test_a_long_host_call_gives_the_slot_back_for_the_other_apps() -> None:
+    # Given the only slot's run waiting 0.6 s in SQL (a lock wait, a slow query)
+    pool = Pool(run_slots=1)
+    db = SleepingDatabase(sleep_s=0.6, honours_interrupt=False)
+    waiting, out = _in_thread(
+        lambda: (
+            run_script(
+                "app1", "K.query('SELECT pg_sleep(0.6)', []); K.setResponse('woke')", host=Host(database=db), pool=pool
+            ).value
+        )
+    )
+    try:
+        while not db.started:
+            time.sleep(0.005)
+        # When another app's quick call comes
+        started = time.monotonic()
+        assert run_script("app2", "K.setResponse(2)", pool=pool).value == 2
+        # Then it runs at once, and the waiting run takes a slot again when its call returns
+        assert time.monotonic() - started < 0.3
+        waiting.join(5)
+        assert out == {"value": "woke"}
+        assert _slot_free(pool)
+    finally:
+        pool.close()
+
+
+def test_nested_runs_take_their_callers_slot_over() -> None:
+    # Given one slot and a method calling itself five levels deep, each level doing SQL
+    pool = Pool(run_slots=1)
+    host: Host | None = None
+    code = "var n = K.params.n; K.setResponse(n === 0 ? 'bottom' : K.callAPIMethod('down', {n: n - 1}));"
+    methods = MemoryMethods(pool, "app1", {"down": code}, lambda: host)  # type: ignore[arg-type,return-value]
+    host = Host(methods=methods)
+    try:
+        # Then it neither deadlocks nor waits for the slot at each level
+        assert run_script("app1", code, params={"n": 5}, host=host, pool=pool).value == "bottom"
+        assert len(methods.calls) == 5
+        assert _slot_free(pool)
+    finally:
+        pool.close()
+
+
+def test_a_lowered_runaway_gives_its_slot_back() -> None:
+    # Given the only slot taken by a `while (true) {}`, which is lowered after 0.1 s
+    pool = Pool(run_slots=1)
+    spinner, out = _in_thread(
+        lambda: run_script("spin", "while (true) {}", pool=pool, limits=RunLimits(timeout_s=1.5)).value
+    )
+    try:
+        time.sleep(0.3)
+        # When another app calls while it still spins
+        started = time.monotonic()
+        assert run_script("app2", "K.setResponse(2)", pool=pool).value == 2
+        # Then that call did not wait for the spinner's end
+        assert time.monotonic() - started < 0.5
+        assert spinner.is_alive()
+        spinner.join(5)
+        assert isinstance(out.get("error"), ScriptTimeout)
+        assert _slot_free(pool)
+    finally:
+        pool.close()
+
+
+def test_waiting_for_a_slot_ends_at_the_runs_deadline() -> None:
+    # Given the only slot held by a 1.2 s run that is never lowered
+    pool = Pool(run_slots=1)
+    holder, out = _in_thread(lambda: run_script("app1", _busy(1200), pool=pool, limits=STEADY).value)
+    try:
+        time.sleep(0.1)
+        # Then a call with 0.3 s to live times out waiting, without waiting for the holder
+        started = time.monotonic()
+        with pytest.raises(ScriptTimeout):
+            run_script("app2", "K.setResponse(2)", pool=pool, limits=RunLimits(timeout_s=0.3))
+        assert 0.25 <= time.monotonic() - started < 0.9
+        holder.join(5)
+        assert "value" in out
+        # And no slot leaked: the next call runs
+        assert run_script("app2", "K.setResponse(3)", pool=pool).value == 3
+        assert _slot_free(pool)
+    finally:
+        pool.close()
