@@ -266,6 +266,8 @@ class Engine:
         # The isolate thread runs at LOW_PRIORITY_NICE: an unprivileged process cannot
         # raise it again, so the pool retires the context after its run.
         self.deprioritized = False
+        # Called (on the waiting thread) when a run of this context is lowered as runaway.
+        self.on_lowered: Callable[[], None] | None = None
 
         @mr_callback_func
         def on_v8(callback_id: int, raw: Any) -> None:
@@ -384,7 +386,10 @@ class Engine:
                 cid, raw = self._messages.get(timeout=max(timeout, 0.0005))
             except queue.Empty:
                 if task.slot_held:
-                    self._free_slot_of_long_host_call(task)
+                    if self.deprioritized:  # lowered from outside (Pool: its app ran away)
+                        self._give_slot(task, done=True)
+                    else:
+                        self._free_slot_of_long_host_call(task)
                 if start_deadline is not None and start_deadline.expired():
                     assert started is not None
                     if started():
@@ -471,6 +476,8 @@ class Engine:
             if not _acquire_until(slots, deadline):
                 raise RawEngineError("timeout", "script exceeded its time limit")
             task.slots, task.slot_held = slots, True
+            if self.deprioritized:  # lowered while it waited: its app ran away meanwhile
+                self._give_slot(task, done=True)
         if deprioritize_after_s is not None and not self.deprioritized:
             # The first look (half-way) notes the thread's CPU time, the next ones compare.
             half = deprioritize_after_s / 2
@@ -652,6 +659,8 @@ class Engine:
             return
         task.lower_at = None
         self.deprioritize()  # (or no way to tell on this system: lowered as a long run)
+        if self.on_lowered is not None:
+            self.on_lowered()  # first: the app's runs waiting for this slot are lowered
         self._give_slot(task, done=True)
 
     def deprioritize(self) -> bool:
@@ -678,6 +687,10 @@ class Engine:
                 pass
         self.deprioritized = True
         return True
+
+    def in_host_call(self) -> bool:
+        """Whether the isolate thread is answering a host call right now."""
+        return self._hosting.locked()
 
     def cpu_ns(self) -> int | None:
         """The isolate thread's thread_cpu_ns."""

@@ -42,6 +42,7 @@ starts lowered and takes none. Waiting for a slot ends at the run's deadline.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import sys
 import threading
@@ -159,7 +160,9 @@ class Pool:
         self.retired = 0  # of those: deprioritized by a long run (not reused on purpose)
         self.started_low = 0  # runs lowered from their first instant (runaway apps)
         self.jobs_stopped = 0  # of those: closed by the job watch, still running jobs
+        self.lowered_with_app = 0  # runs lowered because another run of their app was
         self._low_until: dict[str, float] = {}  # app -> its runs start low until then
+        self._out: dict[str, set[Context]] = {}  # contexts checked out, by app
         _pools.add(self)
 
     def runs_low(self, app_id: str) -> bool:
@@ -171,6 +174,10 @@ class Pool:
         is remembered as runaway (see the module docstring) and `may_lower`."""
         context = self._checkout(app_id)
         context.started_low = False
+        if context.engine.on_lowered is None:
+            context.engine.on_lowered = functools.partial(self._ran_away, app_id)
+        with self._lock:
+            self._out.setdefault(app_id, set()).add(context)
         if may_lower and self.runs_low(app_id) and context.engine.deprioritize():
             context.started_low = True
             context.cpu_at_checkout = context.engine.cpu_ns()
@@ -201,7 +208,27 @@ class Pool:
             self.created += 1
         return context
 
+    def _ran_away(self, app_id: str) -> None:
+        """A run of the app was just lowered: its app's runs start low from now on, and its
+        other runs in progress (or waiting for a run slot) are lowered too — each would
+        otherwise spin at normal priority, holding a run slot, until lowered on its own.
+        A run waiting in a host call (a nested run's caller, say) uses no CPU: left be."""
+        with self._lock:
+            self._low_until[app_id] = time.monotonic() + RUNAWAY_MEMORY_S
+            running = list(self._out.get(app_id, ()))
+        for context in running:
+            engine = context.engine
+            if not engine.deprioritized and not engine.in_host_call() and engine.deprioritize():
+                with self._lock:
+                    self.lowered_with_app += 1
+
     def checkin(self, context: Context, healthy: bool = True) -> None:
+        with self._lock:
+            out = self._out.get(context.app_id)
+            if out is not None:
+                out.discard(context)
+                if not out:
+                    del self._out[context.app_id]
         if context.engine.deprioritized:
             # Its isolate thread stays at low priority for good: a long run pays for a
             # new context (about 15 ms), quick runs never do. Lowered during its run, or

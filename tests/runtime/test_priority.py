@@ -233,9 +233,10 @@ def test_a_context_built_inside_a_deprioritized_run_is_retired_too() -> None:
     code = "var t = Date.now(); while (Date.now() - t < 300) {} K.setResponse(K.callAPIMethod('quick', {}));"
     try:
         assert run_script("app1", code, host=host, pool=pool).value == "quick"
-        # Then both ran at low priority, and neither context is kept
+        # Then both ran at low priority, and neither context is kept (the callee's started
+        # low: lowering the caller made its app a remembered runaway at once)
         assert pool.nice_at_checkin == [LOW_PRIORITY_NICE, LOW_PRIORITY_NICE]
-        assert (pool.created, pool.retired, pool.idle_count()) == (2, 2, 0)
+        assert (pool.created, pool.retired, pool.started_low, pool.idle_count()) == (2, 1, 1, 0)
         time.sleep(0.05)
         assert all(nice != LOW_PRIORITY_NICE for nice in _nice_by_thread().values())
     finally:

@@ -152,3 +152,29 @@ def test_waiting_for_a_slot_ends_at_the_runs_deadline() -> None:
         assert _slot_free(pool)
     finally:
         pool.close()
+
+
+def test_when_one_run_of_an_app_is_lowered_its_others_are_too_and_free_the_slot() -> None:
+    # Given eight `while (true) {}` calls of one app at once, and one run slot
+    pool = Pool(run_slots=1)
+    spinners = [
+        _in_thread(lambda: run_script("spin", "while (true) {}", pool=pool, limits=RunLimits(timeout_s=1.5)))
+        for _ in range(8)
+    ]
+    try:
+        # Then the first one lowered lowers the others still waiting for the slot (or, if
+        # one had not even been checked out yet, it starts low): none of them holds the
+        # slot at normal priority for its own 0.1 s first
+        deadline = time.monotonic() + 5
+        while pool.lowered_with_app + pool.started_low < 7 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pool.lowered_with_app + pool.started_low == 7 and pool.lowered_with_app >= 1
+        assert pool.runs_low("spin")
+        # And another app's call runs while they all still spin
+        assert run_script("app2", "K.setResponse(2)", pool=pool, limits=RunLimits(timeout_s=0.5)).value == 2
+        for thread, out in spinners:
+            thread.join(5)
+            assert isinstance(out.get("error"), ScriptTimeout)
+        assert _slot_free(pool)
+    finally:
+        pool.close()
