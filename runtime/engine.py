@@ -227,8 +227,9 @@ class _Task:
     lower_every_s: float = 0.0
     first_look_cpu_ns: int | None = None  # the isolate thread's CPU time at the first look
     lower_cpu_ns: float = 0.0  # CPU time after the first look that lowers it
-    # The run slot (see Engine.call's `slots`): held while V8 runs the task's JavaScript,
-    # given back during host calls, for good once the run is lowered or over.
+    # The run slot (see Engine.call's `slots`): held while V8 runs the task's JavaScript
+    # and through quick host calls, given back during a long one (or to a nested run), for
+    # good once the run is lowered or over.
     slots: threading.BoundedSemaphore | None = None
     slot_held: bool = False
     slot_done: bool = False
@@ -584,8 +585,9 @@ class Engine:
         deprioritize_after_s: a call still running after this long gets its isolate
         thread's priority lowered (see deprioritize).
         slots: the process's run slots (Pool.run_slots): the call's JavaScript runs only
-        while it holds one (waited for until the deadline), except during host calls and
-        once lowered."""
+        while it holds one (waited for until the deadline); it is given back during a
+        host call longer than _HOST_SLOT_S or one that starts a nested run, and for good
+        once the run is lowered."""
         argv, this = self._no_args
         started: Callable[[], bool] | None = None
         if start_timeout_s is not None and self.channel is not None:
