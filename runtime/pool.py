@@ -200,6 +200,9 @@ class Pool:
                 self._idle.move_to_end(app_id)
                 context = contexts.pop()
                 context.idle = False
+                if not contexts:
+                    # An empty list left here would be the eviction's "oldest" in checkin.
+                    del self._idle[app_id]
             if not context.engine.broken:
                 return context
             self._close(context)

@@ -24,6 +24,26 @@ def test_contexts_are_reused_per_app_and_never_shared(pool: Pool) -> None:
     assert pool.idle_count("B") == 1
 
 
+def test_the_total_cap_evicts_past_an_app_whose_last_idle_context_is_out() -> None:
+    # Given a full pool (cap 3) whose oldest app has its only idle context checked out
+    pool = Pool(idle_per_app=2, idle_total=3)
+    try:
+        for app in ("a", "b", "c"):
+            run_script(app, "K.setResponse(1)", pool=pool)
+        busy = pool.checkout("a")
+        for app in ("b", "c"):  # used since: app "a" is now the least recently used
+            run_script(app, "K.setResponse(1)", pool=pool)
+        # When other apps check contexts in past the cap, the eviction skips app "a"
+        for app in ("d", "e"):
+            run_script(app, "K.setResponse(1)", pool=pool)
+        assert pool.idle_count() == 3
+        # And the one it had out comes back
+        pool.checkin(busy)
+        assert pool.idle_count() == 3
+    finally:
+        pool.close()
+
+
 def test_checkout_of_a_warm_context_is_cheap(pool: Pool) -> None:
     pool.prewarm("A", 1)
     result = run_script("A", "K.setResponse(1)", pool=pool)

@@ -69,9 +69,10 @@ def test_jobs_left_running_are_stopped_with_their_context(pool: Pool, code: str)
     assert result.value == "bye"
     # When the job watch looks at its context
     waited = _wait_for_stopped(pool, 1)
-    # Then the context is closed within a few watch periods, and nothing keeps running
+    # Then the context is closed within a few watch periods (21–43 ms measured; a loaded
+    # CI machine took 0.21 s once), and nothing keeps running
     assert (pool.jobs_stopped, pool.discarded, pool.idle_count()) == (1, 1, 0)
-    assert waited < 0.2, waited
+    assert waited < 0.5, waited
     _assert_no_thread_burns_cpu()
     # And the app is served from a new context
     assert run_script("app1", "K.setResponse(2)", pool=pool).value == 2
