@@ -30,13 +30,14 @@ machine); a context handed out again before the watch judged it waits for its jo
 the start of the next run, and is replaced after RunLimits.cleanup_timeout_s.
 
 Run slots: a run's JavaScript runs only while it holds one of the pool's `run_slots`
-(KILN_V8_RUNS_PER_PROCESS, default 1: one web process per CPU). More V8 isolates running
-at once than there are CPUs for them only thrash: at 32 connections, 16 runs at once per
-process served half the requests per second that 1 at a time did, and 4 at once (the
-per-app admission's default) about a fifth fewer. A run gives its slot back during each
-host call (its SQL, a nested run, which takes a slot of its own) and for good once it is
-lowered (a lowered run only gets CPU nobody else wants); a run of a remembered runaway app
-starts lowered and takes none. Waiting for a slot ends at the run's deadline.
+(KILN_V8_RUNS_PER_PROCESS, default 1: one web process per CPU). Many runs in flight in
+one process only thrash: at 32 connections, 16 at once per process served about half the
+requests per second that one slot did. A run keeps its slot through host calls under
+5 ms, gives it back for a longer one and to a nested run (runtime/engine.py), and for good
+once it is lowered (a lowered run only gets CPU nobody else wants). The first run of an
+app to be lowered makes the app a remembered runaway at once and lowers its other runs
+not waiting in a host call (`_ran_away`); a run of a remembered runaway app starts
+lowered and takes none. Waiting for a slot ends at the run's deadline.
 """
 
 from __future__ import annotations
