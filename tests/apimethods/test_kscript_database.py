@@ -169,6 +169,33 @@ def test_selects_and_the_client_app_lookup_really_are_prepared(app: App, posts: 
         assert any("secret_key" in row[0] for row in cursor.fetchall())
 
 
+def test_a_limited_select_is_planned_once_not_on_every_call(app: App, posts: Any) -> None:
+    # With `LIMIT $n` PostgreSQL prices the generic plan for a tenth of the rows, so on a
+    # table of some size it kept choosing a custom plan: the select was planned again on
+    # every call.
+    from console.tables.isolation import leased
+
+    table_services.add_index(posts, ["score"])
+    with leased(app.id) as conn:
+        conn.conn.execute(
+            f'INSERT INTO "{posts.schema}"."{posts.name}" (title, score) SELECT \'t\' || i, i FROM generate_series(10, 5000) i'
+        )
+        conn.conn.execute(f'ANALYZE "{posts.schema}"."{posts.name}"')
+    code = f"K.setResponse(K.select('{posts.alias}').filter('score', '<', 10).sort('score', 'DESC').limit(2).run())"
+    for _ in range(12):
+        assert [row["title"] for row in run(app, code)] == ["d", "b"]
+    paged = f"K.setResponse(K.select('{posts.alias}').filter('score', '<', 10).sort('score', 'ASC').limit(2, 1).run())"
+    assert [row["title"] for row in run(app, paged)] == ["c", "b"]
+    with leased(app.id) as conn:
+        plans = conn.conn.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%%ORDER BY \"score\" DESC%%'"
+        ).fetchall()
+    assert len(plans) == 1, plans
+    generic, custom = plans[0]
+    assert generic >= 6 and custom <= 5, plans
+
+
 def test_host_calls_on_v8s_thread_use_the_request_threads_connection_and_transaction(app: App, posts: Any) -> None:
     # Host calls run on the isolate thread of whichever context serves a run, while the
     # request's thread waits. A nested K.callAPIMethod runs in another context (another
