@@ -55,7 +55,7 @@ from typing import Any
 
 from runtime import prelude
 from runtime.binds import all_binds
-from runtime.engine import Engine
+from runtime.engine import Engine, RunSlots
 from runtime.limits import Deadline
 
 BUFFER_BYTES = 256 * 1024
@@ -152,7 +152,7 @@ class Pool:
         # How many runs' JavaScript may run at once in this process (0: no limit); see
         # "Run slots" in the module docstring.
         slots = default_run_slots() if run_slots is None else run_slots
-        self.run_slots = threading.BoundedSemaphore(slots) if slots > 0 else None
+        self.run_slots = RunSlots(slots) if slots > 0 else None
         self._idle: OrderedDict[str, list[Context]] = OrderedDict()
         self._lock = threading.Lock()
         self._watched: set[Context] = set()  # idle contexts the job watch has not judged

@@ -48,6 +48,7 @@ def _spans(pool: Pool, count: int) -> list[list[int]]:
 
 def _slot_free(pool: Pool) -> bool:
     assert pool.run_slots is not None
+    assert pool.run_slots.free() <= pool.run_slots.count  # none given back twice
     if pool.run_slots.acquire(timeout=1.0):
         pool.run_slots.release()
         return True
