@@ -7,10 +7,11 @@ Basic credentials (`SDK_TENANT` when there are none); console calls that name an
 (`/api/apps/<id>/…`, Run It! included) go to the `console` lane with that app as tenant;
 everything else (pages, static files, sign-in) is the console lane's shared tenant.
 
-Admission (`Lane.submit` / `Lane.finished`) is bookkeeping done on the event loop's
-thread only, so it needs no locks: a tenant has at most `per_tenant` requests queued for
-or running on the lane's threads; further ones wait in the tenant's own FIFO for at most
-`max_wait_s` (and at most `max_waiting` of them), then get the lane's busy answer. A
+Admission (`Lane.submit` / `Lane.finished`) is bookkeeping under one lock per lane (the
+loop submits; a lane thread usually finishes its own request): a tenant has at most
+`per_tenant` requests queued for or running on the lane's threads; further ones wait in
+the tenant's own FIFO for at most `max_wait_s` (and at most `max_waiting` of them), then
+get the lane's busy answer, which `refuse` gives on the loop's thread. A
 flood from one app therefore occupies at most `per_tenant` threads of each process and
 never delays another tenant's requests by more than the time to start them.
 """
@@ -90,8 +91,8 @@ class _Waiting:
 
 @dataclass
 class Lane:
-    """A thread pool with per-tenant admission. `submit`, `finished` and `expire` run on the
-    event loop's thread; `handler(item)` runs on the lane's threads."""
+    """A thread pool with per-tenant admission. `submit` and `expire` run on the event loop's
+    thread, `finished` on any; `handler(item)` runs on the lane's threads."""
 
     config: LaneConfig
     handler: Callable[[Any], None]
@@ -101,6 +102,7 @@ class Lane:
     refused: int = 0
     _work: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> None:
         for number in range(self.config.threads):
@@ -128,41 +130,50 @@ class Lane:
         return self.config.per_tenant
 
     def submit(self, tenant: bytes, item: Any) -> None:
-        if self.running.get(tenant, 0) < self._limit(tenant):
-            self.running[tenant] = self.running.get(tenant, 0) + 1
-            self._work.put(item)
-            return
-        waiting = self.waiting.setdefault(tenant, deque())
-        if len(waiting) >= self.config.max_waiting:
-            self.refused += 1
-            self.refuse(item)
-            return
-        waiting.append(_Waiting(item, time.monotonic()))
+        with self._lock:
+            running = self.running.get(tenant, 0)
+            if running < self._limit(tenant):
+                self.running[tenant] = running + 1
+                self._work.put(item)
+                return
+            waiting = self.waiting.setdefault(tenant, deque())
+            refused = len(waiting) >= self.config.max_waiting
+            if refused:
+                self.refused += 1
+            else:
+                waiting.append(_Waiting(item, time.monotonic()))
+        if refused:
+            self.refuse(item)  # outside the lock: answering may submit the connection's next request
 
     def finished(self, tenant: bytes) -> None:
         """One of the tenant's requests is done: start its next waiting one, if any."""
-        waiting = self.waiting.get(tenant)
-        if waiting:
-            self._work.put(waiting.popleft().item)
-            if not waiting:
-                del self.waiting[tenant]
-            return
-        left = self.running.get(tenant, 1) - 1
-        if left > 0:
-            self.running[tenant] = left
-        else:
-            self.running.pop(tenant, None)
+        with self._lock:
+            waiting = self.waiting.get(tenant)
+            if waiting:
+                self._work.put(waiting.popleft().item)
+                if not waiting:
+                    del self.waiting[tenant]
+                return
+            left = self.running.get(tenant, 1) - 1
+            if left > 0:
+                self.running[tenant] = left
+            else:
+                self.running.pop(tenant, None)
 
     def expire(self, now: float) -> None:
         """Refuse requests that waited longer than max_wait_s."""
         limit = self.config.max_wait_s
-        for tenant in list(self.waiting):
-            waiting = self.waiting[tenant]
-            while waiting and now - waiting[0].since >= limit:
-                self.refused += 1
-                self.refuse(waiting.popleft().item)
-            if not waiting:
-                del self.waiting[tenant]
+        late: list[Any] = []
+        with self._lock:
+            for tenant in list(self.waiting):
+                waiting = self.waiting[tenant]
+                while waiting and now - waiting[0].since >= limit:
+                    late.append(waiting.popleft().item)
+                if not waiting:
+                    del self.waiting[tenant]
+            self.refused += len(late)
+        for item in late:
+            self.refuse(item)
 
     def queued(self) -> int:
         return sum(len(w) for w in self.waiting.values())

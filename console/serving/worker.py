@@ -296,19 +296,53 @@ class KilnWorker(base.Worker):
     # ── lanes ──────────────────────────────────────────────────────────────────
 
     def _handle(self, item: tuple[Connection, Request]) -> None:
-        """On a lane thread: run the application, send the answer, tell the loop."""
+        """On a lane thread: run the application, send the answer, then either put the
+        connection back to reading here or leave the rest to the loop."""
         conn, request = item
+        resumed = False
         try:
             respond(self.wsgi, conn, request, conn.base_environ)
+            resumed = self._resume(conn, request)
         except Exception:
             logger.exception("failed to answer %s %r", request.method, bytes(request.url[:200]))
             conn.closing = True
         finally:
-            self._done.append((conn, request))
-            try:
-                os.write(self._wake_w, b"x")
-            except BlockingIOError:
-                pass  # the loop is awake already: the pipe is full of wake-ups
+            if not resumed:
+                self._done.append((conn, request))
+                try:
+                    os.write(self._wake_w, b"x")
+                except BlockingIOError:
+                    pass  # the loop is awake already: the pipe is full of wake-ups
+
+    def _resume(self, conn: Connection, request: Request) -> bool:
+        """On the lane thread, once a whole answer went out on a connection that stays open
+        with nothing more read: finish the request and watch the socket for the next one
+        from here. Waking the loop to do it cost a pipe write, a wake-up of the loop's
+        thread, two reads and the bookkeeping there for every call. False (the loop's
+        `_drain_done` does it): something is left to write, the connection closes, a
+        pipelined request waits, or the worker is stopping.
+
+        TRICKY: the loop leaves a busy connection alone (it is not registered, and the
+        sweep skips it), so until the register below this thread owns it. `busy` goes
+        false first: once registered, the loop may read the next request at once and
+        would not start it while `busy` held. `watching` is set before the register: the
+        loop may see the client hang up and close the connection before `register`
+        returns, and must then unregister it (else a later socket with the same number
+        could not be registered)."""
+        if conn.outbox or conn.closing or conn.ready or conn.current is not None or not self.alive:
+            return False
+        lane = self.lanes[request.lane]
+        lane.finished(request.tenant)
+        self.nr += 1
+        conn.deadline = time.monotonic() + Limits.keepalive_s
+        conn.busy = False
+        conn.watching = selectors.EVENT_READ
+        try:
+            self.selector.register(conn.sock, selectors.EVENT_READ, conn)
+        except Exception:  # noqa: BLE001 - the request is finished whatever happens here
+            logger.exception("could not watch a kept-alive connection")
+            conn.deadline = 0.0  # the sweep closes it
+        return True
 
     def _drain_done(self) -> None:
         try:
