@@ -12,8 +12,9 @@ socket); inside each process:
   console URL) may run only a few requests at once — the rest wait briefly in a queue
   of their own and are then refused with the protocol's busy answer;
 - a lane thread runs the WSGI application and writes the response itself when the
-  socket takes it at once (the usual case); whatever the socket does not take is
-  written by the loop as the client reads it.
+  socket takes it at once (the usual case), then hands a kept-alive connection straight
+  back to the loop's selector; whatever the socket does not take is written by the loop
+  as the client reads it.
 
 `connection.py` holds the per-connection parsing and response framing, `worker.py` the
 loop and the gunicorn glue. See docs/decisions.md ("Serving model").
