@@ -14,6 +14,7 @@ import os
 import selectors
 import socket
 import time
+import weakref
 from collections import deque
 from typing import Any
 
@@ -38,8 +39,38 @@ _ACCEPT_BATCH = 1
 _BUSY_PARSE_BYTES = 64 * 1024
 
 
+def _pinning_enabled() -> bool:
+    return os.environ.get("KILN_PIN_WORKERS", "").lower() in {"1", "true", "yes", "on"}
+
+
 class KilnWorker(base.Worker):
+    # In the arbiter: the live workers by CPU (see _choose_cpu). A worker the arbiter has
+    # reaped and dropped is gone from here too.
+    _by_cpu: weakref.WeakValueDictionary[int, KilnWorker] = weakref.WeakValueDictionary()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # in the arbiter, before the fork
+        self.cpu = self._choose_cpu() if _pinning_enabled() else None
+        if self.cpu is not None:
+            self._by_cpu[self.cpu] = self
+
+    def _choose_cpu(self) -> int | None:
+        """The lowest CPU of the arbiter's own set that no live worker is pinned to. None
+        (the process floats) with fewer workers than CPUs — a lone process would lose the
+        CPUs its V8 and database threads use beside its Python — or when every CPU has
+        its worker already (the ones beyond)."""
+        allowed = sorted(os.sched_getaffinity(0))
+        if len(allowed) < 2 or self.cfg.workers < len(allowed):
+            return None
+        return next((cpu for cpu in allowed if cpu not in self._by_cpu), None)
+
     def init_process(self) -> None:
+        if self.cpu is not None:
+            # Every thread of this process (loop, lanes, the V8 isolates and their helpers)
+            # is created after this and inherits it: hand-offs between them then wake a
+            # thread on the same CPU, where a wake-up elsewhere cost an inter-processor
+            # interrupt and the thread's caches (see docs/decisions.md, "Serving model").
+            os.sched_setaffinity(0, {self.cpu})
         self.selector = selectors.DefaultSelector()
         self.conns: set[Connection] = set()
         self._done: deque[tuple[Connection, Request]] = deque()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -14,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
+import psutil
 import pytest
 import requests
 
@@ -309,3 +312,81 @@ def test_a_flooding_app_gets_busy_envelopes_while_another_app_is_served(
     # refused at once: at least four busy envelopes, every answer code 64.
     assert len(busy) >= 4 and {a["responseCode"] for a in answers} == {64}
     assert all("time limit" in a["responseMessage"] for a in ran)
+
+
+# ── processes and CPUs ──────────────────────────────────────────────────────────
+
+CPUS = sorted(os.sched_getaffinity(0))
+
+
+def worker_affinities(
+    base: str, count: int, ready: Callable[[set[frozenset[int]]], bool] = bool, timeout: float = 15
+) -> dict[int, set[frozenset[int]]]:
+    """The web processes serving `base` (the arbiter's children) and the CPU sets of all
+    their threads, once `count` of them run and `ready` holds for each one's sets."""
+    port = address(base)[1]
+    deadline = time.monotonic() + timeout
+    while True:
+        # The listening socket is listed once, under the arbiter or one of its workers.
+        owner = next(
+            psutil.Process(c.pid)
+            for c in psutil.net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid
+        )
+        parent = owner.parent()
+        arbiter = parent if parent is not None and "gunicorn" in " ".join(parent.cmdline()) else owner
+        found: dict[int, set[frozenset[int]]] = {}
+        for process in arbiter.children():
+            try:
+                found[process.pid] = {frozenset(os.sched_getaffinity(t.id)) for t in process.threads()}
+            except (psutil.NoSuchProcess, ProcessLookupError):
+                continue
+        if len(found) == count and all(map(ready, found.values())) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def pinned_alone(sets: set[frozenset[int]]) -> bool:
+    return all(len(cpus) == 1 for cpus in sets)
+
+
+@pytest.mark.skipif(len(CPUS) < 2, reason="pinning needs two CPUs")
+def test_one_process_per_cpu_is_pinned_to_its_own_and_a_replacement_takes_the_freed_one(
+    echo_app: App, kiln_server: Callable[..., str]
+) -> None:
+    base = kiln_server(workers=len(CPUS), KILN_PIN_WORKERS="1")
+    with requests.Session() as session:  # a V8 context, and its isolate thread, in one of them
+        answer = session.post(
+            f"{base}/b2.2/{echo_app.api_key}/echoName.json",
+            auth=(echo_app.api_key, echo_app.secret_key),
+            data={"params[name]": "pinned"},
+            timeout=10,
+        ).json()
+    assert answer["payload"] == {"name": "pinned"}
+    workers = worker_affinities(base, len(CPUS), pinned_alone)
+    # Every thread of a process shares its one CPU, and each CPU has one process.
+    assert all(len(sets) == 1 and len(next(iter(sets))) == 1 for sets in workers.values()), workers
+    pinned = {pid: next(iter(next(iter(sets)))) for pid, sets in workers.items()}
+    assert sorted(pinned.values()) == CPUS
+
+    victim = next(iter(pinned))
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while True:
+        after = worker_affinities(base, len(CPUS), pinned_alone)
+        if victim not in after and len(after) == len(CPUS) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    replacement = {pid: sets for pid, sets in after.items() if pid not in pinned}
+    assert list(replacement.values()) == [{frozenset({pinned[victim]})}], after
+
+
+@pytest.mark.skipif(len(CPUS) < 2, reason="pinning needs two CPUs")
+def test_processes_float_over_every_cpu_by_default_or_when_fewer_than_cpus(
+    kiln_server: Callable[..., str], db: Any
+) -> None:
+    everywhere = {frozenset(CPUS)}
+    lone = worker_affinities(kiln_server(workers=1, KILN_PIN_WORKERS="1"), 1)
+    assert list(lone.values()) == [everywhere]
+    off = worker_affinities(kiln_server(workers=len(CPUS)), len(CPUS))
+    assert len(off) == len(CPUS) and all(sets == everywhere for sets in off.values())
