@@ -103,6 +103,9 @@ class Step:
     kind: str
     sql: str
     args: tuple[Arg, ...]
+    # The index in `args` of a select's LIMIT, which runs as a number in the text (see
+    # with_limit), not as a parameter.
+    limit_at: int | None = None
     columns: tuple[str, ...] = ()
     related: tuple[Related, ...] = ()
     id_field: str = ""
@@ -140,6 +143,18 @@ class _Frag:
         if isinstance(other, str):
             return _Frag(self.text + sql.SQL(other), self.args)
         return _Frag(self.text + other.text, self.args + other.args)
+
+
+_LIMIT_TEXT = " LIMIT %s::int8"  # what select() writes for a limit from a parameter or row
+
+
+def with_limit(sql: str, limit: int | None) -> str:
+    """`sql` (a select compiled with a LIMIT parameter) with the limit written in as a
+    number. A prepared `LIMIT $n` made PostgreSQL price its generic plan for a tenth of
+    the table, so it planned the select again on every call (see docs/decisions.md)."""
+    head, found, tail = sql.rpartition(_LIMIT_TEXT)
+    assert found, "the select has no LIMIT parameter"
+    return f"{head} LIMIT {'ALL' if limit is None else int(limit)}{tail}"
 
 
 def _sql(text: str, *args: Arg) -> _Frag:
@@ -349,8 +364,12 @@ class _Compiler:
             # The ID breaks ties, so pages taken with limit and offset never overlap.
             order.append(_col("t", table.id_field))
         statement = statement + " ORDER BY " + _join(order, ", ")
+        limit_at = None
         if action.limit is not None:
-            statement = statement + " LIMIT " + self.value(action.limit, "integer", scope, shape="count")
+            limit = self.value(action.limit, "integer", scope, shape="count")
+            if len(limit.args) == 1:
+                limit_at = len(statement.args)
+            statement = statement + " LIMIT " + limit
         if action.offset is not None:
             statement = statement + " OFFSET " + self.value(action.offset, "integer", scope, shape="count")
         nested = [a for a in action.actions if _has_effect(a)]
@@ -368,6 +387,7 @@ class _Compiler:
             related=tuple(shapes),
             per_row=per_row,
             set_based=set_based,
+            limit_at=limit_at,
         )
 
     def settable(self, action: Action) -> bool:

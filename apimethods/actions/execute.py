@@ -26,7 +26,7 @@ import psycopg
 from django.db import DatabaseError, OperationalError, connection
 
 from apimethods.actions import model
-from apimethods.actions.compiler import Arg, Plan, Step, compile_method
+from apimethods.actions.compiler import Arg, Plan, Step, compile_method, with_limit
 from apimethods.actions.model import DefinitionError, Method, SchemaMeta
 from apimethods.actions.values import Unconvertible, convert, like_pattern, row_count
 from apimethods.registry import CallContext
@@ -144,14 +144,15 @@ class _Run:
         if self.deadline is not None and self.deadline.expired():
             raise TimeLimit
         args = [self.value(arg, env, rows) for arg in step.args]
+        text = step.sql if step.limit_at is None else with_limit(step.sql, args.pop(step.limit_at))
         if self.trace is None:
-            return self.cursor.execute(step.sql, args, prepare=True)
-        entry: dict[str, Any] = {"action": step.action, "sql": self._shown(step.sql, args)}
+            return self.cursor.execute(text, args, prepare=True)
+        entry: dict[str, Any] = {"action": step.action, "sql": self._shown(text, args)}
         if len(self.trace) < MAX_TRACE:
             self.trace.append(entry)
         started = time.perf_counter()
         try:
-            cursor = self.cursor.execute(step.sql, args, prepare=True)
+            cursor = self.cursor.execute(text, args, prepare=True)
         except DatabaseError as exc:
             entry["error"] = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise

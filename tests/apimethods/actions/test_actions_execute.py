@@ -301,6 +301,47 @@ def test_paging_with_limit_and_offset_params(app: App, make_table: Callable[...,
     assert (error.value.code, error.value.message) == (32, "Parameter 'limit' must not be negative")
 
 
+
+def test_a_limit_from_a_parameter_is_planned_once_not_on_every_call(app: App, make_table: Callable[..., Table]) -> None:
+    # A prepared `LIMIT $n` made PostgreSQL price its generic plan for a tenth of the
+    # table, so on a table of some size it planned the select again on every call. The
+    # limit runs as a number in the text: one prepared statement per limit, planned once.
+    items = make_table(app, "items", n="integer")
+    table_services.add_index(items, ["n"])
+    with isolation.leased(app.pk) as conn:
+        conn.conn.execute(f'INSERT INTO "{items.schema}"."items" (n) SELECT i FROM generate_series(1, 5000) i')
+        conn.conn.execute(f'ANALYZE "{items.schema}"."items"')
+    definition = {
+        "table": "items",
+        "params": [{"name": "below", "type": "integer"}, {"name": "limit", "type": "integer"}],
+        "actions": [
+            {
+                "type": "select",
+                "filters": [{"field": "n", "op": "<", "value": {"param": "below"}}],
+                "sort": [{"field": "n", "direction": "desc"}],
+                "limit": {"param": "limit"},
+            }
+        ],
+    }
+    for _ in range(12):
+        assert [r["n"] for r in call(app, definition, below="10", limit="2")] == [9, 8]
+    assert [r["n"] for r in call(app, definition, below="10", limit="3")] == [9, 8, 7]
+    assert len(call(app, definition, below="10")) == 9  # no limit: all of them
+    trace: list[dict[str, Any]] = []
+    plan = compile_method(model.parse({"params": [], **definition}), load_schema(app.pk))
+    run_plan(app.pk, plan, coerce_params({"below": "10", "limit": "2"}, plan.params), trace=trace)
+    assert trace[0]["sql"].endswith('ORDER BY "t"."n" DESC, "t"."itemID" LIMIT 2')
+    with isolation.leased(app.pk) as conn:
+        plans = conn.conn.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%%ORDER BY \"t\".\"n\" DESC%%'"
+        ).fetchall()
+    by_limit = {statement.rpartition("LIMIT ")[2]: (generic, custom) for statement, generic, custom in plans}
+    assert set(by_limit) == {"2", "3", "ALL"}, plans
+    generic, custom = by_limit["2"]
+    assert generic >= 6 and custom <= 5, plans
+
+
 # ── update, delete, aggregate ───────────────────────────────────────────────────
 
 
