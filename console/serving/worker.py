@@ -69,7 +69,7 @@ class KilnWorker(base.Worker):
             # Every thread of this process (loop, lanes, the V8 isolates and their helpers)
             # is created after this and inherits it: hand-offs between them then wake a
             # thread on the same CPU, where a wake-up elsewhere cost an inter-processor
-            # interrupt and the thread's caches (see docs/decisions.md, "Serving model").
+            # interrupt and the thread's caches (docs/decisions.md, "Pinning web processes").
             os.sched_setaffinity(0, {self.cpu})
         self.selector = selectors.DefaultSelector()
         self.conns: set[Connection] = set()
