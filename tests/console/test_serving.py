@@ -355,13 +355,13 @@ def test_one_process_per_cpu_is_pinned_to_its_own_and_a_replacement_takes_the_fr
     echo_app: App, kiln_server: Callable[..., str]
 ) -> None:
     base = kiln_server(workers=len(CPUS), KILN_PIN_WORKERS="1")
-    with requests.Session() as session:  # a V8 context, and its isolate thread, in one of them
-        answer = session.post(
-            f"{base}/b2.2/{echo_app.api_key}/echoName.json",
-            auth=(echo_app.api_key, echo_app.secret_key),
-            data={"params[name]": "pinned"},
-            timeout=10,
-        ).json()
+    # A call first: a V8 context, and its isolate thread, in one of the processes.
+    answer = requests.post(
+        f"{base}/b2.2/{echo_app.api_key}/echoName.json",
+        auth=(echo_app.api_key, echo_app.secret_key),
+        data={"params[name]": "pinned"},
+        timeout=10,
+    ).json()
     assert answer["payload"] == {"name": "pinned"}
     workers = worker_affinities(base, len(CPUS), pinned_alone)
     # Every thread of a process shares its one CPU, and each CPU has one process.
