@@ -6,7 +6,8 @@ or 2 per CPU, or Kiln's worker; client-side binding, or server-side with the SEL
 prepared), measured in the same run with wrk: one trial of each floor
 configuration picks the fastest, then KILN_BENCH_ROUNDS rounds (default 5) of
 KILN_BENCH_DURATION (default 5s) alternate it with Kiln; the ratio is the median of the
-rounds' Kiln/floor ratios. Also prints where one request's time goes, in-process.
+rounds' Kiln/floor ratios. Each wrk run also reports what the whole machine spent per
+request (CPU µs, context switches; Linux). Also prints where one request's time goes, in-process.
 
 Run with the embedded servers up (`./kiln services` in another terminal) or with
 DATABASE_URL / REDIS_URL set:  .venv/bin/python -m benchmarks.kscript_serving
@@ -121,6 +122,36 @@ def serve(
     return proc
 
 
+def machine_counters() -> tuple[int, int, int] | None:
+    """(busy CPU ticks, all CPU ticks, context switches) of the whole machine so far, from
+    /proc/stat; None where there is none (not Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            lines = stat.read().splitlines()
+    except OSError:
+        return None
+    ticks = [int(v) for v in lines[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    switches = next((int(line.split()[1]) for line in lines if line.startswith("ctxt ")), 0)
+    return sum(ticks) - idle, sum(ticks), switches
+
+
+def machine_cost(before: tuple[int, int, int] | None, requests: float) -> dict[str, float]:
+    """What the machine spent per request since `before` (machine_counters): CPU time in
+    µs (every process: the server, PostgreSQL and wrk itself), context switches, and how
+    busy the CPUs were. Tells a server that uses more CPU per request from one that waits."""
+    after = machine_counters()
+    if before is None or after is None or requests <= 0:
+        return {}
+    busy, total, switches = (a - b for a, b in zip(after, before, strict=True))
+    tick_us = 1_000_000 / os.sysconf("SC_CLK_TCK")
+    return {
+        "cpu_us_per_request": round(busy * tick_us / requests),
+        "switches_per_request": round(switches / requests, 1),
+        "cpu_busy": round(busy / total, 3) if total else 0.0,
+    }
+
+
 def wrk(
     url: str,
     body: str,
@@ -135,6 +166,7 @@ def wrk(
     script = f'wrk.method = "POST"\nwrk.body = "{body}"\n{header_lines}{request}'
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
+    before = machine_counters()
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}", "--latency", "-s", handle.name, url],
         capture_output=True,
@@ -148,11 +180,13 @@ def wrk(
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    requests = re.search(r"(\d+) requests in", out)
     return {
         "rps": rps,
         "p50_ms": latency("50"),
         "p99_ms": latency("99"),
         "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        **machine_cost(before, int(requests.group(1)) if requests else 0),
     }
 
 
