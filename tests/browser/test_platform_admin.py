@@ -145,3 +145,30 @@ def test_a_disabled_user_cannot_sign_in_even_with_the_right_password(page: Page,
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("login-error")).to_contain_text("Wrong username or password")
+
+
+def test_a_platform_admin_who_develops_the_app_enables_kscript_on_its_kscript_page(
+    page: Page, staff: Any, owner: Any, app: App
+) -> None:
+    from console.apps import services as app_services
+    from console.apps.models import Role
+
+    app_services.add_member(app, "ada", Role.DEVELOPER)
+    sign_in(page, "olivia")  # an owner who is no platform admin: asked to ask one
+    page.goto(f"/apps/{app.id}/kscripts")
+    disabled = page.get_by_test_id("kscript-disabled")
+    expect(disabled).to_contain_text("Ask one to enable KScript for Photo Share")
+    expect(page.get_by_test_id("enable-kscript")).to_have_count(0)
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, "ada")
+    page.goto(f"/apps/{app.id}/kscripts")
+    expect(disabled).to_contain_text("which you are")
+    snap(page, "platform-enable-kscript-01-offered")
+    page.get_by_test_id("enable-kscript").click()
+    expect(page.get_by_test_id("toast")).to_contain_text("KScript enabled for Photo Share.")
+    expect(page.get_by_test_id("kscript-empty")).to_be_visible()
+    expect(page.get_by_test_id("new-kscript")).to_be_visible()
+    snap(page, "platform-enable-kscript-02-enabled")
+    app.refresh_from_db()
+    assert app.kscript_enabled

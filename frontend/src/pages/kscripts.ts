@@ -9,7 +9,7 @@ import { icon } from "../icons";
 import { kscriptApi, type Deployment, type MethodSummary } from "../kscriptApi";
 import { deployState, formatSavedAt } from "../kscriptLogic";
 import { ACTIONS_COLUMN, dataTable } from "../tableMarkup";
-import { toast } from "../toast";
+import { toast, toastError } from "../toast";
 import { appHome } from "./apps";
 import { reviewDeploy, showDeployFailure } from "./deployDialog";
 import { definitionDialog } from "./kscriptForm";
@@ -41,18 +41,51 @@ export async function loadKScriptApp(ctx: PageContext): Promise<AppDetail | null
         { class: "card empty", testid: "kscript-disabled" },
         h("span", { class: "empty-icon" }, icon("code", 22)),
         h("h1", { class: "empty-title" }, "KScript is not enabled for this app"),
-        h(
-          "p",
-          { class: "muted" },
-          "Server-side JavaScript is switched on per app by a platform administrator. Ask one to enable KScript for ",
-          h("strong", null, app.name),
-          ".",
-        ),
+        ctx.user.is_staff
+          ? [
+              h(
+                "p",
+                { class: "muted" },
+                "Server-side JavaScript is switched on per app by a platform administrator, which you are.",
+              ),
+              enableKScriptButton(ctx, app),
+            ]
+          : h(
+              "p",
+              { class: "muted" },
+              "Server-side JavaScript is switched on per app by a platform administrator. Ask one to enable KScript for ",
+              h("strong", null, app.name),
+              ".",
+            ),
       ),
     ),
   );
   ctx.refreshNav();
   return null;
+}
+
+/** For a platform administrator: switch KScript on for the app here, then show the page
+ * that asked (the same switch as on the Platform page). */
+function enableKScriptButton(ctx: PageContext, app: AppDetail): HTMLButtonElement {
+  const btn = button([icon("code", 16), `Enable KScript for ${app.name}`], {
+    variant: "primary",
+    testid: "enable-kscript",
+  });
+  btn.addEventListener("click", () => {
+    void withBusy(btn, async () => {
+      try {
+        await api.updatePlatformApp(app.id, { kscript_enabled: true });
+      } catch (error) {
+        toastError(error, "KScript was not enabled");
+        return;
+      }
+      ctx.apps.upsert({ ...app, kscript_enabled: true });
+      toast(`KScript enabled for ${app.name}.`, "success");
+      if (!ctx.signal.aborted)
+        ctx.navigate(location.pathname + location.search, { replace: true });
+    });
+  });
+  return btn;
 }
 
 export function liveBadge(method: MethodSummary): HTMLElement {
