@@ -66,6 +66,7 @@ class TableInfo:
     id_field: str
     # lower-case name -> (real name, field type)
     columns: Mapping[str, tuple[str, str]]
+    alias: str = ""  # the table's alias now (earlier ones map to it too)
 
     @cached_property
     def select_list(self) -> tuple[tuple[str, bool], ...]:
@@ -85,7 +86,7 @@ def load_tables(app_id: int) -> dict[str, TableInfo]:
         columns = {table.id_field.lower(): (table.id_field, "integer")}
         columns.update({name.lower(): (name, kind) for name, kind in MAGIC_FIELDS.items()})
         columns.update({f.name.lower(): (f.name, f.type) for f in table.fields.all()})
-        info = TableInfo(table.schema, table.name, table.id_field, columns)
+        info = TableInfo(table.schema, table.name, table.id_field, columns, table.alias)
         # Every alias the table ever had maps to it, so a rename never breaks deployed code;
         # built once per schema version, so the lookup stays one dict access.
         for alias in table.aliases:
@@ -454,10 +455,30 @@ class ScriptDatabase:
             raise HostError(TIME_UP)
         return min(self.timeout_ms, left)
 
+    def _gate(self) -> dict[str, Any]:
+        """The app's tables as K.query's gate sees them, by every alias they answer to."""
+        from console.tables import sqlgate
+
+        if self._gate_tables is None:
+            self._gate_tables = {
+                alias: sqlgate.GateTable(
+                    alias,
+                    table.name,
+                    [real for real, _ in table.columns.values()],
+                    current=alias == table.alias.lower(),
+                )
+                for alias, table in self.tables.items()
+            }
+        return self._gate_tables
+
     def _table(self, alias: str) -> TableInfo:
         table = self.tables.get(str(alias).lower())
         if table is None:
-            raise HostError(f"No table with the alias {alias!r} in this app")
+            from console.tables import sqlgate
+
+            raise HostError(
+                f"No table with the alias {alias!r} in this app.{sqlgate.alias_hint(alias, self._gate().values())}"
+            )
         return table
 
     def _cursor(self, current: AppConnection, source: str) -> AppCursor:
@@ -554,13 +575,8 @@ class ScriptDatabase:
     def query(self, query: str, params: Sequence[Any]) -> list[dict[str, Any]] | int:
         from console.tables import sqlgate
 
-        if self._gate_tables is None:
-            self._gate_tables = {
-                alias: sqlgate.GateTable(alias, table.name, [real for real, _ in table.columns.values()])
-                for alias, table in self.tables.items()
-            }
         try:
-            compiled = sqlgate.compile_query(query, self._gate_tables, ddl.schema_name(self.app_id), list(params))
+            compiled = sqlgate.compile_query(query, self._gate(), ddl.schema_name(self.app_id), list(params))
         except sqlgate.GateError as exc:
             raise HostError(str(exc)) from exc
         writes = compiled.kind != "select" or may_write(compiled.sql)

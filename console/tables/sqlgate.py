@@ -20,7 +20,7 @@ user wrote can reach a catalog, whatever PostgreSQL makes of the scopes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +100,18 @@ class GateTable:
     alias: str
     table: str
     columns: Sequence[str]
+    # False for an alias the table had before a rename (still accepted; not suggested).
+    current: bool = True
+
+
+def alias_hint(name: str, tables: Iterable[GateTable]) -> str:
+    """When `name` is a table's name rather than its alias (`pets` for `1_1_pets`, what a
+    newcomer writes first), a sentence naming the alias to use; otherwise ''."""
+    wanted = str(name).lower()
+    for table in tables:
+        if table.current and table.table.lower() == wanted:
+            return f" The table {table.table} has the alias {table.alias}: use that."
+    return ""
 
 
 @dataclass(frozen=True)
@@ -264,7 +276,7 @@ def _rewrite_table(
         return
     table = tables.get(name.lower())
     if table is None:
-        raise GateError(f"{name} is not one of this app's table aliases.")
+        raise GateError(f"{name} is not one of this app's table aliases.{alias_hint(name, tables.values())}")
     for column in table.columns:
         columns.setdefault(column.lower(), column)
     node.set("this", exp.to_identifier(table.table, quoted=True))

@@ -80,6 +80,28 @@ def test_another_apps_alias_is_unknown_here(app: App, posts: Any, make_user: Any
     assert result["failed"] is True and "No table with the alias" in result["error"]
 
 
+def test_a_table_named_by_its_name_gets_its_alias_suggested(app: App, posts: Any, make_user: Any) -> None:
+    # What a newcomer writes first: the table's name, where Kumulos scripts use its alias.
+    hint = f"The table posts has the alias {posts.alias}: use that."
+    code = "var r = K.select('posts').run(); K.setResponse(r.error);"
+    assert run(app, code) == f"No table with the alias 'posts' in this app. {hint}"
+    code = "var r = K.query('SELECT title FROM Posts WHERE score > ?', [2]); K.setResponse(r.error);"
+    assert run(app, code) == f"Posts is not one of this app's table aliases. {hint}"
+    # After a rename the old name is no table's name: only the current name is suggested.
+    table_services.rename_table(posts, "articles")
+    posts.refresh_from_db()
+    assert run(app, "K.setResponse(K.select('posts').run().error);") == "No table with the alias 'posts' in this app."
+    assert run(app, "K.setResponse(K.select('articles').run().error);").endswith(
+        f"The table articles has the alias {posts.alias}: use that."
+    )
+    # Another app's table of that name is not this app's: nothing to suggest there.
+    other = app_services.create_app(make_user(), "Other")
+    app_services.set_platform_flags(other, kscript_enabled=True)
+    spec = kscript.ScriptSpec("test", "K.setResponse(K.select('articles').run().error);", "objects", ())
+    error = kscript.run_top_level(other.id, 5, {"test": spec}, spec, {}, "tok").value
+    assert error == "No table with the alias 'articles' in this app."
+
+
 def test_a_schema_change_is_seen_by_the_next_run_through_the_version(app: App, posts: Any) -> None:
     from console.tables.scripting import app_tables, schema_version
 

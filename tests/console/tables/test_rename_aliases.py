@@ -84,5 +84,5 @@ def test_a_name_the_table_never_had_is_still_refused(app: App, owner: Any, playe
     method_services.create_kscript(app, owner, title="Strangers", return_type="objects", params=[], code=code)
     method_services.deploy_app(app, owner)
     # K.select gives the script a failure value, as for any alias of no table.
-    assert call(app, wsgi_server, "strangers")["payload"] == {"error": f"No table with the alias {other!r} in this app"}
+    assert call(app, wsgi_server, "strangers")["payload"] == {"error": f"No table with the alias {other!r} in this app."}
     assert other.lower() not in load_tables(app.pk)
