@@ -58,9 +58,12 @@ def meals(app: App, make_table: Callable[..., Any]) -> dict[str, int]:
     return {"ann": ann, "bob": bob, "pasta": pasta}
 
 
-def new_method(page: Page, title: str, table: str) -> None:
+def new_method(page: Page, title: str, table: str, name: str | None = None) -> None:
     page.get_by_test_id("new-api-method").click()
     page.get_by_test_id("api-title").fill(title)
+    if name is not None:  # the name clients will call, shown as the title is typed
+        expect(page.get_by_test_id("api-name-preview")).to_have_text(name)
+        snap(page, "api-00-new-method-dialog")
     page.get_by_test_id("api-table").select_option(table)
     page.get_by_test_id("api-create").click()
     expect(page.get_by_test_id("api-editor")).to_be_visible()
@@ -72,7 +75,7 @@ def test_build_run_deploy_and_call_api_methods(page: Page, live_server: Any, app
     expect(page.get_by_test_id("api-empty")).to_be_visible()
 
     # --- search people by meal, by dragging ------------------------------------------
-    new_method(page, "Search people by meal", "people")
+    new_method(page, "Search people by meal", "people", name="searchPeopleByMeal")
     page.get_by_test_id("custom-param-name").fill("meal")
     page.get_by_test_id("custom-param-add").click()
     drag(page, page.get_by_test_id("palette-select"), page.get_by_test_id("action-list"))

@@ -133,11 +133,14 @@ export async function apiMethodsPage(ctx: PageContext): Promise<void> {
       testid: "api-title",
       required: true,
     });
-    const preview = h("p", { class: "hint", testid: "api-name-preview" });
+    // As in the KScript dialog: the name clients will call, under the title as it is typed.
+    const preview = h("code", { testid: "api-name-preview" }, "…");
+    title.wrap.insertBefore(
+      h("p", { class: "hint" }, "Clients call it as ", preview),
+      title.wrap.querySelector(".field-error"),
+    );
     title.input.addEventListener("input", () => {
-      preview.textContent = methodName(title.input.value)
-        ? `Clients call it ${methodName(title.input.value)}.`
-        : "";
+      preview.textContent = methodName(title.input.value) || "…";
     });
     const table = selectField({
       label: "Table",
@@ -148,8 +151,8 @@ export async function apiMethodsPage(ctx: PageContext): Promise<void> {
     const form = formDialog({
       title: "New API method",
       testid: "api-new-dialog",
-      formClass: "am-new-form",
-      fields: [title.wrap, preview, table.wrap],
+      formClass: "dialog-form",
+      fields: [title.wrap, table.wrap],
       submitLabel: "Create method",
       submitTestid: "api-create",
       errorTestid: "api-new-error",
