@@ -47,8 +47,9 @@ def test_create_an_automation_post_events_as_the_sdk_and_see_the_run(
     sign_in(page, "olivia")
 
     page.goto(f"/apps/{kapp.id}/automations")
-    expect(page.get_by_test_id("automations-empty")).to_be_visible()
+    expect(page.get_by_test_id("automations-empty")).to_contain_text("No automations yet")
     expect(page.get_by_test_id("nav-app-automations")).to_have_attribute("aria-current", "page")
+    snap(page, "automations-00-empty")
     page.get_by_test_id("new-automation").click()
     page.get_by_test_id("automation-name").fill("Welcome gold members")
     page.get_by_test_id("rule-event-type").fill("checkout.*")

@@ -38,6 +38,7 @@ import {
   type AutomationRunSummary,
 } from "../eventsApi";
 import { errorText } from "../format";
+import { icon } from "../icons";
 import { kscriptApi } from "../kscriptApi";
 import { formatDuration } from "../scheduleLogic";
 import type { RunDetail } from "../schedulesApi";
@@ -46,6 +47,7 @@ import { formatMoment, withBody } from "./events";
 import { toast, toastError } from "../toast";
 import { runDetails, statusDot } from "./scheduleViews";
 import { sectionCrumbs } from "./apps";
+import { kscriptsPath } from "./kscripts";
 
 function localInput(iso: string | null): string {
   if (!iso) return "";
@@ -413,10 +415,11 @@ export async function automationsPage(ctx: PageContext): Promise<void> {
   if (ctx.signal.aborted) return;
   const reload = (): void => void automationsPage(ctx);
   const runsArea = h("div");
-  const newButton = button("New automation", {
+  const newButton = button([icon("plus", 14), "New automation"], {
     variant: "primary",
     testid: "new-automation",
     disabled: !methods.length,
+    title: methods.length ? undefined : "Write a KScript method first",
   });
   newButton.addEventListener("click", () => openEditor(appId, methods, null, reload));
   const rows = automations.map((a) => {
@@ -485,9 +488,27 @@ export async function automationsPage(ctx: PageContext): Promise<void> {
             rows,
           })
         : h(
-            "p",
-            { class: "muted empty-inline", testid: "automations-empty" },
-            "No automations yet.",
+            "section",
+            { class: "card section", "aria-label": "Automations" },
+            h(
+              "div",
+              { class: "empty empty-inline", testid: "automations-empty" },
+              h("span", { class: "empty-icon" }, icon("play", 22)),
+              h("p", { class: "empty-title" }, "No automations yet"),
+              h(
+                "p",
+                { class: "muted" },
+                methods.length
+                  ? "Run a KScript method when an event such as checkout.completed arrives from a matching user."
+                  : h(
+                      "span",
+                      null,
+                      "Automations run KScript methods: ",
+                      h("a", { href: kscriptsPath(appId) }, "write one first"),
+                      ".",
+                    ),
+              ),
+            ),
           ),
       runsArea,
     ),
