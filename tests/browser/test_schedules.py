@@ -30,6 +30,22 @@ def widths(page: Page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
+def submit_in_sight(page: Page) -> bool:
+    """Whether the open dialog's submit button lies wholly inside the dialog's visible box
+    (a dialog taller than the window scrolls inside itself)."""
+    page.wait_for_timeout(300)  # the dialog's opening animation
+    return bool(
+        page.evaluate(
+            """() => {
+              const dialog = document.querySelector('.dialog');
+              const submit = dialog.querySelector('.dialog-footer [type=submit]');
+              const box = dialog.getBoundingClientRect(), button = submit.getBoundingClientRect();
+              return dialog.scrollHeight > dialog.clientHeight && button.bottom <= box.bottom && button.top >= box.top;
+            }"""
+        )
+    )
+
+
 def test_create_a_schedule_see_its_next_runs_run_it_now_and_read_the_logs(
     page: Page,
     kapp: App,
@@ -48,8 +64,14 @@ def test_create_a_schedule_see_its_next_runs_run_it_now_and_read_the_logs(
     expect(page.get_by_test_id("nav-app-schedules")).to_have_attribute("aria-current", "page")
 
     # --- the editor: a cron in a time zone, read back as you type -------------------
+    page.set_viewport_size({"width": 1280, "height": 640})  # a laptop with a short window
     page.get_by_test_id("new-schedule").click()
     dialog = page.get_by_test_id("schedule-dialog")
+    # Taller than the window: it scrolls, and its buttons stay in sight meanwhile.
+    expect(dialog).to_be_visible()
+    assert submit_in_sight(page)
+    snap(page, "schedules-00-editor-short-window")
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.get_by_test_id("schedule-name").fill("Monday report")
     page.get_by_test_id("schedule-method").select_option("weeklyReport")
     page.get_by_test_id("schedule-kind").select_option("cron")
