@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { Symbols } from "./kscriptApi";
-import { filterItems, insertItems, insertionText, insideString } from "./kscriptSymbols";
+import {
+  filterItems,
+  insertItems,
+  insertionText,
+  insideString,
+  opensNameArgument,
+} from "./kscriptSymbols";
 
 const symbols: Symbols = {
   tables: [
@@ -66,5 +72,37 @@ describe("Insert picker", () => {
   it("quotes outside strings and inserts bare inside them", () => {
     expect(insertionText("7_1_rides", false)).toBe("'7_1_rides'");
     expect(insertionText("7_1_rides", true)).toBe("7_1_rides");
+  });
+});
+
+describe("opensNameArgument", () => {
+  it("is true right after the opening quote of a name argument", () => {
+    for (const text of [
+      "var rows = K.select('",
+      'K.insert("',
+      "K . update ( '",
+      "K.delete('",
+      "K.callAPIMethod('",
+      "include('",
+      "K.select('7_1_rides').filter('",
+      'q.sort( "',
+    ]) {
+      expect(opensNameArgument(text), text).toBe(true);
+    }
+  });
+
+  it("is false elsewhere: other calls, later arguments, inside a name, closed strings", () => {
+    for (const text of [
+      "K.log('",
+      "var s = '",
+      "K.select('7_1",
+      "K.select('a', '",
+      "K.query('SELECT * FROM ",
+      "K.select()",
+      "myinclude('",
+      "K.selects('",
+    ]) {
+      expect(opensNameArgument(text), text).toBe(false);
+    }
   });
 });

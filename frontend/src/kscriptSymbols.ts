@@ -85,3 +85,16 @@ export function insideString(linePrefix: string): boolean {
 export function insertionText(name: string, inString: boolean): string {
   return inString ? name : `'${name}'`;
 }
+
+/**
+ * Whether the text before the cursor has just opened the quoted first argument of a call
+ * that takes one of the app's names: a table alias (K.select / insert / update / delete),
+ * a method (K.callAPIMethod, include) or a field (.filter, .sort). The IDE then opens
+ * completion at once, as it does after a dot, instead of waiting for Ctrl+Space.
+ */
+export function opensNameArgument(textBeforeCursor: string): boolean {
+  return NAME_ARGUMENT.test(textBeforeCursor);
+}
+
+const NAME_ARGUMENT =
+  /(?:\bK\s*\.\s*(?:select|insert|update|delete|callAPIMethod)|\binclude|\.\s*(?:filter|sort))\s*\(\s*['"]$/;

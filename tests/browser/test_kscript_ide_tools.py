@@ -46,6 +46,13 @@ def test_completion_and_insert_offer_the_apps_real_names(page: Page, setup: dict
     expect(page.get_by_test_id("save-status")).to_contain_text("Saved revision 1")
 
     # Completion: K.select(' offers the table aliases, .filter(' that table's fields.
+    # Typing the quote opens it; no Ctrl+Space needed.
+    replace_code(page, "var rows = K.select(")
+    page.keyboard.type("'")
+    opened = page.locator(".suggest-widget")
+    expect(opened).to_be_visible()
+    expect(opened).to_contain_text(alias)
+    page.keyboard.press("Escape")
     replace_code(page, "var rows = K.select('")
     expect(suggestions(page)).to_contain_text(alias)
     snap(page, "kscript-tools-01-alias-completion-1440")

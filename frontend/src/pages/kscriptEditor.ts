@@ -40,7 +40,7 @@ import {
   type Symbols,
 } from "../kscriptApi";
 import { deployState, formatSavedAt, type CodeLocation } from "../kscriptLogic";
-import { insertionText, insideString } from "../kscriptSymbols";
+import { insertionText, insideString, opensNameArgument } from "../kscriptSymbols";
 import { toast } from "../toast";
 import { appHome } from "./apps";
 import { clearDeployFailure, reviewDeploy, showDeployFailure } from "./deployDialog";
@@ -227,6 +227,21 @@ class Ide {
       this.autosaver.edit();
     });
     this.editor.onDidBlurEditorText(() => this.autosaver.flush());
+    // A quote that opens a table alias, method or field argument opens completion with
+    // the app's names at once (the typings list them), as a dot opens members.
+    this.model.onDidChangeContent((e) => {
+      const typed = e.changes.length === 1 ? e.changes[0] : undefined;
+      if (!typed || e.isUndoing || e.isRedoing || this.applyingRemote) return;
+      if (!/^(['"])\1?$/.test(typed.text)) return; // a quote, or one closed for it
+      const { startLineNumber: line, startColumn: column } = typed.range;
+      const before = this.model.getLineContent(line).slice(0, column - 1) + typed.text[0];
+      if (opensNameArgument(before)) {
+        // After the cursor has moved into the new quotes.
+        window.setTimeout(() =>
+          this.editor.trigger("kiln", "editor.action.triggerSuggest", {}),
+        );
+      }
+    });
     this.editor.onDidChangeCursorPosition((e) => {
       this.el.cursor.textContent = `Ln ${e.position.lineNumber}, Col ${e.position.column}`;
     });
