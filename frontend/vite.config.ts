@@ -47,8 +47,13 @@ export default defineConfig({
     manifest: true,
     sourcemap: true,
     target: "es2022",
+    // Monaco and its TypeScript worker are large by nature and load only in the IDE
+    // (a dynamic import), so the size warning would only say so on every build.
+    chunkSizeWarningLimit: 8000,
     rolldownOptions: {
       input: "src/main.ts",
+      // The plugin timing report is for plugin authors; `./kiln run` shows it otherwise.
+      checks: { pluginTimings: false },
     },
   },
   test: {
