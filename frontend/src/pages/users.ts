@@ -87,7 +87,7 @@ export async function usersPage(ctx: PageContext): Promise<void> {
       pageHead({
         title: "Users",
         titleTestid: "users-title",
-        lead: "Users your apps associated, with their attributes. Scripts read them with K.users.getAttributes(userId).",
+        lead: "The users your app's installs were associated with (the SDKs' associateUser), with their attributes. Scripts read them with K.users.getAttributes(userId).",
       }),
       cardSection(
         {
