@@ -96,7 +96,7 @@ describe("curlExample", () => {
     );
     expect(text).toContain("-u 'ak_123:sk_456'");
     expect(text).toContain("-H 'Content-Type: application/json'");
-    expect(text).toContain("-d '{}'");
+    expect(text).toContain(`-d '{"params": {}}'`);
   });
 
   it("takes another method and body", () => {

@@ -131,7 +131,7 @@ export function curlExample(options: CurlOptions): string {
     `curl -X POST ${shellQuote(url)} \\`,
     `  -u ${shellQuote(`${options.apiKey}:${options.secretKey}`)} \\`,
     `  -H 'Content-Type: application/json' \\`,
-    `  -d ${shellQuote(options.body ?? "{}")}`,
+    `  -d ${shellQuote(options.body ?? '{"params": {}}')}`,
   ].join("\n");
 }
 

@@ -68,3 +68,22 @@ def test_app_settings_fit_the_window_and_toasts_stay_clear_of_buttons(
     assert save is not None and region is not None and not _boxes_overlap(save, region)
     toasts.first.get_by_role("button", name="Dismiss notification").click()
     expect(toasts).to_have_count(1)
+
+
+def test_the_settings_curl_command_runs_as_shown(page: Page, owner: Any, app: App) -> None:
+    import json
+    import shlex
+    import subprocess
+
+    sign_in(page, "olivia")
+    page.goto(f"/apps/{app.id}/settings")
+    shown = page.get_by_test_id("curl-example").locator("code").inner_text()
+    assert "YOUR_SECRET_KEY" in shown and '"params"' in shown
+    # As a developer would run it: the placeholder swapped for the real secret.
+    command = shlex.split(shown.replace("\\\n", " ").replace("YOUR_SECRET_KEY", app.secret_key))
+    assert command[0] == "curl"
+    out = subprocess.run([*command, "-s"], capture_output=True, text=True, timeout=30, check=True).stdout
+    envelope = json.loads(out)
+    # Signed in and understood: only the placeholder method is missing.
+    assert envelope["responseCode"] == 4, envelope
+    assert envelope["requestedMethod"] == "yourMethod"

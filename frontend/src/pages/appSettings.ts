@@ -186,7 +186,9 @@ export async function appSettingsPage(ctx: PageContext): Promise<void> {
         "API methods are called with HTTP Basic auth: the API key as user name, the secret key as password. ",
         "Replace ",
         h("code", null, "yourMethod"),
-        " with one of your methods. The copied command includes the real secret.",
+        " with one of your methods and put its parameters in ",
+        h("code", null, "params"),
+        ". The copied command includes the real secret.",
       ),
       "quickstart",
       h(
