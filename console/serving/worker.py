@@ -13,6 +13,7 @@ import logging
 import os
 import selectors
 import socket
+import threading
 import time
 import weakref
 from collections import deque
@@ -74,6 +75,9 @@ class KilnWorker(base.Worker):
         self.selector = selectors.DefaultSelector()
         self.conns: set[Connection] = set()
         self._done: deque[tuple[Connection, Request]] = deque()
+        # Held by a lane thread handing a kept-alive connection back (_resume) and by the
+        # shutdown while it closes idle connections (_close_idle): see _resume.
+        self._handback = threading.Lock()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -359,21 +363,29 @@ class KilnWorker(base.Worker):
         would not start it while `busy` held. `watching` is set before the register: the
         loop may see the client hang up and close the connection before `register`
         returns, and must then unregister it (else a later socket with the same number
-        could not be registered)."""
-        if conn.outbox or conn.closing or conn.ready or conn.current is not None or not self.alive:
-            return False
-        lane = self.lanes[request.lane]
-        lane.finished(request.tenant)
-        self.nr += 1
-        conn.deadline = time.monotonic() + Limits.keepalive_s
-        conn.busy = False
-        conn.watching = selectors.EVENT_READ
-        try:
-            self.selector.register(conn.sock, selectors.EVENT_READ, conn)
-        except Exception:  # noqa: BLE001 - the request is finished whatever happens here
-            logger.exception("could not watch a kept-alive connection")
-            conn.deadline = 0.0  # the sweep closes it
-        return True
+        could not be registered).
+
+        TRICKY: `_handback` covers the check of `alive` through the register. Once `busy`
+        is false the connection looks idle, and the shutdown closes idle connections: it
+        did so between those two lines once (in a benchmark, at SIGTERM), and the register
+        then met a closed descriptor, or could have met another file's that took its number.
+        Under the lock the shutdown closes it after the register (unregistering it), or
+        this sees `alive` false and leaves it to the loop."""
+        with self._handback:
+            if conn.outbox or conn.closing or conn.ready or conn.current is not None or not self.alive:
+                return False
+            lane = self.lanes[request.lane]
+            lane.finished(request.tenant)
+            self.nr += 1
+            conn.deadline = time.monotonic() + Limits.keepalive_s
+            conn.busy = False
+            conn.watching = selectors.EVENT_READ
+            try:
+                self.selector.register(conn.sock, selectors.EVENT_READ, conn)
+            except Exception:  # noqa: BLE001 - the request is finished whatever happens here
+                logger.exception("could not watch a kept-alive connection")
+                conn.deadline = 0.0  # the sweep closes it
+            return True
 
     def _drain_done(self) -> None:
         try:
@@ -419,12 +431,18 @@ class KilnWorker(base.Worker):
 
     # ── stopping ───────────────────────────────────────────────────────────────
 
+    def _close_idle(self) -> None:
+        """At shutdown (`alive` is false): close every connection no request is using. A
+        lane thread handing one back finishes doing so first (see _resume)."""
+        with self._handback:
+            for conn in list(self.conns):
+                if conn.idle():
+                    self._close(conn)
+
     def _shutdown(self) -> None:
         """Stop accepting, let running requests finish (up to the graceful timeout), close."""
         self._set_accepting(False)
-        for conn in list(self.conns):
-            if conn.idle():
-                self._close(conn)
+        self._close_idle()
         deadline = time.monotonic() + float(self.cfg.graceful_timeout)
         while any(conn.busy or conn.outbox for conn in self.conns) and time.monotonic() < deadline:
             self.notify()
