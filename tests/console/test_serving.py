@@ -11,6 +11,7 @@ import signal
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -59,10 +60,15 @@ def auth_header(app: App) -> str:
     return "Basic " + base64.b64encode(f"{app.api_key}:{app.secret_key}".encode()).decode()
 
 
+# What a read took off a socket past the response it wanted: pipelined answers can arrive
+# in one recv, and the next read_response starts with them.
+_unread: weakref.WeakKeyDictionary[socket.socket, bytes] = weakref.WeakKeyDictionary()
+
+
 def read_response(sock: socket.socket, timeout: float = 10) -> tuple[str, dict[str, str], bytes]:
     """One HTTP/1.1 response with a Content-Length, read off a raw socket."""
     sock.settimeout(timeout)
-    data = b""
+    data = _unread.pop(sock, b"")
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
         if not chunk:
@@ -77,6 +83,8 @@ def read_response(sock: socket.socket, timeout: float = 10) -> tuple[str, dict[s
         if not chunk:
             break
         rest += chunk
+    if len(rest) > length:
+        _unread[sock] = rest[length:]
     return lines[0], headers, rest[:length]
 
 
