@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import select
 import selectors
 import socket
 import threading
@@ -43,24 +42,6 @@ _BUSY_PARSE_BYTES = 64 * 1024
 
 def _pinning_enabled() -> bool:
     return os.environ.get("KILN_PIN_WORKERS", "").lower() in {"1", "true", "yes", "on"}
-
-
-def _wake_one_process(selector: selectors.BaseSelector, listener: Any) -> None:
-    """Linux: a new connection wakes one idle process's loop, not every process's.
-
-    The processes share gunicorn's listening socket. Woken together, the loop that got
-    the CPU first accepted most of a burst: 30 of wrk's 32 kept-alive connections in one
-    process was common, and that process then served them all for as long as they stayed
-    open while the other idled. With EPOLLEXCLUSIVE the kernel wakes a single waiting
-    loop per connection, so a busy process gets none while another waits. The flag can
-    only be given when a descriptor is added, so the listener is added again with it."""
-    poller = getattr(selector, "_selector", None)  # EpollSelector's select.epoll
-    exclusive = getattr(select, "EPOLLEXCLUSIVE", 0)
-    if not exclusive or not isinstance(poller, select.epoll):
-        return
-    fd = listener.fileno()
-    poller.unregister(fd)
-    poller.register(fd, select.EPOLLIN | exclusive)
 
 
 class KilnWorker(base.Worker):
@@ -175,7 +156,6 @@ class KilnWorker(base.Worker):
         for listener in self.sockets:
             if enabled:
                 self.selector.register(listener, selectors.EVENT_READ, _ACCEPT)
-                _wake_one_process(self.selector, listener)
             else:
                 self.selector.unregister(listener)
         self._accepting = enabled

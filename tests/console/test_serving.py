@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import select as select_module
 import signal
 import socket
 import threading
@@ -399,52 +398,3 @@ def test_processes_float_over_every_cpu_by_default_or_when_fewer_than_cpus(
     assert list(lone.values()) == [everywhere]
     off = worker_affinities(kiln_server(workers=len(CPUS)), len(CPUS))
     assert len(off) == len(CPUS) and all(sets == everywhere for sets in off.values())
-
-
-EPOLLEXCLUSIVE = 1 << 28
-
-
-def listener_wakeups(pid: int, port: int) -> list[int]:
-    """The epoll event masks under which process `pid` watches the socket listening on
-    `port` (Linux /proc: each epoll descriptor's fdinfo lists the descriptors it watches)."""
-    fds = {}
-    for name in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            fds[name] = os.readlink(f"/proc/{pid}/fd/{name}")
-        except OSError:
-            continue
-    inodes = {fd for fd, target in fds.items() if target.startswith("socket:")}
-    masks = []
-    for fd, target in fds.items():
-        if target != "anon_inode:[eventpoll]":
-            continue
-        with open(f"/proc/{pid}/fdinfo/{fd}") as info:
-            for line in info:
-                parts = line.split()
-                # "tfd:  5 events: 10000019 data: ..."
-                if parts[:1] == ["tfd:"] and parts[1] in inodes and _is_listener(pid, parts[1], port):
-                    masks.append(int(parts[3], 16))
-    return masks
-
-
-def _is_listener(pid: int, fd: str, port: int) -> bool:
-    process = psutil.Process(pid)
-    return any(
-        c.fd == int(fd) and c.status == psutil.CONN_LISTEN and c.laddr.port == port
-        for c in process.net_connections("tcp")
-    )
-
-
-@pytest.mark.skipif(not hasattr(select_module, "EPOLLEXCLUSIVE"), reason="Linux epoll only")
-def test_a_new_connection_wakes_one_process_not_all(kiln_server: Callable[..., str], db: Any) -> None:
-    # Woken together, the first loop to run took most of a burst of kept-alive
-    # connections (30 of 32) and served them alone while the other process idled.
-    base = kiln_server(workers=2)
-    port = address(base)[1]
-    workers = worker_affinities(base, 2)
-    assert len(workers) == 2
-    for pid in workers:
-        deadline = time.monotonic() + 10
-        while not (masks := listener_wakeups(pid, port)) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert masks and all(mask & EPOLLEXCLUSIVE for mask in masks), (pid, masks)
