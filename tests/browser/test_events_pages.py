@@ -47,7 +47,7 @@ def test_create_an_automation_post_events_as_the_sdk_and_see_the_run(
     sign_in(page, "olivia")
 
     page.goto(f"/apps/{kapp.id}/automations")
-    expect(page.get_by_test_id("automations-empty")).to_contain_text("No automations yet")
+    expect(page.get_by_test_id("automations-empty").locator(".empty-title")).to_have_text("No automations yet")
     expect(page.get_by_test_id("nav-app-automations")).to_have_attribute("aria-current", "page")
     snap(page, "automations-00-empty")
     page.get_by_test_id("new-automation").click()
