@@ -92,6 +92,13 @@ _pyapi = ctypes.pythonapi
 _pyapi.PyGILState_Ensure.restype = ctypes.c_int
 _pyapi.PyGILState_Release.argtypes = [ctypes.c_int]
 
+# mini-racer's default (`--single-threaded`: no V8 helper threads; GC runs on the isolate's
+# own thread), and no memory protection keys. TRICKY: on CPUs with PKU (AMD EPYC here), V8
+# tags its heap with a protection key that only threads it set up may touch: freeing a
+# context from any other thread (the pool's owner or its job watch, the exit hook) then
+# died with SIGSEGV (SEGV_PKUERR) in the heap's teardown, every time.
+V8_FLAGS = ("--single-threaded", "--no-memory-protection-keys")
+
 _dll_lock = threading.Lock()
 _dll: ctypes.CDLL | None = None
 # TRICKY: V8 sets up process-wide state (its memory pools) when it creates an isolate, and
@@ -107,7 +114,7 @@ def dll() -> ctypes.CDLL:
     global _dll
     with _dll_lock:
         if _dll is None:
-            _dll = init_mini_racer(ignore_duplicate_init=True)
+            _dll = init_mini_racer(flags=V8_FLAGS, ignore_duplicate_init=True)
         return _dll
 
 

@@ -262,3 +262,43 @@ def test_a_fresh_process_making_its_first_contexts_at_once_survives() -> None:
             [sys.executable, "-c", _FIRST_CONTEXTS_AT_ONCE], capture_output=True, text=True, timeout=60
         )
         assert (done.returncode, done.stdout.strip()) == (0, "8"), done.stderr[-3000:]
+
+
+_CLOSED_ELSEWHERE = """
+import threading
+from runtime import run_script
+from runtime.pool import Pool, default_pool
+
+pool = Pool()
+made = threading.Event()
+done = threading.Event()
+
+def lane():
+    # V8 starts on this thread, as on a web process's first lane to serve a script.
+    run_script("1", "K.setResponse(1)", pool=pool)
+    run_script("2", "K.setResponse(2)")  # the default pool: closed by the exit hook
+    made.set()
+    done.wait()
+
+thread = threading.Thread(target=lane)
+thread.start()
+made.wait()
+pool.close()  # on the main thread, while the thread that made the context lives
+done.set()
+thread.join()
+print("closed")
+"""
+
+
+def test_a_context_made_on_one_thread_closes_on_another() -> None:
+    # On a CPU with memory protection keys (AMD EPYC here), V8 tagged its heap with a key
+    # only the threads it set up could touch: freeing a context from any other thread (the
+    # exit hook, the job watch) died with SIGSEGV in the heap's teardown, and every web
+    # process crashed as it stopped (runtime/engine.py, V8_FLAGS).
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", _CLOSED_ELSEWHERE], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "closed"), done.stderr[-3000:]
