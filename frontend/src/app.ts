@@ -1,7 +1,7 @@
 /** The console: session state, the shell (sidebar + top bar) and page dispatch. */
 import { api, ApiError, onApiEvent, type App, type Id, type User } from "./api";
 import type { AppsCache, Crumb, Page, PageContext } from "./context";
-import { append, clear, h } from "./dom";
+import { append, clear, emptyState, h } from "./dom";
 import { icon } from "./icons";
 import { errorText, initials } from "./format";
 import { activeAppSection, APP_SECTIONS, appSectionPath, visibleGlobalNav } from "./nav";
@@ -459,11 +459,12 @@ export class Console {
 function errorState(message: string, retry: () => void): HTMLElement {
   const btn = h("button", { type: "button", class: "btn btn-secondary" }, "Try again");
   btn.addEventListener("click", retry);
-  return h(
-    "div",
-    { class: "empty", role: "alert", testid: "page-error" },
-    h("h1", { class: "empty-title" }, "Something went wrong"),
-    h("p", { class: "muted" }, message),
-    btn,
-  );
+  return emptyState({
+    testid: "page-error",
+    role: "alert",
+    heading: "h1",
+    title: "Something went wrong",
+    lead: message,
+    actions: btn,
+  });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "./api";
-import { cardSection, errorAlert, h, loadingStatus, pageHead } from "./dom";
+import { cardSection, emptyState, errorAlert, h, loadingStatus, pageHead } from "./dom";
 
 describe("loadingStatus", () => {
   it("is a status line with a spinner", () => {
@@ -71,5 +71,44 @@ describe("pageHead", () => {
     expect(other.querySelector("[data-testid='app-title']")?.textContent).toBe("Shop");
     expect(other.querySelector(".badges")).toBe(badges);
     expect(other.querySelector("p")).toBeNull();
+  });
+});
+
+describe("emptyState", () => {
+  it("stacks icon, title, lead and actions in its frame", () => {
+    const state = emptyState({
+      testid: "things-empty",
+      frame: "card",
+      icon: h("i"),
+      title: "No things yet",
+      lead: ["Make one with ", h("code", null, "K.insert"), "."],
+      actions: [h("button", null, "New"), h("button", null, "Import")],
+    });
+    expect(state.outerHTML).toBe(
+      '<div class="card empty" data-testid="things-empty"><span class="empty-icon"><i></i></span>' +
+        '<h2 class="empty-title">No things yet</h2><p class="muted">Make one with <code>K.insert</code>.</p>' +
+        '<div class="empty-actions"><button>New</button><button>Import</button></div></div>',
+    );
+  });
+
+  it("leaves out what it was not given, and can be a page's alert with a focusable title", () => {
+    const state = emptyState({
+      testid: "oops",
+      role: "alert",
+      heading: "h1",
+      focusTitle: true,
+      title: "Gone",
+    });
+    expect(state.outerHTML).toBe(
+      '<div class="empty" role="alert" data-testid="oops"><h1 class="empty-title" tabindex="-1">Gone</h1></div>',
+    );
+    const inline = emptyState({
+      testid: "none",
+      frame: "inline",
+      heading: "p",
+      title: "None",
+    });
+    expect(inline.className).toBe("empty empty-inline");
+    expect(inline.firstElementChild?.tagName).toBe("P");
   });
 });

@@ -233,12 +233,12 @@ export function badge(
   return h("span", { class: `badge badge-${tone}`, testid }, text);
 }
 
-/** The spinner line a page or section shows while its data loads. */
 /** A thrown value's message as an error line that screen readers announce. */
 export function errorAlert(error: unknown): HTMLParagraphElement {
   return h("p", { class: "form-error", role: "alert" }, errorText(error));
 }
 
+/** The spinner line a page or section shows while its data loads. */
 export function loadingStatus(text: string): HTMLDivElement {
   return h(
     "div",
@@ -295,5 +295,55 @@ export function pageHead(options: PageHeadOptions): HTMLElement {
     { class: "page-head" },
     h("div", null, h("h1", { class: "page-title", testid: titleTestid }, title), under),
     actions,
+  );
+}
+
+export interface EmptyStateOptions {
+  /** Goes on `data-testid`. */
+  testid: string;
+  title: Child;
+  /** The title's element: h1 when the state is all the page shows, h2 under a page's
+   * own title, p inside a section or grid that has its heading already. */
+  heading?: "h1" | "h2" | "p";
+  /** An icon element (see icons.ts), shown in a rounded tile above the title. */
+  icon?: Node;
+  /** What the user can do about it, as a muted line (text or inline elements). */
+  lead?: Child;
+  /** Buttons or links under the lead, in a row. */
+  actions?: Child;
+  /** "card": a card of its own; "inline": inside a card section; "plain": on the page. */
+  frame?: "card" | "inline" | "plain";
+  /** e.g. "alert" for an error the user did not ask to see. */
+  role?: string;
+  /** The title takes focus (tabindex -1) after a navigation. */
+  focusTitle?: boolean;
+}
+
+const EMPTY_FRAMES = { card: "card empty", inline: "empty empty-inline", plain: "empty" };
+
+/** What a page, a list or a grid shows when there is nothing in it yet (or nothing it may
+ * show): one look for all of them. */
+export function emptyState(options: EmptyStateOptions): HTMLElement {
+  const {
+    testid,
+    title,
+    heading = "h2",
+    icon,
+    lead,
+    actions,
+    frame = "plain",
+    role,
+  } = options;
+  return h(
+    "div",
+    { class: EMPTY_FRAMES[frame], role, testid },
+    icon ? h("span", { class: "empty-icon" }, icon) : null,
+    h(
+      heading,
+      { class: "empty-title", tabindex: options.focusTitle ? "-1" : null },
+      title,
+    ),
+    lead ? h("p", { class: "muted" }, lead) : null,
+    actions ? h("div", { class: "empty-actions" }, actions) : null,
   );
 }

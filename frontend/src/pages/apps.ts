@@ -2,7 +2,16 @@
 import { api, ApiError, type App } from "../api";
 import type { PageContext } from "../context";
 import { formDialog } from "../dialog";
-import { badge, button, h, inputField, loadingStatus, pageHead, withBusy } from "../dom";
+import {
+  badge,
+  button,
+  emptyState,
+  h,
+  inputField,
+  loadingStatus,
+  pageHead,
+  withBusy,
+} from "../dom";
 import { errorText, formatDate, titleCase } from "../format";
 import { icon } from "../icons";
 import { APP_SECTIONS, appSectionPath } from "../nav";
@@ -159,14 +168,14 @@ export async function appsPage(ctx: PageContext): Promise<void> {
     });
     cta.addEventListener("click", () => openNewAppDialog(ctx));
     body.replaceWith(
-      h(
-        "div",
-        { class: "empty card", testid: "apps-empty" },
-        h("span", { class: "empty-icon" }, icon("apps", 22)),
-        h("h2", { class: "empty-title" }, "No apps yet"),
-        h("p", { class: "muted" }, "Create an app to get an API key and start building."),
-        cta,
-      ),
+      emptyState({
+        testid: "apps-empty",
+        frame: "card",
+        icon: icon("apps", 22),
+        title: "No apps yet",
+        lead: "Create an app to get an API key and start building.",
+        actions: cta,
+      }),
     );
     return;
   }

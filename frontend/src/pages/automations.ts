@@ -10,6 +10,7 @@ import {
   button,
   cardSection,
   checkboxField,
+  emptyState,
   errorAlert,
   h,
   inputField,
@@ -490,25 +491,20 @@ export async function automationsPage(ctx: PageContext): Promise<void> {
         : h(
             "section",
             { class: "card section", "aria-label": "Automations" },
-            h(
-              "div",
-              { class: "empty empty-inline", testid: "automations-empty" },
-              h("span", { class: "empty-icon" }, icon("play", 22)),
-              h("p", { class: "empty-title" }, "No automations yet"),
-              h(
-                "p",
-                { class: "muted" },
-                methods.length
-                  ? "Run a KScript method when an event such as checkout.completed arrives from a matching user."
-                  : h(
-                      "span",
-                      null,
-                      "Automations run KScript methods: ",
-                      h("a", { href: kscriptsPath(appId) }, "write one first"),
-                      ".",
-                    ),
-              ),
-            ),
+            emptyState({
+              testid: "automations-empty",
+              frame: "inline",
+              heading: "p",
+              icon: icon("play", 22),
+              title: "No automations yet",
+              lead: methods.length
+                ? "Run a KScript method when an event such as checkout.completed arrives from a matching user."
+                : [
+                    "Automations run KScript methods: ",
+                    h("a", { href: kscriptsPath(appId) }, "write one first"),
+                    ".",
+                  ],
+            }),
           ),
       runsArea,
     ),

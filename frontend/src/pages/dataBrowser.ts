@@ -6,7 +6,7 @@
 import { ApiError } from "../api";
 import { forgetParentTables, parentTable } from "../editors";
 import type { PageContext } from "../context";
-import { button, h } from "../dom";
+import { button, emptyState, h } from "../dom";
 import { errorText } from "../format";
 import { icon } from "../icons";
 import {
@@ -462,7 +462,7 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
     next.disabled = !pager.hasNext;
 
     if (records.length === 0) {
-      grid.replaceChildren(emptyState());
+      grid.replaceChildren(noRecords());
       return;
     }
     const head = h(
@@ -664,7 +664,7 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
     return parentIdFields.get(c.targetId ?? -1) ?? "";
   }
 
-  function emptyState(): HTMLElement {
+  function noRecords(): HTMLElement {
     if (filter) {
       const clear = button("Clear the filter", { testid: "empty-clear-filter" });
       clear.addEventListener("click", () => {
@@ -675,31 +675,27 @@ export async function dataBrowserPage(ctx: PageContext): Promise<void> {
         pager.reset();
         void load();
       });
-      return h(
-        "div",
-        { class: "grid-empty", testid: "grid-empty" },
-        h("p", { class: "empty-title" }, "No record matches the filter"),
-        clear,
-      );
+      return emptyState({
+        testid: "grid-empty",
+        heading: "p",
+        title: "No record matches the filter",
+        actions: clear,
+      });
     }
     const add = button([icon("plus", 14), "Add a record"], { variant: "primary" });
     add.addEventListener("click", () => recordDialog(records, null));
     const imp = button([icon("upload", 14), "Import a CSV file"]);
     imp.addEventListener("click", () => importBtn.click());
-    return h(
-      "div",
-      { class: "grid-empty", testid: "grid-empty" },
-      h("span", { class: "empty-icon" }, icon("table", 22)),
-      h("p", { class: "empty-title" }, `${table.name} has no records yet`),
-      h(
-        "p",
-        { class: "muted" },
-        table.fields.length
-          ? "Add one here, import a CSV file, or create them from your app's API."
-          : "The table has only its system fields; add fields on the Structure tab first.",
-      ),
-      h("div", { class: "empty-actions" }, add, imp),
-    );
+    return emptyState({
+      testid: "grid-empty",
+      heading: "p",
+      icon: icon("table", 22),
+      title: `${table.name} has no records yet`,
+      lead: table.fields.length
+        ? "Add one here, import a CSV file, or create them from your app's API."
+        : "The table has only its system fields; add fields on the Structure tab first.",
+      actions: [add, imp],
+    });
   }
 
   // Parent tables (ID field names for the links, label fields), and the labels seen.

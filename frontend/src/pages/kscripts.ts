@@ -3,7 +3,16 @@ import "./kscripts.css";
 import { api, ApiError, type AppDetail } from "../api";
 import type { PageContext } from "../context";
 import { confirmDialog } from "../dialog";
-import { badge, button, h, loadingStatus, pageHead, withBusy, type Child } from "../dom";
+import {
+  badge,
+  button,
+  emptyState,
+  h,
+  loadingStatus,
+  pageHead,
+  withBusy,
+  type Child,
+} from "../dom";
 import { errorText, formatDateTime, formatRelative } from "../format";
 import { icon } from "../icons";
 import { kscriptApi, type Deployment, type MethodSummary } from "../kscriptApi";
@@ -36,28 +45,21 @@ export async function loadKScriptApp(ctx: PageContext): Promise<AppDetail | null
     h(
       "div",
       { class: "page" },
-      h(
-        "div",
-        { class: "card empty", testid: "kscript-disabled" },
-        h("span", { class: "empty-icon" }, icon("code", 22)),
-        h("h1", { class: "empty-title" }, "KScript is not enabled for this app"),
-        ctx.user.is_staff
-          ? [
-              h(
-                "p",
-                { class: "muted" },
-                "Server-side JavaScript is switched on per app by a platform administrator, which you are.",
-              ),
-              enableKScriptButton(ctx, app),
-            ]
-          : h(
-              "p",
-              { class: "muted" },
+      emptyState({
+        testid: "kscript-disabled",
+        frame: "card",
+        heading: "h1",
+        icon: icon("code", 22),
+        title: "KScript is not enabled for this app",
+        lead: ctx.user.is_staff
+          ? "Server-side JavaScript is switched on per app by a platform administrator, which you are."
+          : [
               "Server-side JavaScript is switched on per app by a platform administrator. Ask one to enable KScript for ",
               h("strong", null, app.name),
               ".",
-            ),
-      ),
+            ],
+        actions: ctx.user.is_staff ? enableKScriptButton(ctx, app) : null,
+      }),
     ),
   );
   ctx.refreshNav();
@@ -306,17 +308,14 @@ export async function kscriptsPage(ctx: PageContext): Promise<void> {
           ],
           rows: methods.map(methodRow),
         })
-      : h(
-          "div",
-          { class: "empty empty-inline", testid: "kscript-empty" },
-          h("span", { class: "empty-icon" }, icon("code", 22)),
-          h("p", { class: "empty-title" }, "No KScript methods yet"),
-          h(
-            "p",
-            { class: "muted" },
-            "Write server-side JavaScript that clients call like any API method.",
-          ),
-        );
+      : emptyState({
+          testid: "kscript-empty",
+          frame: "inline",
+          heading: "p",
+          icon: icon("code", 22),
+          title: "No KScript methods yet",
+          lead: "Write server-side JavaScript that clients call like any API method.",
+        });
 
     const rollbackButton = (d: Deployment): HTMLElement | null => {
       if (d.live) return null;

@@ -1,20 +1,17 @@
 import type { PageContext } from "../context";
-import { h } from "../dom";
+import { emptyState, h } from "../dom";
 
 export function notFoundPage(ctx: PageContext): void {
   ctx.setTitle("Not found");
   ctx.setCrumbs([{ label: "Not found" }]);
   ctx.main.replaceChildren(
-    h(
-      "div",
-      { class: "empty", testid: "not-found" },
-      h("h1", { class: "empty-title", tabindex: "-1" }, "Page not found"),
-      h(
-        "p",
-        { class: "muted" },
-        "This page does not exist, or you do not have access to it.",
-      ),
-      h("a", { href: "/apps", class: "btn btn-secondary" }, "Back to apps"),
-    ),
+    emptyState({
+      testid: "not-found",
+      heading: "h1",
+      focusTitle: true,
+      title: "Page not found",
+      lead: "This page does not exist, or you do not have access to it.",
+      actions: h("a", { href: "/apps", class: "btn btn-secondary" }, "Back to apps"),
+    }),
   );
 }

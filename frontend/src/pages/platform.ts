@@ -18,6 +18,7 @@ import {
   button,
   cardSection,
   checkboxField,
+  emptyState,
   errorAlert,
   h,
   inputField,
@@ -400,13 +401,13 @@ export async function platformPage(ctx: PageContext): Promise<void> {
   ctx.setCrumbs([{ label: "Platform" }]);
   if (!ctx.user.is_staff) {
     ctx.main.replaceChildren(
-      h(
-        "div",
-        { class: "empty", testid: "platform-forbidden" },
-        h("h1", { class: "empty-title" }, "Platform administrators only"),
-        h("p", { class: "muted" }, "Ask a platform administrator for access."),
-        h("a", { href: "/apps", class: "btn btn-secondary" }, "Back to apps"),
-      ),
+      emptyState({
+        testid: "platform-forbidden",
+        heading: "h1",
+        title: "Platform administrators only",
+        lead: "Ask a platform administrator for access.",
+        actions: h("a", { href: "/apps", class: "btn btn-secondary" }, "Back to apps"),
+      }),
     );
     return;
   }

@@ -3,7 +3,15 @@
 import "./schedules.css";
 import { ApiError } from "../api";
 import type { PageContext } from "../context";
-import { badge, cardSection, errorAlert, h, loadingStatus, pageHead } from "../dom";
+import {
+  badge,
+  cardSection,
+  emptyState,
+  errorAlert,
+  h,
+  loadingStatus,
+  pageHead,
+} from "../dom";
 import { formatRelative } from "../format";
 import { formatDue } from "../scheduleLogic";
 import { schedulesApi, type PlatformSchedulingApp } from "../schedulesApi";
@@ -139,12 +147,13 @@ export async function platformSchedulesPage(ctx: PageContext): Promise<void> {
   ctx.setCrumbs([{ label: "Platform", href: "/platform" }, { label: "Schedules" }]);
   if (!ctx.user.is_staff) {
     ctx.main.replaceChildren(
-      h(
-        "div",
-        { class: "empty", testid: "platform-forbidden" },
-        h("h1", { class: "empty-title" }, "Platform administrators only"),
-        h("a", { href: "/apps", class: "btn btn-secondary" }, "Back to apps"),
-      ),
+      emptyState({
+        testid: "platform-forbidden",
+        heading: "h1",
+        title: "Platform administrators only",
+        lead: "Ask a platform administrator for access.",
+        actions: h("a", { href: "/apps", class: "btn btn-secondary" }, "Back to apps"),
+      }),
     );
     return;
   }

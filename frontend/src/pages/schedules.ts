@@ -4,7 +4,7 @@ import "./schedules.css";
 import type { AppDetail } from "../api";
 import type { PageContext } from "../context";
 import { confirmDialog } from "../dialog";
-import { button, h, pageHead, withBusy } from "../dom";
+import { button, emptyState, h, pageHead, withBusy } from "../dom";
 import { formatRelative } from "../format";
 import { icon } from "../icons";
 import { kscriptApi, type MethodSummary } from "../kscriptApi";
@@ -260,25 +260,20 @@ export async function schedulesPage(ctx: PageContext): Promise<void> {
           rows: list.schedules.map(row),
           tableClass: "sched-table",
         })
-      : h(
-          "div",
-          { class: "empty empty-inline", testid: "schedules-empty" },
-          h("span", { class: "empty-icon" }, icon("history", 22)),
-          h("p", { class: "empty-title" }, "No schedules yet"),
-          h(
-            "p",
-            { class: "muted" },
-            methods.length
-              ? "Run a KScript method every minute, every hour, or on a cron of your own."
-              : h(
-                  "span",
-                  null,
-                  "Schedules run KScript methods: ",
-                  h("a", { href: kscriptsPath(app.id) }, "write one first"),
-                  ".",
-                ),
-          ),
-        );
+      : emptyState({
+          testid: "schedules-empty",
+          frame: "inline",
+          heading: "p",
+          icon: icon("history", 22),
+          title: "No schedules yet",
+          lead: methods.length
+            ? "Run a KScript method every minute, every hour, or on a cron of your own."
+            : [
+                "Schedules run KScript methods: ",
+                h("a", { href: kscriptsPath(app.id) }, "write one first"),
+                ".",
+              ],
+        });
     ctx.main.replaceChildren(
       h(
         "div",

@@ -9,6 +9,7 @@ import type { PageContext } from "../context";
 import { confirmDialog, formDialog } from "../dialog";
 import {
   button,
+  emptyState,
   h,
   inputField,
   loadingStatus,
@@ -355,20 +356,18 @@ export async function tablesPage(ctx: PageContext): Promise<void> {
           "div",
           { class: "page page-wide" },
           head,
-          h(
-            "div",
-            { class: "card empty", testid: "tables-empty" },
-            h("span", { class: "empty-icon" }, icon("table", 22)),
-            h("h2", { class: "empty-title" }, "No tables yet"),
-            h(
-              "p",
-              { class: "muted" },
+          emptyState({
+            testid: "tables-empty",
+            frame: "card",
+            icon: icon("table", 22),
+            title: "No tables yet",
+            lead: [
               "Create a table such as ",
               h("code", null, "photos"),
               ", add fields, then browse, add or import its records.",
-            ),
-            first,
-          ),
+            ],
+            actions: first,
+          }),
         ),
       );
       return;
