@@ -66,7 +66,7 @@ class TableInfo:
     id_field: str
     # lower-case name -> (real name, field type)
     columns: Mapping[str, tuple[str, str]]
-    alias: str = ""  # the table's alias now (earlier ones map to it too)
+    alias: str  # the table's alias now (earlier ones map to it too)
 
     @cached_property
     def select_list(self) -> tuple[tuple[str, bool], ...]:
