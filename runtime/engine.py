@@ -32,6 +32,8 @@ import queue
 import sys
 import threading
 import time
+from _thread import allocate_lock as _allocate_lock
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,40 +200,90 @@ def _base_nice() -> int:
 _on_isolate = threading.local()
 
 
+class _Turn:
+    """A run waiting in line for a slot: a lock it sleeps on (held until someone wakes it)."""
+
+    __slots__ = ("lock", "since", "woken", "handed")
+
+    def __init__(self) -> None:
+        self.lock = _allocate_lock()
+        self.lock.acquire()
+        self.since = time.monotonic()
+        self.woken = False
+        self.handed = False  # a slot was given to it directly
+
+
 class RunSlots:
-    """A process's run slots (see Engine.call): `count` tokens in a queue. A token is taken
-    and given back around every run, and under contention whenever one run hands the CPU to
-    another: threading.BoundedSemaphore, Python code around a Condition, cost 2.3 µs a pair
-    uncontended here and a fresh lock per wait; this C queue 0.3 µs."""
+    """A process's run slots (see Engine.call). Waiters line up, oldest first.
+
+    A slot given back wakes the oldest waiter, but whoever asks before it gets going may
+    take the slot first (a run that just gave one back and asks again, a lane arriving):
+    the CPU then goes to a run that is ready rather than idling while a thread wakes up.
+    Once the oldest has waited STARVED_S, a slot given back goes to it directly and nobody
+    can take it in between. Without that bound, 8 threads running a quick script in one
+    process had a p50 of 1 ms and a p99 of 290 ms (the slowest call 1.3 s); handing every
+    slot over directly cut the p99 to 36 ms but the calls per second by a third."""
+
+    STARVED_S = 0.005
 
     def __init__(self, count: int) -> None:
         self.count = count
-        self._tokens: queue.SimpleQueue[bool] = queue.SimpleQueue()
-        for _ in range(count):
-            self._tokens.put(True)
+        self._free = count
+        self._lock = threading.Lock()
+        self._waiting: deque[_Turn] = deque()
 
-    def acquire(self, timeout: float) -> bool:
-        try:
-            self._tokens.get(timeout=timeout)
-        except queue.Empty:
-            return False
-        return True
+    def acquire(self, give_up: Callable[[], bool], poll_s: float = _SLOT_POLL_S) -> bool:
+        """Take a slot, waiting in line for one; `give_up()` is asked every `poll_s` while
+        waiting (a deadline: Stop brings it forward). False: gave up, holds none."""
+        with self._lock:
+            if self._free and not self._starving():
+                self._free -= 1
+                return True
+            turn = _Turn()
+            self._waiting.append(turn)
+        while True:
+            turn.lock.acquire(timeout=poll_s)
+            with self._lock:
+                turn.woken = False
+                if turn.handed:
+                    return True
+                if self._free and self._waiting[0] is turn:
+                    self._waiting.popleft()
+                    self._free -= 1
+                    self._wake_oldest()  # another slot may be free too
+                    return True
+                if not give_up():
+                    continue  # (a slot taken before this run got to it: wait on, in place)
+                self._waiting.remove(turn)
+                self._wake_oldest()
+                return False
 
     def release(self) -> None:
-        self._tokens.put(True)
+        with self._lock:
+            if self._starving():
+                turn = self._waiting.popleft()
+                turn.handed = True
+                if not turn.woken:
+                    turn.lock.release()
+                return
+            self._free += 1
+            self._wake_oldest()
+
+    def _starving(self) -> bool:
+        return bool(self._waiting) and time.monotonic() - self._waiting[0].since >= self.STARVED_S
+
+    def _wake_oldest(self) -> None:
+        if self._free and self._waiting and not self._waiting[0].woken:
+            self._waiting[0].woken = True
+            self._waiting[0].lock.release()
 
     def free(self) -> int:
         """How many slots nobody holds."""
-        return self._tokens.qsize()
+        return self._free
 
-
-def _acquire_until(slots: RunSlots, deadline: Deadline) -> bool:
-    """Wait for a run slot until the deadline, looking at it every _SLOT_POLL_S (Stop
-    brings a deadline forward)."""
-    while not deadline.expired():
-        if slots.acquire(timeout=min(_SLOT_POLL_S, max(deadline.remaining(), 0.0))):
-            return True
-    return False
+    def waiting(self) -> int:
+        """How many runs wait in line for one."""
+        return len(self._waiting)
 
 
 def _interrupt(interrupt: Callable[[], None]) -> None:
@@ -508,7 +560,7 @@ class Engine:
             outer = getattr(_on_isolate, "task", None)
             if outer is not None:
                 self._give_slot(outer)
-            if not _acquire_until(slots, deadline):
+            if not slots.acquire(deadline.expired):
                 raise RawEngineError("timeout", "script exceeded its time limit")
             task.slots, task.slot_held = slots, True
             if self.deprioritized:  # lowered while it waited: its app ran away meanwhile
@@ -557,14 +609,12 @@ class Engine:
         goes on. Given up once the run is over, lowered or out of time (V8 then stops it)."""
         slots = task.slots
         assert slots is not None
-        while not (task.slot_done or task.cancelled or task.deadline.expired()):
-            if slots.acquire(timeout=min(_SLOT_POLL_S, max(task.deadline.remaining(), 0.0))):
-                with task.slot_lock:
-                    if not task.slot_done:
-                        task.slot_held = True
-                        return
-                slots.release()  # the run ended meanwhile
-                return
+        if slots.acquire(lambda: task.slot_done or task.cancelled or task.deadline.expired()):
+            with task.slot_lock:
+                if not task.slot_done:
+                    task.slot_held = True
+                    return
+            slots.release()  # the run ended meanwhile
 
     def _result(self, raw: Any) -> Any:
         try:
