@@ -222,9 +222,10 @@ class RunSlots:
     Once the oldest has waited STARVED_S, a slot given back goes to it directly and nobody
     can take it in between. Without that bound, 8 threads running a quick script in one
     process had a p50 of 1 ms and a p99 of 290 ms (the slowest call 1.3 s); handing every
-    slot over directly cut the p99 to 36 ms but the calls per second by a third."""
+    slot over directly cut the p99 to 36 ms but the calls per second by a third; with this
+    bound the p99 was 35–46 ms at the first one's calls per second (docs/decisions.md)."""
 
-    STARVED_S = 0.005
+    STARVED_S = 0.02
 
     def __init__(self, count: int) -> None:
         self.count = count
