@@ -396,19 +396,22 @@ function openNewUserDialog(onCreated: (user: PlatformUser) => void): void {
   });
 }
 
+/** What a platform page shows a user who is not a platform administrator. */
+export function platformOnly(): HTMLElement {
+  return emptyState({
+    testid: "platform-forbidden",
+    heading: "h1",
+    title: "Platform administrators only",
+    lead: "Ask a platform administrator for access.",
+    actions: h("a", { href: "/apps", class: "btn btn-secondary" }, "Back to apps"),
+  });
+}
+
 export async function platformPage(ctx: PageContext): Promise<void> {
   ctx.setTitle("Platform");
   ctx.setCrumbs([{ label: "Platform" }]);
   if (!ctx.user.is_staff) {
-    ctx.main.replaceChildren(
-      emptyState({
-        testid: "platform-forbidden",
-        heading: "h1",
-        title: "Platform administrators only",
-        lead: "Ask a platform administrator for access.",
-        actions: h("a", { href: "/apps", class: "btn btn-secondary" }, "Back to apps"),
-      }),
-    );
+    ctx.main.replaceChildren(platformOnly());
     return;
   }
 

@@ -3,16 +3,9 @@
 import "./schedules.css";
 import { ApiError } from "../api";
 import type { PageContext } from "../context";
-import {
-  badge,
-  cardSection,
-  emptyState,
-  errorAlert,
-  h,
-  loadingStatus,
-  pageHead,
-} from "../dom";
+import { badge, cardSection, errorAlert, h, loadingStatus, pageHead } from "../dom";
 import { formatRelative } from "../format";
+import { platformOnly } from "./platform";
 import { formatDue } from "../scheduleLogic";
 import { schedulesApi, type PlatformSchedulingApp } from "../schedulesApi";
 import { dataTable } from "../tableMarkup";
@@ -146,15 +139,7 @@ export async function platformSchedulesPage(ctx: PageContext): Promise<void> {
   ctx.setTitle("Schedules · Platform");
   ctx.setCrumbs([{ label: "Platform", href: "/platform" }, { label: "Schedules" }]);
   if (!ctx.user.is_staff) {
-    ctx.main.replaceChildren(
-      emptyState({
-        testid: "platform-forbidden",
-        heading: "h1",
-        title: "Platform administrators only",
-        lead: "Ask a platform administrator for access.",
-        actions: h("a", { href: "/apps", class: "btn btn-secondary" }, "Back to apps"),
-      }),
-    );
+    ctx.main.replaceChildren(platformOnly());
     return;
   }
   ctx.main.replaceChildren(loadingStatus("Loading schedules…"));
