@@ -22,9 +22,10 @@ runtime before they reach the host (field names match ``[A-Za-z_][A-Za-z0-9_]*``
     }
 
 `value`s are JSON values (str, int, float, bool, None; lists for IN). The host returns:
-select -> list of row dicts; insert -> the new record id; update -> number of records
-actually changed; delete -> number of records deleted. A database problem raises
-`HostError(message)`; the script then sees a failure value whose `.error` is the message.
+select -> list of row dicts (or that list already encoded, as `JSONText`); insert -> the
+new record id; update -> number of records actually changed; delete -> number of records
+deleted. A database problem raises `HostError(message)`; the script then sees a failure
+value whose `.error` is the message.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
     from runtime.result import LogEntry
 
 JSONValue = Any
+
+
+class JSONText(str):
+    """A host call's value already encoded as JSON text: it goes to the script as it is,
+    not through the runtime's encoder (K.select's rows come out of PostgreSQL this way)."""
+
 
 FILTER_OPS = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "NOT LIKE", "IN", "NOT IN")
 
@@ -52,7 +59,7 @@ class Database(Protocol):
         UPDATE/DELETE return the affected row count."""
         ...
 
-    def run(self, request: Mapping[str, Any]) -> list[dict[str, JSONValue]] | int:
+    def run(self, request: Mapping[str, Any]) -> list[dict[str, JSONValue]] | JSONText | int:
         """Run a structured request (shape in the module docstring)."""
         ...
 

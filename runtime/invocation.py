@@ -12,7 +12,7 @@ from typing import Any
 from runtime.binds import Failed, Misuse, handler_table
 from runtime.binds.globals import script_name
 from runtime.bridge import encode_answer
-from runtime.host import Host
+from runtime.host import Host, JSONText
 from runtime.result import log_entries
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("kiln_runtime_depth", default=0)
@@ -65,7 +65,10 @@ class Invocation:
             handler = _HANDLERS.get(op)
             if handler is None:
                 return encode_answer({"t": f"unknown host call {op!r}"})
-            return encode_answer({"v": handler(self, args)})
+            value = handler(self, args)
+            if isinstance(value, JSONText):
+                return f'{{"v":{value}}}'
+            return encode_answer({"v": value})
         except Failed as failure:
             return encode_answer({"f": str(failure)})
         except Misuse as misuse:

@@ -3,6 +3,8 @@ values, and one transaction per invocation."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -41,6 +43,70 @@ def test_select_with_filter_sort_and_limit(app: App, posts: Any) -> None:
     K.setResponse(titles);
     """
     assert run(app, code) == ["d", "b"]
+
+
+def test_select_gives_every_field_type_the_wire_value_a_query_gives(app: App) -> None:
+    """K.select's rows are made as JSON by PostgreSQL, K.query's in Python: the two agree
+    on every field type, on awkward values and on empty ones."""
+    app_services.set_platform_flags(app, kscript_enabled=True)
+    table = table_services.create_table(app, "things")
+    for name, kind in [("s", "string"), ("t", "text"), ("i", "integer"), ("f", "float"), ("b", "boolean")]:
+        table_services.add_field(table, name, kind)
+    table_services.add_field(table, "d", "datetime")
+    table_services.add_field(table, "blob", "data")
+    awkward = 'quote " back \\ tab\t nl\n bell\x07 é 😀 \u2028 </script>'
+    table_services.insert_record(
+        table,
+        {
+            "s": awkward,
+            "t": "long " * 500 + awkward,
+            "i": 2**53 - 1,
+            "f": 0.1,
+            "b": True,
+            "d": -1.5,  # before the epoch, with a fraction: floored like the wire's other paths
+            "blob": base64.b64encode(bytes(range(256))).decode(),  # longer than one base64 line
+        },
+    )
+    table_services.insert_record(table, {"i": -(2**53) + 1, "f": -1.5e-300, "b": False, "d": 1_700_000_000})
+    table_services.insert_record(table, {"f": 1e22})
+    table_services.insert_record(table, {})  # every field empty
+    code = f"""
+    K.setResponse({{
+      selected: K.select('{table.alias}').sort('{table.id_field}', 'ASC').run(),
+      queried: K.query('SELECT * FROM {table.alias} ORDER BY {table.id_field}', []),
+    }});
+    """
+    result = run(app, code)
+    assert len(result["selected"]) == 4
+    assert result["selected"] == result["queried"]
+    assert [list(row) for row in result["selected"]] == [list(row) for row in result["queried"]]
+    first, second = result["selected"][0], result["selected"][1]
+    assert first["s"] == awkward and first["d"] == -2 and first["i"] == 2**53 - 1
+    assert base64.b64decode(first["blob"]) == bytes(range(256))
+    assert second["i"] == -(2**53) + 1 and second["f"] == -1.5e-300 and second["blob"] is None
+
+
+def test_a_sorted_limited_select_builds_json_only_for_the_rows_it_returns(app: App, posts: Any) -> None:
+    """The JSON of a row is made after the sort and the limit, even where PostgreSQL sorts
+    every matching row itself (no index on the sort field)."""
+    from django.db import connection
+
+    from console.tables.scripting import app_tables, select_statement
+
+    table = app_tables(app.id)[posts.alias.lower()]
+    text, params = select_statement(
+        table, {"filters": [], "sort": [{"field": "title", "direction": "DESC"}], "limit": 2}
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {text}", params)
+        plan = cursor.fetchone()[0]
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    top = plan[0]["Plan"]
+    assert top["Node Type"] == "Subquery Scan" and "row_to_json" in top["Output"][0]
+    below = json.dumps(top["Plans"])
+    assert "row_to_json" not in below and '"Limit"' in below
+    code = f"K.setResponse(K.select('{posts.alias}').sort('title', 'DESC').limit(2, 1).run());"
+    assert [row["title"] for row in run(app, code)] == ["c", "b"]
 
 
 def test_insert_update_counts_changed_rows_and_delete(app: App, posts: Any) -> None:

@@ -3,6 +3,7 @@ invocation rolls back, and no PostgreSQL backend of the app is left working."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -121,7 +122,7 @@ def test_a_host_call_that_outlives_its_run_rolls_back_and_releases_when_it_ends(
 
 def test_no_statement_starts_after_an_interrupt(app: App, posts: Table) -> None:
     with script_database(app.id) as database:
-        assert [row["title"] for row in database.run({"action": "select", "table": posts.alias})] == ["a"]
+        assert [row["title"] for row in json.loads(database.run({"action": "select", "table": posts.alias}))] == ["a"]
         database.interrupt()
         with pytest.raises(HostError, match=TIME_UP):
             database.run({"action": "insert", "table": posts.alias, "values": {"title": "late"}})
