@@ -84,6 +84,24 @@ def test_huge_response_is_refused(run) -> None:  # type: ignore[no-untyped-def]
         ("JSON.parse = function () { return 'hacked'; };", "JSON.parse('1')"),
         ("Math.max = null;", "typeof Math.max"),
         ("Object.setPrototypeOf(Array.prototype, null);", "typeof [].hasOwnProperty"),
+        # Every other way to change a built-in's prototype (cleanup checks prototypes only
+        # after a run that used one of them)
+        ("Array.prototype.__proto__ = null;", "typeof [].hasOwnProperty"),
+        (
+            "Map.prototype['__proto__'] = {get: function () { return 'hacked'; }};",
+            "Object.getPrototypeOf(Map.prototype) === Object.prototype",
+        ),
+        (
+            "Reflect.setPrototypeOf(Math, {max: function () { return 'hacked'; }});",
+            "Object.getPrototypeOf(Math) === Object.prototype",
+        ),
+        ("Reflect.set(JSON, '__proto__', Array.prototype);", "typeof JSON.map"),
+        ("Object.assign(Date.prototype, JSON.parse('{\"__proto__\": null}'));", "typeof new Date(0).hasOwnProperty"),
+        ("Object.setPrototypeOf(new Proxy(String.prototype, {}), null);", "typeof ''.hasOwnProperty"),
+        (
+            "var set = Object.getOwnPropertyDescriptor(Object.prototype, '__proto__').set; set.call(Number.prototype, null);",
+            "typeof (1).hasOwnProperty",
+        ),
         ("K = null;", "typeof K"),
         ("failed = function () { return 'hacked'; };", "failed(false)"),
         ("Error.prepareStackTrace = function () { return 'hacked'; };", "typeof Error.prepareStackTrace"),
