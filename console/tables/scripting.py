@@ -248,8 +248,9 @@ def _select_text(
     # loading every value into Python, building a dict per row and encoding them again cost
     # about three times the server's extra work (measured on a 20-row select). The JSON is
     # built outside the sorted, limited query, so only the rows returned pay for it, and the
-    # outer query only projects: its rows come in the inner query's order.
-    return sql.SQL("SELECT row_to_json(r)::text FROM ({}) r").format(query).as_string(None)
+    # outer query only projects: its rows come in the inner query's order. TRICKY: `r.*`,
+    # not `r`, which would name a field called "r" rather than the row.
+    return sql.SQL("SELECT row_to_json(r.*)::text FROM ({}) r").format(query).as_string(None)
 
 
 def compose_insert(table: TableInfo, values: Mapping[str, Any]) -> tuple[sql.Composed, list[Any]]:

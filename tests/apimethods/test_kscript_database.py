@@ -50,7 +50,15 @@ def test_select_gives_every_field_type_the_wire_value_a_query_gives(app: App) ->
     on every field type, on awkward values and on empty ones."""
     app_services.set_platform_flags(app, kscript_enabled=True)
     table = table_services.create_table(app, "things")
-    for name, kind in [("s", "string"), ("t", "text"), ("i", "integer"), ("f", "float"), ("b", "boolean")]:
+    # ("r" is the alias of the row the JSON is made of: a field of that name is still a field)
+    for name, kind in [
+        ("s", "string"),
+        ("t", "text"),
+        ("i", "integer"),
+        ("f", "float"),
+        ("b", "boolean"),
+        ("r", "string"),
+    ]:
         table_services.add_field(table, name, kind)
     table_services.add_field(table, "d", "datetime")
     table_services.add_field(table, "blob", "data")
@@ -65,6 +73,7 @@ def test_select_gives_every_field_type_the_wire_value_a_query_gives(app: App) ->
             "b": True,
             "d": -1.5,  # before the epoch, with a fraction: floored like the wire's other paths
             "blob": base64.b64encode(bytes(range(256))).decode(),  # longer than one base64 line
+            "r": "a field, not the row",
         },
     )
     table_services.insert_record(table, {"i": -(2**53) + 1, "f": -1.5e-300, "b": False, "d": 1_700_000_000})
@@ -81,7 +90,9 @@ def test_select_gives_every_field_type_the_wire_value_a_query_gives(app: App) ->
     assert result["selected"] == result["queried"]
     assert [list(row) for row in result["selected"]] == [list(row) for row in result["queried"]]
     first, second = result["selected"][0], result["selected"][1]
-    assert first["s"] == awkward and first["d"] == -2 and first["i"] == 2**53 - 1
+    assert (
+        first["s"] == awkward and first["d"] == -2 and first["i"] == 2**53 - 1 and first["r"] == "a field, not the row"
+    )
     assert base64.b64decode(first["blob"]) == bytes(range(256))
     assert second["i"] == -(2**53) + 1 and second["f"] == -1.5e-300 and second["blob"] is None
 
