@@ -136,11 +136,14 @@ def run_script(
                 pool.checkin(context, healthy=False)
                 continue
             failure = _failure(error, invocation)
-            # A script that threw (or did not parse) unwound through run()'s `finally`, and
-            # the next run restores the globals as after any run: keep the context (a new
-            # one costs about 15 ms). After a timeout, termination skipped the `finally`s;
-            # after a memory or engine failure the context is unsound: replace those.
-            reusable = error.kind in ("execute", "parse")
+            # Keep the context of a script that threw, did not parse or ran out of time (a
+            # new one costs about 10 ms of CPU): the next run starts with cleanup(), which
+            # restores the globals and clears the run state, whether this run unwound
+            # through run()'s `finally` or was terminated and skipped it. A timed-out run
+            # whose isolate did not stop, or whose host call would not end, left the engine
+            # broken; a lowered one is retired; after a memory failure the context is
+            # unsound. The pool closes those.
+            reusable = error.kind in ("execute", "parse", "timeout")
         if output is not False and output == 0:
             # The context lost track of a source (nothing ran): forget what it holds, so
             # the next try sends the code along.

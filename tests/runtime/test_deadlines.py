@@ -116,9 +116,40 @@ def test_a_host_call_past_the_deadline_is_interrupted(pool: Pool) -> None:
     assert interrupt.threads == [threading.get_ident()]
     assert len(db.ended) == 1 and db.ended[0] - db.started[0] < 0.7
     assert 0.5 <= elapsed < 0.9, elapsed
-    # And the timed-out context is not reused; the pool serves
-    assert (pool.discarded, pool.idle_count()) == (1, 0)
+    # And the timed-out context is kept, and serves the next run (a new one costs ~10 ms)
+    assert (pool.created, pool.discarded, pool.idle_count()) == (1, 0, 1)
     assert run_script("app1", "K.setResponse(2)", pool=pool).value == 2
+    assert pool.created == 1
+
+
+@pytest.mark.parametrize(
+    "stopped_in",
+    [
+        "var t = Date.now(); while (true) { if (Date.now() - t > 1e9) break; }",  # JavaScript
+        "K.query('SELECT pg_sleep(150)', []);",  # a host call, interrupted
+    ],
+)
+def test_the_run_after_a_timed_out_one_on_its_context_starts_clean(pool: Pool, stopped_in: str) -> None:
+    # Given a run that patches a built-in, adds a global, logs and takes the session state
+    # in hand, then is stopped by its time limit (terminated: its `finally` blocks never ran)
+    db = SleepingDatabase(sleep_s=10.0)
+    host = Host(database=db, interrupt=Interrupts(db))  # type: ignore[arg-type]
+    polluter = (
+        "Array.prototype.map = function () { return 'hacked'; }; var leftover = 'still here';"
+        " K.log('from the timed-out run'); try { " + stopped_in + " } finally { globalThis.cleaned = true; }"
+    )
+    with pytest.raises(ScriptTimeout):
+        run_script("app1", polluter, host=host, pool=pool, limits=RunLimits(timeout_s=0.3, deprioritize_after_s=None))
+    # When the next run of the app gets the same context
+    result = run_script(
+        "app1",
+        "K.log('next'); K.setResponse([[1, 2].map(String), typeof leftover, typeof cleaned]);",
+        pool=pool,
+    )
+    # Then it sees the built-ins and globals as a fresh context would, and only its own log
+    assert pool.created == 1
+    assert result.value == [["1", "2"], "undefined", "undefined"]
+    assert [entry.args for entry in result.logs] == [("next",)]
 
 
 def test_a_host_call_that_ignores_the_interrupt_is_given_up_after_a_grace(pool: Pool) -> None:
@@ -147,7 +178,9 @@ def test_without_interrupt_a_host_call_is_waited_for(pool: Pool) -> None:
     host = Host(database=db)  # type: ignore[arg-type]
     started = time.monotonic()
     with pytest.raises(ScriptTimeout):
-        run_script("app1", "K.query('SELECT 2', []); while (true) {}", host=host, limits=RunLimits(timeout_s=0.3), pool=pool)
+        run_script(
+            "app1", "K.query('SELECT 2', []); while (true) {}", host=host, limits=RunLimits(timeout_s=0.3), pool=pool
+        )
     # Then the run waits for it (the caller's transaction is still in use) and then ends
     assert len(db.ended) == 1
     assert 1.0 <= time.monotonic() - started < 1.5
